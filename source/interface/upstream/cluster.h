@@ -1,0 +1,55 @@
+#pragma once
+
+// Upstream clusters as a worker sees them. Cluster config (hosts, timeouts, stats handles) is
+// immutable and shared; load-balancer state is per worker, so picking a host takes no lock.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "source/interface/network/address.h"
+#include "source/interface/network/connection.h"
+
+namespace remora::upstream {
+
+struct Host {
+  network::Address address;
+  uint32_t weight = 1;
+};
+using HostConstSharedPtr = std::shared_ptr<const Host>;
+
+// Immutable once built on the main thread.
+class ClusterInfo {
+ public:
+  virtual ~ClusterInfo() = default;
+  virtual const std::string& name() const = 0;
+  virtual std::chrono::milliseconds connectTimeout() const = 0;
+  virtual uint32_t perConnectionBufferLimit() const = 0;
+  virtual const std::vector<HostConstSharedPtr>& hosts() const = 0;
+};
+
+// One cluster on one worker. Used only on that worker's thread.
+class ThreadLocalCluster {
+ public:
+  virtual ~ThreadLocalCluster() = default;
+  virtual const ClusterInfo& info() const = 0;
+  // Picks a host with the cluster's load balancer; null when the cluster has no hosts.
+  virtual HostConstSharedPtr chooseHost() = 0;
+  // A client connection to `host`, not yet connected, with the cluster's buffer limit, connect
+  // timeout and statistics (connections, connect failures and timeouts, bytes) attached.
+  virtual network::ClientConnectionPtr createConnection(const HostConstSharedPtr& host) = 0;
+};
+
+// A worker's view of all clusters.
+class ClusterManager {
+ public:
+  virtual ~ClusterManager() = default;
+  // Null when no cluster has this name. The pointer is valid until the worker's next config
+  // swap; per-connection code must not hold it across events.
+  virtual ThreadLocalCluster* getCluster(std::string_view name) = 0;
+};
+
+}  // namespace remora::upstream
