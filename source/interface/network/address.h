@@ -19,9 +19,9 @@ class Address {
   // Parses an IP literal ("127.0.0.1", "::1") and port. nullopt if `ip` is not a literal.
   static std::optional<Address> fromIpPort(std::string_view ip, uint16_t port);
   // Copies a kernel sockaddr (AF_INET or AF_INET6). nullopt for other families.
-  static std::optional<Address> fromSockaddr(const sockaddr* sa, socklen_t len);
+  static std::optional<Address> fromSockaddr(const ::sockaddr* sa, socklen_t len);
 
-  const sockaddr* sockaddr() const { return reinterpret_cast<const ::sockaddr*>(&storage_); }
+  const ::sockaddr* sockAddr() const { return reinterpret_cast<const ::sockaddr*>(&storage_); }
   socklen_t sockaddrLen() const { return len_; }
   int family() const { return storage_.ss_family; }
   bool valid() const { return len_ != 0; }

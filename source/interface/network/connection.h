@@ -87,7 +87,7 @@ class Connection : public event::DeferredDeletable {
 };
 using ConnectionPtr = std::unique_ptr<Connection>;
 
-class ClientConnection : public Connection {
+class ClientConnection : public virtual Connection {
  public:
   // Starts a non-blocking connect; completion arrives as kConnected or kRemoteClose.
   virtual void connect() = 0;

@@ -1,0 +1,94 @@
+#include "source/common/buffer/owned_buffer.h"
+
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+namespace remora::buffer {
+namespace {
+
+// Every Instance in the process is an OwnedBuffer; the cast keeps evbuffer out of the interface.
+evbuffer* raw(const Instance& b);
+
+}  // namespace
+
+class OwnedBufferAccess {
+ public:
+  static evbuffer* get(const OwnedBuffer& b) { return b.buffer_; }
+};
+
+namespace {
+evbuffer* raw(const Instance& b) {
+  return OwnedBufferAccess::get(static_cast<const OwnedBuffer&>(b));
+}
+}  // namespace
+
+OwnedBuffer::OwnedBuffer() : buffer_(evbuffer_new()) {
+  if (buffer_ == nullptr) std::abort();
+}
+
+OwnedBuffer::OwnedBuffer(std::string_view data) : OwnedBuffer() { add(data); }
+
+OwnedBuffer::~OwnedBuffer() { evbuffer_free(buffer_); }
+
+void OwnedBuffer::add(const void* data, size_t size) { evbuffer_add(buffer_, data, size); }
+
+void OwnedBuffer::add(std::string_view data) { evbuffer_add(buffer_, data.data(), data.size()); }
+
+void OwnedBuffer::add(const Instance& other) {
+  // evbuffer_add_buffer_reference would share chunks; a plain copy keeps ownership simple.
+  size_t n = other.length();
+  if (n == 0) return;
+  std::string copy(n, '\0');
+  other.copyOut(0, n, copy.data());
+  add(copy);
+}
+
+void OwnedBuffer::move(Instance& other) { evbuffer_add_buffer(buffer_, raw(other)); }
+
+void OwnedBuffer::move(Instance& other, size_t length) {
+  evbuffer_remove_buffer(raw(other), buffer_, length);
+}
+
+void OwnedBuffer::drain(size_t size) { evbuffer_drain(buffer_, size); }
+
+size_t OwnedBuffer::length() const { return evbuffer_get_length(buffer_); }
+
+void OwnedBuffer::copyOut(size_t start, size_t size, void* out) const {
+  if (size == 0) return;
+  evbuffer_ptr pos;
+  evbuffer_ptr_set(buffer_, &pos, start, EVBUFFER_PTR_SET);
+  evbuffer_copyout_from(buffer_, &pos, out, size);
+}
+
+std::string OwnedBuffer::toString() const {
+  std::string out(length(), '\0');
+  copyOut(0, out.size(), out.data());
+  return out;
+}
+
+ssize_t OwnedBuffer::readFromFd(int fd, size_t max_length) {
+  // evbuffer_read caps one read at its own internal maximum; honour the caller's cap too.
+  int howmuch = max_length > (1u << 30) ? (1 << 30) : static_cast<int>(max_length);
+  int n = evbuffer_read(buffer_, fd, howmuch);
+  return n;
+}
+
+ssize_t OwnedBuffer::writeToFd(int fd) {
+  constexpr int kMaxIov = 16;
+  evbuffer_iovec vecs[kMaxIov];
+  int n = evbuffer_peek(buffer_, -1, nullptr, vecs, kMaxIov);
+  if (n <= 0) return 0;
+  iovec iov[kMaxIov];
+  int count = n < kMaxIov ? n : kMaxIov;
+  for (int i = 0; i < count; ++i) {
+    iov[i].iov_base = vecs[i].iov_base;
+    iov[i].iov_len = vecs[i].iov_len;
+  }
+  ssize_t written = ::writev(fd, iov, count);
+  if (written > 0) evbuffer_drain(buffer_, written);
+  return written;
+}
+
+}  // namespace remora::buffer

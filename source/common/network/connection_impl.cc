@@ -1,0 +1,305 @@
+#include "source/common/network/connection_impl.h"
+
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "source/common/common/logger.h"
+
+namespace remora::network {
+namespace {
+std::atomic<uint64_t> g_next_connection_id{1};
+}  // namespace
+
+ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, Address local,
+                               Address remote, TransportSocketPtr transport, bool connected)
+    : dispatcher_(dispatcher),
+      fd_(fd),
+      connecting_(!connected),
+      id_(g_next_connection_id.fetch_add(1, std::memory_order_relaxed)),
+      local_(local),
+      remote_(remote),
+      transport_(std::move(transport)) {
+  transport_->setCallbacks(*this);
+  if (fd_ >= 0) {
+    file_event_ = dispatcher_.createFileEvent(
+        fd_, [this](uint32_t events) { onFileReady(events); }, 0);
+    updateEvents();
+  }
+  if (connected) transport_->onConnected();
+}
+
+ConnectionImpl::~ConnectionImpl() {
+  if (state_ != State::kClosed) {
+    // Destroyed without close(): nobody is left to tell, so just release the socket.
+    file_event_.reset();
+    if (fd_ >= 0) ::close(fd_);
+    if (stats_.active) stats_.active->dec();
+  }
+}
+
+void ConnectionImpl::setStats(const ConnectionStats& stats) {
+  stats_ = stats;
+  if (stats_.total) stats_.total->inc();
+  if (stats_.active) stats_.active->inc();
+}
+
+void ConnectionImpl::addConnectionCallbacks(ConnectionCallbacks& callbacks) {
+  callbacks_.push_back(&callbacks);
+}
+
+void ConnectionImpl::removeConnectionCallbacks(ConnectionCallbacks& callbacks) {
+  for (auto& cb : callbacks_) {
+    // Nulled rather than erased: raiseEvent may be iterating the list right now.
+    if (cb == &callbacks) cb = nullptr;
+  }
+}
+
+void ConnectionImpl::addReadFilter(std::shared_ptr<ReadFilter> filter) {
+  filter->initializeReadFilterCallbacks(*this);
+  filters_.push_back(FilterEntry{std::move(filter), false});
+}
+
+bool ConnectionImpl::initializeReadFilters() {
+  if (filters_.empty()) return false;
+  deliverToFilters();
+  return state_ != State::kClosed;
+}
+
+void ConnectionImpl::continueReading() { deliverToFilters(); }
+
+void ConnectionImpl::deliverToFilters() {
+  // Filters may close the connection or re-enter via continueReading(); iterate by index and
+  // stop as soon as the connection is closed.
+  if (in_filter_iteration_) return;
+  in_filter_iteration_ = true;
+  for (auto& entry : filters_) {
+    if (state_ == State::kClosed) break;
+    if (!entry.initialized) {
+      entry.initialized = true;
+      if (entry.filter->onNewConnection() == ReadFilterStatus::kStop) break;
+    }
+    bool end_stream = read_end_stream_ && !read_end_stream_delivered_;
+    if (read_buffer_.length() == 0 && !end_stream) continue;
+    if (end_stream) read_end_stream_delivered_ = true;
+    if (entry.filter->onData(read_buffer_, end_stream) == ReadFilterStatus::kStop) break;
+  }
+  in_filter_iteration_ = false;
+  if (state_ != State::kClosed) {
+    maybeFinishHalfClose();
+    if (state_ != State::kClosed) updateEvents();
+  }
+}
+
+void ConnectionImpl::write(buffer::Instance& data, bool end_stream) {
+  if (state_ != State::kOpen || write_end_stream_) {
+    data.drain(data.length());
+    return;
+  }
+  write_buffer_.move(data);
+  if (end_stream) write_end_stream_ = true;
+  checkWatermarks();
+  updateEvents();
+}
+
+void ConnectionImpl::close(ConnectionCloseType type) {
+  if (state_ == State::kClosed) return;
+  if (type == ConnectionCloseType::kNoFlush || write_buffer_.length() == 0 || connecting_) {
+    closeSocket(ConnectionEvent::kLocalClose);
+    return;
+  }
+  // Flush what is queued first; reading stops so no more work arrives meanwhile.
+  state_ = State::kClosing;
+  updateEvents();
+}
+
+void ConnectionImpl::readDisable(bool disable) {
+  if (state_ == State::kClosed) return;
+  if (disable) {
+    ++read_disable_count_;
+  } else if (read_disable_count_ > 0) {
+    if (--read_disable_count_ == 0 && (read_buffer_.length() > 0 || read_end_stream_)) {
+      // Data read before the pause is delivered on the next loop turn, not re-entrantly.
+      if (!resume_timer_) resume_timer_ = dispatcher_.createTimer([this] { deliverToFilters(); });
+      resume_timer_->enable(std::chrono::milliseconds(0));
+    }
+  }
+  updateEvents();
+}
+
+bool ConnectionImpl::shouldStopReading() const {
+  return buffer_limit_ > 0 && read_buffer_.length() >= buffer_limit_;
+}
+
+void ConnectionImpl::raiseEvent(ConnectionEvent event) {
+  // Copy: callbacks may add or remove callbacks while being told.
+  std::vector<ConnectionCallbacks*> targets(callbacks_.begin(), callbacks_.end());
+  for (auto* cb : targets) {
+    bool still_registered = false;
+    for (auto* current : callbacks_) still_registered |= current == cb;
+    if (cb != nullptr && still_registered) cb->onEvent(event);
+  }
+}
+
+void ConnectionImpl::updateEvents() {
+  if (!file_event_ || state_ == State::kClosed) return;
+  uint32_t events = 0;
+  bool want_read = state_ == State::kOpen && read_disable_count_ == 0 && !read_end_stream_ &&
+                   !connecting_ && !shouldStopReading();
+  if (want_read) events |= event::kRead;
+  bool shutdown_pending = write_end_stream_ && !write_shutdown_done_;
+  if (connecting_ || write_buffer_.length() > 0 || shutdown_pending) events |= event::kWrite;
+  file_event_->setEnabled(events);
+}
+
+void ConnectionImpl::onFileReady(uint32_t events) {
+  if (connecting_) {
+    if (events & event::kWrite) onConnectFinished();
+    return;
+  }
+  if ((events & event::kWrite) && state_ != State::kClosed) onWriteReady();
+  if ((events & event::kRead) && state_ == State::kOpen) onReadReady();
+}
+
+void ConnectionImpl::onConnectFinished() {
+  connecting_ = false;
+  transport_->onConnected();
+  raiseEvent(ConnectionEvent::kConnected);
+  updateEvents();
+}
+
+void ConnectionImpl::onReadReady() {
+  if (read_disable_count_ > 0 || read_end_stream_) return;
+  IoResult result = transport_->doRead(read_buffer_);
+  bytes_received_ += result.bytes_processed;
+  if (stats_.rx_bytes && result.bytes_processed) stats_.rx_bytes->add(result.bytes_processed);
+  if (result.action == PostIoAction::kClose) {
+    setFailureReason("read error");
+    closeSocket(ConnectionEvent::kRemoteClose);
+    return;
+  }
+  if (result.end_stream_read) {
+    read_end_stream_ = true;
+    if (!half_close_) {
+      // Without half-close a FIN ends the connection; filters still get what came before it.
+      if (read_buffer_.length() > 0) deliverToFilters();
+      if (state_ != State::kClosed) closeSocket(ConnectionEvent::kRemoteClose);
+      return;
+    }
+  }
+  if (result.bytes_processed > 0 || result.end_stream_read) deliverToFilters();
+  else updateEvents();
+}
+
+void ConnectionImpl::onWriteReady() {
+  IoResult result = transport_->doWrite(write_buffer_, write_end_stream_);
+  bytes_sent_ += result.bytes_processed;
+  if (stats_.tx_bytes && result.bytes_processed) stats_.tx_bytes->add(result.bytes_processed);
+  if (result.action == PostIoAction::kClose) {
+    setFailureReason("write error");
+    closeSocket(ConnectionEvent::kRemoteClose);
+    return;
+  }
+  if (write_end_stream_ && write_buffer_.length() == 0) write_shutdown_done_ = true;
+  checkWatermarks();
+  if (state_ == State::kClosed) return;
+  if (state_ == State::kClosing && write_buffer_.length() == 0) {
+    closeSocket(ConnectionEvent::kLocalClose);
+    return;
+  }
+  maybeFinishHalfClose();
+  updateEvents();
+}
+
+void ConnectionImpl::maybeFinishHalfClose() {
+  // Both directions finished cleanly: nothing more can happen on this connection.
+  if (state_ == State::kOpen && read_end_stream_delivered_ && write_shutdown_done_) {
+    closeSocket(ConnectionEvent::kRemoteClose);
+  }
+}
+
+void ConnectionImpl::checkWatermarks() {
+  if (buffer_limit_ == 0) return;
+  size_t length = write_buffer_.length();
+  if (!above_high_watermark_ && length > buffer_limit_) {
+    above_high_watermark_ = true;
+    for (auto* cb : std::vector<ConnectionCallbacks*>(callbacks_.begin(), callbacks_.end())) {
+      if (cb) cb->onAboveWriteBufferHighWatermark();
+    }
+  } else if (above_high_watermark_ && length <= buffer_limit_ / 2) {
+    above_high_watermark_ = false;
+    for (auto* cb : std::vector<ConnectionCallbacks*>(callbacks_.begin(), callbacks_.end())) {
+      if (cb) cb->onBelowWriteBufferLowWatermark();
+    }
+  }
+}
+
+void ConnectionImpl::closeSocket(ConnectionEvent event) {
+  if (state_ == State::kClosed) return;
+  state_ = State::kClosed;
+  file_event_.reset();
+  resume_timer_.reset();
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  if (stats_.active) stats_.active->dec();
+  raiseEvent(event);
+}
+
+ClientConnectionImpl::ClientConnectionImpl(event::Dispatcher& dispatcher, const Address& remote,
+                                           TransportSocketPtr transport,
+                                           std::chrono::milliseconds connect_timeout)
+    : ConnectionImpl(dispatcher,
+                     ::socket(remote.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0),
+                     Address(), remote, std::move(transport), false),
+      connect_timeout_(connect_timeout) {}
+
+void ClientConnectionImpl::connect() {
+  if (fd_ < 0) {
+    pending_errno_ = errno;
+  } else {
+    int one = 1;
+    setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    int rc = ::connect(fd_, remoteAddress().sockAddr(), remoteAddress().sockaddrLen());
+    if (rc == 0 || errno == EINPROGRESS) {
+      connect_timer_ = dispatcher_.createTimer([this] {
+        setFailureReason("connect timeout");
+        // A timeout is also a connect failure, as in Envoy's upstream_cx_connect_fail.
+        if (stats_.connect_timeout) stats_.connect_timeout->inc();
+        if (stats_.connect_fail) stats_.connect_fail->inc();
+        closeSocket(ConnectionEvent::kLocalClose);
+      });
+      connect_timer_->enable(connect_timeout_);
+      updateEvents();
+      return;
+    }
+    pending_errno_ = errno;
+  }
+  // Report an immediate failure on the next loop turn, so connect() never calls back into
+  // its caller before returning.
+  connect_timer_ = dispatcher_.createTimer([this] {
+    setFailureReason(std::string("connect failed: ") + std::strerror(pending_errno_));
+    if (stats_.connect_fail) stats_.connect_fail->inc();
+    closeSocket(ConnectionEvent::kRemoteClose);
+  });
+  connect_timer_->enable(std::chrono::milliseconds(0));
+}
+
+void ClientConnectionImpl::onConnectFinished() {
+  connect_timer_.reset();
+  int error = 0;
+  socklen_t len = sizeof(error);
+  if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
+  if (error != 0) {
+    setFailureReason(std::string("connect failed: ") + std::strerror(error));
+    if (stats_.connect_fail) stats_.connect_fail->inc();
+    closeSocket(ConnectionEvent::kRemoteClose);
+    return;
+  }
+  ConnectionImpl::onConnectFinished();
+}
+
+}  // namespace remora::network

@@ -1,0 +1,40 @@
+#pragma once
+
+// Immutable cluster data built once on the main thread from a Cluster proto.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "remora/config/cluster/v1/cluster.pb.h"
+#include "source/common/network/connection_impl.h"
+#include "source/interface/network/transport_socket.h"
+#include "source/interface/stats/stats.h"
+#include "source/interface/upstream/cluster.h"
+
+namespace remora::upstream {
+
+class ClusterInfoImpl : public ClusterInfo {
+ public:
+  // `config` must already be validated. Registers the cluster's metrics in `store`.
+  ClusterInfoImpl(const config::cluster::v1::Cluster& config, stats::Store& store);
+
+  const std::string& name() const override { return name_; }
+  std::chrono::milliseconds connectTimeout() const override { return connect_timeout_; }
+  uint32_t perConnectionBufferLimit() const override { return buffer_limit_; }
+  const std::vector<HostConstSharedPtr>& hosts() const override { return hosts_; }
+
+  const network::ConnectionStats& connectionStats() const { return connection_stats_; }
+  const network::TransportSocketFactory& transportSocketFactory() const { return *transport_; }
+
+ private:
+  std::string name_;
+  std::chrono::milliseconds connect_timeout_;
+  uint32_t buffer_limit_;
+  std::vector<HostConstSharedPtr> hosts_;
+  network::ConnectionStats connection_stats_;
+  std::unique_ptr<network::TransportSocketFactory> transport_;
+};
+using ClusterInfoConstSharedPtr = std::shared_ptr<const ClusterInfoImpl>;
+
+}  // namespace remora::upstream

@@ -1,0 +1,69 @@
+// remora: command line → config → server.
+
+#include <iostream>
+
+#include "source/common/common/logger.h"
+#include "source/common/config/bootstrap_loader.h"
+#include "source/common/config/bootstrap_validation.h"
+#include "source/common/stats/store_impl.h"
+#include "source/server/config_snapshot.h"
+#include "source/server/cpu_limit.h"
+#include "source/server/options.h"
+#include "source/server/server.h"
+
+namespace {
+
+using remora::config::Errors;
+using remora::config::bootstrap::v1::Bootstrap;
+
+// Parses, validates and builds the whole config, collecting every error.
+remora::server::ConfigSnapshotConstSharedPtr loadConfig(const remora::server::Options& options,
+                                                        Bootstrap& bootstrap,
+                                                        remora::stats::Store& store,
+                                                        Errors& errors) {
+  bool parsed = options.config_path.empty()
+                    ? remora::config::parseBootstrap(options.config_yaml, bootstrap, errors)
+                    : remora::config::loadBootstrapFile(options.config_path, bootstrap, errors);
+  if (!parsed) return nullptr;
+  remora::config::validateBootstrap(bootstrap, errors);
+  if (!errors.empty()) return nullptr;
+  return remora::server::buildConfigSnapshot(bootstrap, store, errors);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  remora::server::Options options;
+  switch (remora::server::parseOptions(argc, argv, options, std::cout, std::cerr)) {
+    case remora::server::ParseOutcome::kOk:
+      break;
+    case remora::server::ParseOutcome::kExitSuccess:
+      return 0;
+    case remora::server::ParseOutcome::kError:
+      return 1;
+  }
+  remora::log::setLevel(remora::log::parseLevel(options.log_level).value());
+
+  Bootstrap bootstrap;
+  auto store = std::make_unique<remora::stats::StoreImpl>();
+  Errors errors;
+  auto snapshot = loadConfig(options, bootstrap, *store, errors);
+  const std::string source = options.config_path.empty() ? "--config-yaml" : options.config_path;
+  if (options.mode == remora::server::Mode::kValidate) {
+    if (!snapshot) {
+      std::cout << source << ": invalid configuration:\n" << errors.joined();
+      return 1;
+    }
+    std::cout << "OK\n";
+    return 0;
+  }
+  if (!snapshot) {
+    std::cerr << source << ": invalid configuration:\n" << errors.joined();
+    return 1;
+  }
+  uint32_t concurrency =
+      options.concurrency > 0 ? options.concurrency : remora::server::defaultConcurrency();
+  remora::server::Server server(options, concurrency, std::move(bootstrap), std::move(store),
+                                std::move(snapshot));
+  return server.run();
+}

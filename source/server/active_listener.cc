@@ -1,0 +1,190 @@
+#include "source/server/active_listener.h"
+
+#include <unistd.h>
+
+#include "source/common/common/logger.h"
+#include "source/common/network/connection_impl.h"
+#include "source/common/network/raw_transport_socket.h"
+#include "source/server/worker.h"
+
+namespace remora::server {
+
+// An accepted socket going through the listener filters, with a deadline.
+class ActiveListener::PendingSocket : public network::AcceptedSocket,
+                                      public network::ListenerFilterCallbacks,
+                                      public event::DeferredDeletable {
+ public:
+  PendingSocket(ActiveListener& parent, int fd, const network::Address& local,
+                const network::Address& remote)
+      : parent_(parent), fd_(fd), local_(local), remote_(remote) {
+    for (const auto& factory : parent_.config_->listener_filters) filters_.push_back(factory());
+  }
+  ~PendingSocket() override {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  // Runs filters from `next_`; returns when one stops or all are done.
+  void run() {
+    while (next_ < filters_.size()) {
+      auto status = filters_[next_++]->onAccept(*this);
+      if (status == network::ListenerFilterStatus::kStop) {
+        if (!timer_) {
+          timer_ = parent_.worker_.dispatcher().createTimer([this] { onTimeout(); });
+          timer_->enable(parent_.config_->listener_filters_timeout);
+        }
+        return;
+      }
+    }
+    finish(true);
+  }
+
+  // network::AcceptedSocket
+  int fd() const override { return fd_; }
+  const network::Address& remoteAddress() const override { return remote_; }
+  const network::Address& localAddress() const override { return local_; }
+  void restoreLocalAddress(const network::Address& original) override {
+    local_ = original;
+    restored_ = true;
+  }
+  bool localAddressRestored() const override { return restored_; }
+  void setDetectedTransportProtocol(std::string protocol) override {
+    transport_protocol_ = std::move(protocol);
+  }
+  const std::string& detectedTransportProtocol() const override { return transport_protocol_; }
+
+  // network::ListenerFilterCallbacks
+  network::AcceptedSocket& socket() override { return *this; }
+  event::Dispatcher& dispatcher() override { return parent_.worker_.dispatcher(); }
+  void continueFilterChain(bool success) override {
+    if (!success) {
+      finish(false);
+      return;
+    }
+    run();
+  }
+
+ private:
+  void onTimeout() {
+    REMORA_LOG(debug, "listener %s: listener filter timeout from %s",
+               parent_.config_->name.c_str(), remote_.asString().c_str());
+    if (parent_.config_->listener_filter_timeouts) parent_.config_->listener_filter_timeouts->inc();
+    finish(false);
+  }
+
+  // Hands the socket on (or closes it) and removes this object.
+  void finish(bool success) {
+    timer_.reset();
+    int fd = fd_;
+    fd_ = -1;
+    if (success) {
+      parent_.createConnection(fd, local_, remote_);
+    } else {
+      ::close(fd);
+    }
+    parent_.removePending(*this);
+  }
+
+  ActiveListener& parent_;
+ public:
+  std::list<std::unique_ptr<PendingSocket>>::iterator self_;
+
+ private:
+  int fd_;
+  network::Address local_;
+  network::Address remote_;
+  bool restored_ = false;
+  std::string transport_protocol_;
+  std::vector<network::ListenerFilterPtr> filters_;
+  size_t next_ = 0;
+  event::TimerPtr timer_;
+};
+
+// Owns a downstream connection for its whole life and removes it once closed.
+class ActiveListener::ActiveConnection : public network::ConnectionCallbacks,
+                                         public event::DeferredDeletable {
+ public:
+  ActiveConnection(ActiveListener& parent, network::ConnectionPtr connection)
+      : parent_(parent), connection_(std::move(connection)) {
+    connection_->addConnectionCallbacks(*this);
+  }
+  network::Connection& connection() { return *connection_; }
+  void onEvent(network::ConnectionEvent event) override {
+    if (event == network::ConnectionEvent::kConnected) return;
+    parent_.removeConnection(*this);
+  }
+
+  // Position in the parent's list, for O(1) removal.
+  std::list<std::unique_ptr<ActiveConnection>>::iterator self_;
+
+ private:
+  ActiveListener& parent_;
+  network::ConnectionPtr connection_;
+};
+
+ActiveListener::ActiveListener(Worker& worker, ListenerConfigConstSharedPtr config, int listen_fd)
+    : worker_(worker), config_(std::move(config)) {
+  tcp_listener_ = std::make_unique<network::TcpListener>(
+      worker_.dispatcher(), listen_fd,
+      [this](int fd, const network::Address& local, const network::Address& remote) {
+        onAccept(fd, local, remote);
+      });
+}
+
+ActiveListener::~ActiveListener() {
+  tcp_listener_.reset();
+  pending_.clear();
+  // Worker shutdown: whatever is still open is closed now.
+  while (!connections_.empty()) {
+    connections_.front()->connection().close(network::ConnectionCloseType::kNoFlush);
+  }
+}
+
+void ActiveListener::onAccept(int fd, const network::Address& local,
+                              const network::Address& remote) {
+  if (config_->listener_filters.empty()) {
+    createConnection(fd, local, remote);
+    return;
+  }
+  pending_.push_back(std::make_unique<PendingSocket>(*this, fd, local, remote));
+  pending_.back()->self_ = std::prev(pending_.end());
+  pending_.back()->run();
+}
+
+void ActiveListener::removePending(PendingSocket& socket) {
+  // Listener filters may be on the stack: delete on the next loop turn.
+  auto it = socket.self_;
+  worker_.dispatcher().deferredDelete(std::move(*it));
+  pending_.erase(it);
+}
+
+void ActiveListener::createConnection(int fd, const network::Address& local,
+                                      const network::Address& remote) {
+  const FilterChainConfig* chain = config_->matchFilterChain(local);
+  if (chain == nullptr) {
+    REMORA_LOG(debug, "listener %s: no filter chain for %s", config_->name.c_str(),
+               local.asString().c_str());
+    if (config_->no_filter_chain_match) config_->no_filter_chain_match->inc();
+    ::close(fd);
+    return;
+  }
+  auto connection = std::make_unique<network::ConnectionImpl>(
+      worker_.dispatcher(), fd, local, remote, std::make_unique<network::RawTransportSocket>(),
+      true);
+  connection->setBufferLimits(config_->buffer_limit);
+  connection->setStats(config_->downstream_stats);
+  for (const auto& factory : chain->filter_factories) factory(*connection, worker_);
+  auto& raw = *connection;
+  connections_.push_back(std::make_unique<ActiveConnection>(*this, std::move(connection)));
+  connections_.back()->self_ = std::prev(connections_.end());
+  worker_.onConnectionOpened();
+  raw.initializeReadFilters();
+}
+
+void ActiveListener::removeConnection(ActiveConnection& connection) {
+  auto it = connection.self_;
+  worker_.dispatcher().deferredDelete(std::move(*it));
+  connections_.erase(it);
+  worker_.onConnectionClosed();
+}
+
+}  // namespace remora::server

@@ -1,0 +1,45 @@
+#pragma once
+
+// One listener on one worker: accepts on the worker's own SO_REUSEPORT socket, runs listener
+// filters, picks a filter chain, and owns the resulting connections until they close.
+
+#include <list>
+#include <memory>
+
+#include "source/common/network/listen_socket.h"
+#include "source/server/config_snapshot.h"
+
+namespace remora::server {
+
+class Worker;
+
+class ActiveListener {
+ public:
+  ActiveListener(Worker& worker, ListenerConfigConstSharedPtr config, int listen_fd);
+  ~ActiveListener();
+
+  const ListenerConfig& config() const { return *config_; }
+  // Stops accepting and closes the listening socket; open connections carry on.
+  void stopAccepting() { tcp_listener_.reset(); }
+  bool accepting() const { return tcp_listener_ != nullptr; }
+
+ private:
+  class PendingSocket;
+  class ActiveConnection;
+  friend class PendingSocket;
+  friend class ActiveConnection;
+
+  void onAccept(int fd, const network::Address& local, const network::Address& remote);
+  // Listener filters are done: choose the chain and create the connection.
+  void createConnection(int fd, const network::Address& local, const network::Address& remote);
+  void removePending(PendingSocket& socket);
+  void removeConnection(ActiveConnection& connection);
+
+  Worker& worker_;
+  ListenerConfigConstSharedPtr config_;
+  std::unique_ptr<network::TcpListener> tcp_listener_;
+  std::list<std::unique_ptr<PendingSocket>> pending_;
+  std::list<std::unique_ptr<ActiveConnection>> connections_;
+};
+
+}  // namespace remora::server

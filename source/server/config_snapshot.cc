@@ -1,0 +1,180 @@
+#include "source/server/config_snapshot.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <set>
+
+#include "source/common/config/registry.h"
+#include "source/interface/config/filter_factory.h"
+
+namespace remora::server {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+constexpr uint32_t kDefaultBufferLimit = 1024 * 1024;
+constexpr std::chrono::milliseconds kDefaultListenerFiltersTimeout{15000};
+constexpr std::string_view kTypeUrlPrefix = "type.googleapis.com/";
+
+class FactoryContextImpl : public config::FactoryContext {
+ public:
+  FactoryContextImpl(stats::Store& store, const std::set<std::string, std::less<>>& clusters)
+      : store_(store), clusters_(clusters) {}
+  stats::Store& stats() override { return store_; }
+  bool clusterExists(std::string_view name) const override {
+    return clusters_.find(name) != clusters_.end();
+  }
+  const std::string& listenerName() const override { return listener_name_; }
+  void setListenerName(std::string name) { listener_name_ = std::move(name); }
+
+ private:
+  stats::Store& store_;
+  const std::set<std::string, std::less<>>& clusters_;
+  std::string listener_name_;
+};
+
+template <class Factory>
+std::string knownNames() {
+  std::string out;
+  for (const auto& name : config::Registry<Factory>::names()) {
+    out += (out.empty() ? "" : ", ") + name;
+  }
+  return out.empty() ? "none" : out;
+}
+
+// Finds the factory named by `ext` and unpacks its typed_config into a fresh message.
+// Returns null (with errors added) when either fails.
+template <class Factory>
+const Factory* resolveExtension(const config::core::v1::TypedExtensionConfig& ext,
+                                const std::string& path, std::string_view kind,
+                                std::unique_ptr<google::protobuf::Message>& message,
+                                config::Errors& errors) {
+  const Factory* factory = config::Registry<Factory>::find(ext.name());
+  if (factory == nullptr) {
+    errors.add(path + ".name", "unknown " + std::string(kind) + " \"" + ext.name() +
+                                   "\" (known: " + knownNames<Factory>() + ")");
+    return nullptr;
+  }
+  message = factory->createEmptyConfig();
+  if (!ext.has_typed_config()) return factory;
+  std::string expected = std::string(kTypeUrlPrefix) + message->GetDescriptor()->full_name();
+  if (ext.typed_config().type_url() != expected) {
+    errors.add(path + ".typed_config",
+               "\"@type\" is \"" + ext.typed_config().type_url() + "\" but filter \"" +
+                   ext.name() + "\" takes \"" + expected + "\"");
+    return nullptr;
+  }
+  if (!ext.typed_config().UnpackTo(message.get())) {
+    errors.add(path + ".typed_config", "cannot decode as " + expected);
+    return nullptr;
+  }
+  return factory;
+}
+
+void buildListenerStats(ListenerConfig& listener, stats::Store& store) {
+  stats::Labels labels{{"listener", listener.name}};
+  auto& s = listener.downstream_stats;
+  s.total = &store.counter("remora_listener_downstream_connections_total",
+                           "Downstream connections accepted.", labels);
+  s.active = &store.gauge("remora_listener_downstream_connections_active",
+                          "Downstream connections open now.", labels);
+  s.rx_bytes = &store.counter("remora_listener_downstream_received_bytes_total",
+                              "Bytes received from downstream clients.", labels);
+  s.tx_bytes = &store.counter("remora_listener_downstream_sent_bytes_total",
+                              "Bytes sent to downstream clients.", labels);
+  listener.no_filter_chain_match =
+      &store.counter("remora_listener_no_filter_chain_match_total",
+                     "Connections closed because no filter chain matched.", labels);
+  listener.listener_filter_timeouts =
+      &store.counter("remora_listener_filter_timeouts_total",
+                     "Connections closed because listener filters took too long.", labels);
+}
+
+std::shared_ptr<ListenerConfig> buildListener(const config::listener::v1::Listener& proto,
+                                              const std::string& path,
+                                              FactoryContextImpl& context, stats::Store& store,
+                                              config::Errors& errors) {
+  auto listener = std::make_shared<ListenerConfig>();
+  listener->name = proto.name();
+  const auto& sa = proto.address().socket_address();
+  listener->address = network::Address::fromIpPort(sa.address(), sa.port_value()).value_or(
+      network::Address());
+  listener->buffer_limit = proto.has_per_connection_buffer_limit_bytes()
+                               ? proto.per_connection_buffer_limit_bytes().value()
+                               : kDefaultBufferLimit;
+  listener->listener_filters_timeout =
+      proto.has_listener_filters_timeout()
+          ? std::chrono::milliseconds(
+                TimeUtil::DurationToMilliseconds(proto.listener_filters_timeout()))
+          : kDefaultListenerFiltersTimeout;
+  context.setListenerName(proto.name());
+  buildListenerStats(*listener, store);
+
+  for (int i = 0; i < proto.listener_filters_size(); ++i) {
+    std::string fpath = path + ".listener_filters[" + std::to_string(i) + "]";
+    std::unique_ptr<google::protobuf::Message> message;
+    auto* factory = resolveExtension<config::ListenerFilterConfigFactory>(
+        proto.listener_filters(i), fpath, "listener filter", message, errors);
+    if (!factory) continue;
+    auto cb = factory->createFilterFactory(*message, fpath + ".typed_config", context, errors);
+    if (cb) listener->listener_filters.push_back(std::move(cb));
+  }
+
+  for (int c = 0; c < proto.filter_chains_size(); ++c) {
+    const auto& chain_proto = proto.filter_chains(c);
+    std::string cpath = path + ".filter_chains[" + std::to_string(c) + "]";
+    FilterChainConfig chain;
+    chain.name = chain_proto.name();
+    if (chain_proto.filter_chain_match().has_destination_port()) {
+      chain.destination_port = chain_proto.filter_chain_match().destination_port().value();
+    }
+    for (int f = 0; f < chain_proto.filters_size(); ++f) {
+      std::string fpath = cpath + ".filters[" + std::to_string(f) + "]";
+      std::unique_ptr<google::protobuf::Message> message;
+      auto* factory = resolveExtension<config::NetworkFilterConfigFactory>(
+          chain_proto.filters(f), fpath, "network filter", message, errors);
+      if (!factory) continue;
+      bool last = f + 1 == chain_proto.filters_size();
+      if (factory->isTerminal() && !last) {
+        errors.add(fpath + ".name", "\"" + factory->name() +
+                                        "\" is a terminal filter and must be last in the chain");
+      } else if (!factory->isTerminal() && last) {
+        errors.add(fpath + ".name", "the last filter of a chain must be a terminal filter such "
+                                    "as remora.filters.network.tcp_proxy");
+      }
+      auto cb = factory->createFilterFactory(*message, fpath + ".typed_config", context, errors);
+      if (cb) chain.filter_factories.push_back(std::move(cb));
+    }
+    listener->filter_chains.push_back(std::move(chain));
+  }
+  return listener;
+}
+
+}  // namespace
+
+const FilterChainConfig* ListenerConfig::matchFilterChain(const network::Address& local) const {
+  for (const auto& chain : filter_chains) {
+    if (chain.destination_port && *chain.destination_port != local.port()) continue;
+    return &chain;
+  }
+  return nullptr;
+}
+
+ConfigSnapshotConstSharedPtr buildConfigSnapshot(const config::bootstrap::v1::Bootstrap& bootstrap,
+                                                 stats::Store& store, config::Errors& errors) {
+  auto snapshot = std::make_shared<ConfigSnapshot>();
+  std::set<std::string, std::less<>> cluster_names;
+  for (const auto& cluster : bootstrap.static_resources().clusters()) {
+    cluster_names.insert(cluster.name());
+    snapshot->clusters.push_back(std::make_shared<upstream::ClusterInfoImpl>(cluster, store));
+  }
+  FactoryContextImpl context(store, cluster_names);
+  const auto& listeners = bootstrap.static_resources().listeners();
+  for (int i = 0; i < listeners.size(); ++i) {
+    std::string path = "static_resources.listeners[" + std::to_string(i) + "]";
+    snapshot->listeners.push_back(buildListener(listeners[i], path, context, store, errors));
+  }
+  if (!errors.empty()) return nullptr;
+  return snapshot;
+}
+
+}  // namespace remora::server

@@ -1,0 +1,253 @@
+#include "source/server/server.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstring>
+#include <fstream>
+
+#include "source/common/common/logger.h"
+#include "source/common/network/listen_socket.h"
+#include "source/common/stats/process_stats.h"
+#include "source/server/admin/stats_handler.h"
+
+namespace remora::server {
+namespace {
+constexpr std::chrono::milliseconds kDrainPollInterval{50};
+}  // namespace
+
+Server::Server(const Options& options, uint32_t concurrency,
+               config::bootstrap::v1::Bootstrap bootstrap, std::unique_ptr<stats::Store> store,
+               ConfigSnapshotConstSharedPtr snapshot)
+    : options_(options),
+      concurrency_(concurrency),
+      bootstrap_(std::move(bootstrap)),
+      store_(std::move(store)),
+      snapshot_(std::move(snapshot)),
+      start_time_(std::chrono::steady_clock::now()) {}
+
+Server::~Server() {
+  for (auto& worker : workers_) worker->stop();
+  for (auto& fds : listen_fds_) {
+    for (int fd : fds) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  if (signal_fd_ >= 0) ::close(signal_fd_);
+}
+
+int Server::run() {
+  // Signals are read from a signalfd on the main loop; blocking them here, before any worker
+  // thread exists, keeps them from being delivered to a worker instead.
+  setUpSignals();
+  std::string error;
+  if (!bindListeners(error) || !startAdmin(error)) {
+    REMORA_LOG(critical, "startup failed: %s", error.c_str());
+    return 1;
+  }
+  stats::registerProcessStats(*store_, static_cast<int>(concurrency_), start_time_);
+
+  for (uint32_t i = 0; i < concurrency_; ++i) {
+    workers_.push_back(std::make_unique<Worker>(i));
+    workers_.back()->start();
+    workers_.back()->applySnapshot(snapshot_);
+  }
+  listeners_pending_ = snapshot_->listeners.size() * workers_.size();
+  auto on_listener_added = [this] {
+    main_dispatcher_.post([this] {
+      if (--listeners_pending_ == 0 && state_ == State::kStarting) {
+        state_ = State::kLive;
+        REMORA_LOG(info, "all listeners are up: live");
+      }
+    });
+  };
+  for (size_t l = 0; l < snapshot_->listeners.size(); ++l) {
+    for (size_t w = 0; w < workers_.size(); ++w) {
+      workers_[w]->addListener(snapshot_->listeners[l], listen_fds_[l][w], on_listener_added);
+      listen_fds_[l][w] = -1;  // the worker owns it now
+    }
+  }
+  if (listeners_pending_ == 0) state_ = State::kLive;
+  REMORA_LOG(info, "remora started: %u workers, %zu listeners, %zu clusters", concurrency_,
+             snapshot_->listeners.size(), snapshot_->clusters.size());
+  main_dispatcher_.run();
+  for (auto& worker : workers_) worker->stop();
+  if (admin_) admin_->stop();
+  REMORA_LOG(info, "exiting");
+  return 0;
+}
+
+bool Server::bindListeners(std::string& error) {
+  for (const auto& listener : snapshot_->listeners) {
+    std::vector<int> fds;
+    network::Address address = listener->address;
+    for (uint32_t w = 0; w < concurrency_; ++w) {
+      int fd = network::createListenSocket(address, true, error);
+      if (fd < 0) {
+        error = "listener " + listener->name + ": " + error;
+        for (int open_fd : fds) ::close(open_fd);
+        return false;
+      }
+      // With port 0, the first socket picks the port and the others join it.
+      if (w == 0) address = network::boundAddress(fd);
+      fds.push_back(fd);
+    }
+    REMORA_LOG(info, "listener %s on %s", listener->name.c_str(), address.asString().c_str());
+    bound_addresses_.push_back(address);
+    listen_fds_.push_back(std::move(fds));
+  }
+  return true;
+}
+
+bool Server::startAdmin(std::string& error) {
+  std::string ip = "127.0.0.1";
+  uint32_t port = 15000;
+  if (bootstrap_.admin().has_address()) {
+    ip = bootstrap_.admin().address().socket_address().address();
+    port = bootstrap_.admin().address().socket_address().port_value();
+  }
+  admin_ = std::make_unique<AdminServer>(main_dispatcher_);
+  addAdminHandlers();
+  if (!admin_->start(ip, static_cast<uint16_t>(port), error)) {
+    error = "admin: " + error;
+    return false;
+  }
+  auto bound = network::Address::fromIpPort(ip, admin_->port());
+  std::string address = bound ? bound->asString() : ip + ":" + std::to_string(admin_->port());
+  REMORA_LOG(info, "admin on %s", address.c_str());
+  if (!options_.admin_address_path.empty()) {
+    // Written whole under a temporary name, then renamed, so a reader never sees half of it.
+    std::string tmp = options_.admin_address_path + ".tmp";
+    std::ofstream(tmp) << address << "\n";
+    if (std::rename(tmp.c_str(), options_.admin_address_path.c_str()) != 0) {
+      error = "cannot write " + options_.admin_address_path + ": " + std::strerror(errno);
+      return false;
+    }
+  }
+  return true;
+}
+
+void Server::addAdminHandlers() {
+  admin_->addHandler("/ready", "200 LIVE when serving; 503 while starting or draining", false,
+                     [this](const AdminRequest&) {
+                       switch (state_) {
+                         case State::kLive:
+                           return AdminResponse{200, "text/plain; charset=utf-8", "LIVE\n"};
+                         case State::kStarting:
+                           return AdminResponse{503, "text/plain; charset=utf-8",
+                                                "PRE_INITIALIZING\n"};
+                         case State::kDraining:
+                           break;
+                       }
+                       return AdminResponse{503, "text/plain; charset=utf-8", "DRAINING\n"};
+                     });
+  admin_->addHandler("/config_dump", "the running configuration as JSON", false,
+                     [this](const AdminRequest&) {
+                       google::protobuf::util::JsonPrintOptions print;
+                       print.add_whitespace = true;
+                       print.preserve_proto_field_names = true;
+                       AdminResponse response{200, "application/json", ""};
+                       auto status = google::protobuf::util::MessageToJsonString(
+                           bootstrap_, &response.body, print);
+                       if (!status.ok()) {
+                         return AdminResponse{500, "text/plain; charset=utf-8",
+                                              std::string(status.message()) + "\n"};
+                       }
+                       return response;
+                     });
+  auto prometheus = prometheusHandler(*store_);
+  admin_->addHandler("/stats/prometheus", "all metrics in Prometheus text format", false,
+                     prometheus);
+  admin_->addHandler("/metrics", "same as /stats/prometheus", false, prometheus);
+  admin_->addHandler("/listeners", "listeners and the addresses they are bound to", false,
+                     [this](const AdminRequest&) {
+                       AdminResponse response;
+                       for (size_t i = 0; i < snapshot_->listeners.size(); ++i) {
+                         response.body += snapshot_->listeners[i]->name +
+                                          "::" + bound_addresses_[i].asString() + "\n";
+                       }
+                       return response;
+                     });
+  admin_->addHandler("/clusters", "clusters and their hosts with weights", false,
+                     [this](const AdminRequest&) {
+                       AdminResponse response;
+                       for (const auto& cluster : snapshot_->clusters) {
+                         for (const auto& host : cluster->hosts()) {
+                           response.body += cluster->name() + "::" + host->address.asString() +
+                                            "::weight::" + std::to_string(host->weight) + "\n";
+                         }
+                         if (cluster->hosts().empty()) response.body += cluster->name() + "::\n";
+                       }
+                       return response;
+                     });
+  admin_->addHandler("/quitquitquit", "drain open connections, then exit", true,
+                     [this](const AdminRequest&) {
+                       // After the reply is sent: the drain may end the loop at once.
+                       main_dispatcher_.post([this] { startDrain("POST /quitquitquit"); });
+                       return AdminResponse{200, "text/plain; charset=utf-8", "OK\n"};
+                     });
+}
+
+void Server::setUpSignals() {
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  // Writes to a peer that went away must fail with EPIPE, not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
+  signal_fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+  signal_event_ = main_dispatcher_.createFileEvent(
+      signal_fd_, [this](uint32_t) { onSignal(); }, event::kRead);
+}
+
+void Server::onSignal() {
+  signalfd_siginfo info;
+  while (::read(signal_fd_, &info, sizeof(info)) == sizeof(info)) {
+    switch (info.ssi_signo) {
+      case SIGTERM:
+        startDrain("SIGTERM");
+        break;
+      case SIGINT:
+        startDrain("SIGINT");
+        break;
+      case SIGHUP:
+        REMORA_LOG(info, "SIGHUP received: nothing to reload, ignored");
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void Server::startDrain(const char* why) {
+  if (state_ == State::kDraining) return;
+  state_ = State::kDraining;
+  REMORA_LOG(info, "%s: draining for up to %us", why, options_.drain_time_s);
+  for (auto& worker : workers_) worker->stopListeners();
+  drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(options_.drain_time_s);
+  drain_timer_ = main_dispatcher_.createTimer([this] { checkDrainDone(); });
+  checkDrainDone();
+}
+
+void Server::checkDrainDone() {
+  uint64_t open = openConnections();
+  bool expired = std::chrono::steady_clock::now() >= drain_deadline_;
+  if (open == 0 || expired) {
+    if (open > 0) REMORA_LOG(info, "drain time over; closing %lu connections", open);
+    main_dispatcher_.exit();
+    return;
+  }
+  drain_timer_->enable(kDrainPollInterval);
+}
+
+uint64_t Server::openConnections() const {
+  uint64_t total = 0;
+  for (const auto& worker : workers_) total += worker->openConnections();
+  return total;
+}
+
+}  // namespace remora::server

@@ -1,0 +1,63 @@
+#pragma once
+
+// The process: the main thread's loop (admin, signals, config), N workers, and the shutdown
+// sequence. Life: start listeners on every worker → ready (LIVE) → on SIGTERM, SIGINT or
+// POST /quitquitquit, stop accepting, drain open connections for up to drain_time, exit 0.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "remora/config/bootstrap/v1/bootstrap.pb.h"
+#include "source/common/event/libevent_dispatcher.h"
+#include "source/interface/stats/stats.h"
+#include "source/server/admin/admin_server.h"
+#include "source/server/config_snapshot.h"
+#include "source/server/options.h"
+#include "source/server/worker.h"
+
+namespace remora::server {
+
+class Server {
+ public:
+  enum class State { kStarting, kLive, kDraining };
+
+  // `snapshot` was built from `bootstrap` with `store`.
+  Server(const Options& options, uint32_t concurrency, config::bootstrap::v1::Bootstrap bootstrap,
+         std::unique_ptr<stats::Store> store, ConfigSnapshotConstSharedPtr snapshot);
+  ~Server();
+
+  // Runs until shut down. Returns the process exit code: 0 after a drain, 1 if startup failed.
+  int run();
+
+ private:
+  bool bindListeners(std::string& error);
+  bool startAdmin(std::string& error);
+  void addAdminHandlers();
+  void setUpSignals();
+  void onSignal();
+  void startDrain(const char* why);
+  void checkDrainDone();
+  uint64_t openConnections() const;
+
+  Options options_;
+  uint32_t concurrency_;
+  config::bootstrap::v1::Bootstrap bootstrap_;
+  std::unique_ptr<stats::Store> store_;
+  ConfigSnapshotConstSharedPtr snapshot_;
+  event::LibeventDispatcher main_dispatcher_{"main"};
+  std::unique_ptr<AdminServer> admin_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  // Per listener (snapshot order), the bound address and one socket per worker.
+  std::vector<network::Address> bound_addresses_;
+  std::vector<std::vector<int>> listen_fds_;
+  State state_ = State::kStarting;
+  size_t listeners_pending_ = 0;
+  int signal_fd_ = -1;
+  event::FileEventPtr signal_event_;
+  event::TimerPtr drain_timer_;
+  std::chrono::steady_clock::time_point drain_deadline_;
+  std::chrono::steady_clock::time_point start_time_;
+};
+
+}  // namespace remora::server

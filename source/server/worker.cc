@@ -1,0 +1,96 @@
+#include "source/server/worker.h"
+
+#include <pthread.h>
+
+#include "source/common/common/logger.h"
+
+namespace remora::server {
+namespace {
+// How long a flush-closing connection may take to drain before it is cut.
+constexpr std::chrono::seconds kFlushCloseTimeout{30};
+}  // namespace
+
+class Worker::ClosingConnection : public network::ConnectionCallbacks,
+                                  public event::DeferredDeletable {
+ public:
+  ClosingConnection(Worker& worker, network::ConnectionPtr connection)
+      : worker_(worker), connection_(std::move(connection)) {
+    connection_->addConnectionCallbacks(*this);
+    timer_ = worker_.dispatcher_.createTimer(
+        [this] { connection_->close(network::ConnectionCloseType::kNoFlush); });
+    timer_->enable(kFlushCloseTimeout);
+  }
+  void start() { connection_->close(network::ConnectionCloseType::kFlushWrite); }
+  void onEvent(network::ConnectionEvent event) override {
+    if (event == network::ConnectionEvent::kConnected) return;
+    timer_.reset();
+    auto it = self_;
+    worker_.dispatcher_.deferredDelete(std::move(*it));
+    worker_.closing_.erase(it);
+    worker_.onConnectionClosed();
+  }
+  std::list<std::unique_ptr<ClosingConnection>>::iterator self_;
+
+ private:
+  Worker& worker_;
+  network::ConnectionPtr connection_;
+  event::TimerPtr timer_;
+};
+
+Worker::Worker(uint32_t index)
+    : index_(index),
+      dispatcher_("worker_" + std::to_string(index)),
+      cluster_manager_(dispatcher_) {}
+
+Worker::~Worker() { stop(); }
+
+void Worker::start() {
+  thread_ = std::thread([this] {
+    std::string name = "worker_" + std::to_string(index_);
+    pthread_setname_np(pthread_self(), name.c_str());
+    dispatcher_.run();
+    // Loop ended: tear down on this thread, where the connections live.
+    listeners_.clear();
+    while (!closing_.empty()) closing_.front()->onEvent(network::ConnectionEvent::kLocalClose);
+  });
+}
+
+void Worker::applySnapshot(ConfigSnapshotConstSharedPtr snapshot) {
+  dispatcher_.post([this, snapshot = std::move(snapshot)] {
+    snapshot_ = snapshot;
+    cluster_manager_.update(snapshot_->clusters);
+  });
+}
+
+void Worker::addListener(ListenerConfigConstSharedPtr config, int listen_fd,
+                         std::function<void()> done) {
+  dispatcher_.post([this, config = std::move(config), listen_fd, done = std::move(done)] {
+    listeners_.push_back(std::make_unique<ActiveListener>(*this, config, listen_fd));
+    if (done) done();
+  });
+}
+
+void Worker::stopListeners() {
+  dispatcher_.post([this] {
+    for (auto& listener : listeners_) listener->stopAccepting();
+  });
+}
+
+void Worker::stop() {
+  if (!thread_.joinable()) return;
+  dispatcher_.post([this] { dispatcher_.exit(); });
+  thread_.join();
+}
+
+void Worker::adoptClosingConnection(network::ConnectionPtr connection) {
+  if (connection->state() == network::Connection::State::kClosed) {
+    dispatcher_.deferredDelete(std::move(connection));
+    return;
+  }
+  onConnectionOpened();
+  closing_.push_back(std::make_unique<ClosingConnection>(*this, std::move(connection)));
+  closing_.back()->self_ = std::prev(closing_.end());
+  closing_.back()->start();
+}
+
+}  // namespace remora::server

@@ -1,0 +1,61 @@
+#pragma once
+
+// A worker thread: its own event loop, its own copy of every listener (one SO_REUSEPORT socket
+// each), its own cluster load-balancer state. The main thread talks to it only by posting
+// callbacks; connections never leave it.
+
+#include <atomic>
+#include <list>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "source/common/event/libevent_dispatcher.h"
+#include "source/common/upstream/cluster_manager_impl.h"
+#include "source/interface/server/worker_context.h"
+#include "source/server/active_listener.h"
+#include "source/server/config_snapshot.h"
+
+namespace remora::server {
+
+class Worker : public WorkerContext {
+ public:
+  explicit Worker(uint32_t index);
+  ~Worker() override;
+
+  // Main thread: starts the thread. Then the methods below post work to it.
+  void start();
+  // Swaps in a new snapshot's clusters (listeners are added separately).
+  void applySnapshot(ConfigSnapshotConstSharedPtr snapshot);
+  // Starts accepting on `listen_fd` (owned from now on); `done` runs on the worker after.
+  void addListener(ListenerConfigConstSharedPtr config, int listen_fd, std::function<void()> done);
+  // Closes every listening socket; open connections carry on.
+  void stopListeners();
+  // Exits the loop (closing what is still open) and joins the thread.
+  void stop();
+  // Open downstream connections plus connections finishing a flush-close. Any thread.
+  uint64_t openConnections() const { return open_connections_.load(std::memory_order_relaxed); }
+
+  // WorkerContext (worker thread)
+  event::Dispatcher& dispatcher() override { return dispatcher_; }
+  upstream::ClusterManager& clusterManager() override { return cluster_manager_; }
+  void adoptClosingConnection(network::ConnectionPtr connection) override;
+
+  // Called by ActiveListener on the worker thread.
+  void onConnectionOpened() { open_connections_.fetch_add(1, std::memory_order_relaxed); }
+  void onConnectionClosed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
+
+ private:
+  class ClosingConnection;
+
+  uint32_t index_;
+  event::LibeventDispatcher dispatcher_;
+  upstream::ClusterManagerImpl cluster_manager_;
+  ConfigSnapshotConstSharedPtr snapshot_;
+  std::vector<std::unique_ptr<ActiveListener>> listeners_;
+  std::list<std::unique_ptr<ClosingConnection>> closing_;
+  std::atomic<uint64_t> open_connections_{0};
+  std::thread thread_;
+};
+
+}  // namespace remora::server
