@@ -49,9 +49,6 @@ void Worker::start() {
     std::string name = "worker_" + std::to_string(index_);
     pthread_setname_np(pthread_self(), name.c_str());
     dispatcher_.run();
-    // Loop ended: tear down on this thread, where the connections live.
-    listeners_.clear();
-    while (!closing_.empty()) closing_.front()->onEvent(network::ConnectionEvent::kLocalClose);
   });
 }
 
@@ -78,7 +75,13 @@ void Worker::stopListeners() {
 
 void Worker::stop() {
   if (!thread_.joinable()) return;
-  dispatcher_.post([this] { dispatcher_.exit(); });
+  dispatcher_.post([this] {
+    // Tear down on this thread, where the connections live; run() deletes what this defers
+    // before it returns.
+    listeners_.clear();
+    while (!closing_.empty()) closing_.front()->onEvent(network::ConnectionEvent::kLocalClose);
+    dispatcher_.exit();
+  });
   thread_.join();
 }
 

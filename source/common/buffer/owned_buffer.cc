@@ -1,6 +1,9 @@
 #include "source/common/buffer/owned_buffer.h"
 
+#include <sys/socket.h>
 #include <sys/uio.h>
+
+#include <algorithm>
 
 #include <cerrno>
 #include <cstdlib>
@@ -69,10 +72,38 @@ std::string OwnedBuffer::toString() const {
 }
 
 ssize_t OwnedBuffer::readFromFd(int fd, size_t max_length) {
-  // evbuffer_read caps one read at its own internal maximum; honour the caller's cap too.
-  int howmuch = max_length > (1u << 30) ? (1 << 30) : static_cast<int>(max_length);
-  int n = evbuffer_read(buffer_, fd, howmuch);
-  return n;
+  // evbuffer_read() caps a read at 4 KiB in libevent 2.1; reserve space and readv() instead.
+  constexpr int kMaxVecs = 2;
+  evbuffer_iovec vecs[kMaxVecs];
+  int n = evbuffer_reserve_space(buffer_, static_cast<ev_ssize_t>(max_length), vecs, kMaxVecs);
+  if (n <= 0) {
+    errno = ENOMEM;
+    return -1;
+  }
+  // The reserved space may exceed what was asked for; read no more than max_length.
+  iovec iov[kMaxVecs];
+  size_t room = max_length;
+  int iov_count = 0;
+  for (int i = 0; i < n && room > 0; ++i) {
+    size_t len = std::min(room, vecs[i].iov_len);
+    iov[iov_count++] = {vecs[i].iov_base, len};
+    room -= len;
+  }
+  ssize_t got = ::readv(fd, iov, iov_count);
+  if (got <= 0) {
+    int saved = errno;
+    evbuffer_commit_space(buffer_, vecs, 0);
+    errno = saved;
+    return got;
+  }
+  size_t left = static_cast<size_t>(got);
+  int used = 0;
+  for (; used < n && left > 0; ++used) {
+    vecs[used].iov_len = std::min(left, vecs[used].iov_len);
+    left -= vecs[used].iov_len;
+  }
+  evbuffer_commit_space(buffer_, vecs, used);
+  return got;
 }
 
 ssize_t OwnedBuffer::writeToFd(int fd) {
@@ -86,7 +117,13 @@ ssize_t OwnedBuffer::writeToFd(int fd) {
     iov[i].iov_base = vecs[i].iov_base;
     iov[i].iov_len = vecs[i].iov_len;
   }
-  ssize_t written = ::writev(fd, iov, count);
+  // sendmsg with MSG_NOSIGNAL: a peer that went away is EPIPE, never SIGPIPE. Pipes and
+  // other non-sockets fall back to writev.
+  msghdr msg{};
+  msg.msg_iov = iov;
+  msg.msg_iovlen = count;
+  ssize_t written = ::sendmsg(fd, &msg, MSG_NOSIGNAL);
+  if (written < 0 && errno == ENOTSOCK) written = ::writev(fd, iov, count);
   if (written > 0) evbuffer_drain(buffer_, written);
   return written;
 }

@@ -114,7 +114,12 @@ void LibeventDispatcher::post(std::function<void()> cb) {
     first = posted_.empty();
     posted_.push_back(std::move(cb));
   }
-  if (first) event_active(post_event_, EV_TIMEOUT, 0);
+  // A zero timeout rather than event_active(): an event activated while callbacks run would
+  // run in the same pass, so a callback that keeps re-posting would starve timers and I/O.
+  if (first) {
+    timeval zero{0, 0};
+    event_add(post_event_, &zero);
+  }
 }
 
 void LibeventDispatcher::runPostedCallbacks() {

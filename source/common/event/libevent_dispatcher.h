@@ -59,7 +59,6 @@ class LibeventDispatcher : public Dispatcher {
 
   std::vector<DeferredDeletablePtr> to_delete_;
   ::event* deferred_delete_event_;
-  bool deleting_ = false;
 };
 
 }  // namespace remora::event

@@ -7,6 +7,8 @@
 namespace remora::network {
 
 std::optional<Address> Address::fromIpPort(std::string_view ip, uint16_t port) {
+  // inet_pton stops at a NUL; text after one must not be ignored silently.
+  if (ip.find('\0') != std::string_view::npos) return std::nullopt;
   std::string text(ip);
   Address a;
   auto* v4 = reinterpret_cast<sockaddr_in*>(&a.storage_);

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "source/common/common/logger.h"
+#include "source/common/network/listen_socket.h"
 
 namespace remora::network {
 namespace {
@@ -66,29 +67,44 @@ void ConnectionImpl::addReadFilter(std::shared_ptr<ReadFilter> filter) {
 
 bool ConnectionImpl::initializeReadFilters() {
   if (filters_.empty()) return false;
-  deliverToFilters();
+  deliverToFilters(0);
   return state_ != State::kClosed;
 }
 
-void ConnectionImpl::continueReading() { deliverToFilters(); }
+void ConnectionImpl::continueReading() {
+  // Resumes after the filter that stopped; the same bytes are not shown to it again.
+  deliverToFilters(stopped_at_ + 1);
+}
 
-void ConnectionImpl::deliverToFilters() {
-  // Filters may close the connection or re-enter via continueReading(); iterate by index and
-  // stop as soon as the connection is closed.
+void ConnectionImpl::deliverToFilters(size_t first) {
+  // Filters may close the connection or call continueReading() from inside onData(); the
+  // outer iteration is the one that carries on.
   if (in_filter_iteration_) return;
   in_filter_iteration_ = true;
-  for (auto& entry : filters_) {
+  bool finished = true;
+  for (size_t i = first; i < filters_.size(); ++i) {
     if (state_ == State::kClosed) break;
+    auto& entry = filters_[i];
     if (!entry.initialized) {
       entry.initialized = true;
-      if (entry.filter->onNewConnection() == ReadFilterStatus::kStop) break;
+      if (entry.filter->onNewConnection() == ReadFilterStatus::kStop) {
+        stopped_at_ = i;
+        finished = false;
+        break;
+      }
     }
-    bool end_stream = read_end_stream_ && !read_end_stream_delivered_;
+    // Only with half-close do filters hear of the FIN; each filter hears of it once.
+    bool end_stream = half_close_ && read_end_stream_ && !entry.saw_end_stream;
     if (read_buffer_.length() == 0 && !end_stream) continue;
-    if (end_stream) read_end_stream_delivered_ = true;
-    if (entry.filter->onData(read_buffer_, end_stream) == ReadFilterStatus::kStop) break;
+    if (end_stream) entry.saw_end_stream = true;
+    if (entry.filter->onData(read_buffer_, end_stream) == ReadFilterStatus::kStop) {
+      stopped_at_ = i;
+      finished = false;
+      break;
+    }
   }
   in_filter_iteration_ = false;
+  if (finished && half_close_ && read_end_stream_) read_end_stream_delivered_ = true;
   if (state_ != State::kClosed) {
     maybeFinishHalfClose();
     if (state_ != State::kClosed) updateEvents();
@@ -124,7 +140,7 @@ void ConnectionImpl::readDisable(bool disable) {
   } else if (read_disable_count_ > 0) {
     if (--read_disable_count_ == 0 && (read_buffer_.length() > 0 || read_end_stream_)) {
       // Data read before the pause is delivered on the next loop turn, not re-entrantly.
-      if (!resume_timer_) resume_timer_ = dispatcher_.createTimer([this] { deliverToFilters(); });
+      if (!resume_timer_) resume_timer_ = dispatcher_.createTimer([this] { deliverToFilters(0); });
       resume_timer_->enable(std::chrono::milliseconds(0));
     }
   }
@@ -136,12 +152,14 @@ bool ConnectionImpl::shouldStopReading() const {
 }
 
 void ConnectionImpl::raiseEvent(ConnectionEvent event) {
-  // Copy: callbacks may add or remove callbacks while being told.
-  std::vector<ConnectionCallbacks*> targets(callbacks_.begin(), callbacks_.end());
-  for (auto* cb : targets) {
-    bool still_registered = false;
-    for (auto* current : callbacks_) still_registered |= current == cb;
-    if (cb != nullptr && still_registered) cb->onEvent(event);
+  forEachCallback([event](ConnectionCallbacks& cb) { cb.onEvent(event); });
+}
+
+void ConnectionImpl::forEachCallback(const std::function<void(ConnectionCallbacks&)>& fn) {
+  // By index over a list that only grows during the walk: callbacks removed meanwhile are
+  // nulled (skipped), callbacks added meanwhile are told too.
+  for (size_t i = 0; i < callbacks_.size(); ++i) {
+    if (callbacks_[i] != nullptr) fn(*callbacks_[i]);
   }
 }
 
@@ -186,12 +204,12 @@ void ConnectionImpl::onReadReady() {
     read_end_stream_ = true;
     if (!half_close_) {
       // Without half-close a FIN ends the connection; filters still get what came before it.
-      if (read_buffer_.length() > 0) deliverToFilters();
+      if (read_buffer_.length() > 0) deliverToFilters(0);
       if (state_ != State::kClosed) closeSocket(ConnectionEvent::kRemoteClose);
       return;
     }
   }
-  if (result.bytes_processed > 0 || result.end_stream_read) deliverToFilters();
+  if (result.bytes_processed > 0 || result.end_stream_read) deliverToFilters(0);
   else updateEvents();
 }
 
@@ -227,14 +245,10 @@ void ConnectionImpl::checkWatermarks() {
   size_t length = write_buffer_.length();
   if (!above_high_watermark_ && length > buffer_limit_) {
     above_high_watermark_ = true;
-    for (auto* cb : std::vector<ConnectionCallbacks*>(callbacks_.begin(), callbacks_.end())) {
-      if (cb) cb->onAboveWriteBufferHighWatermark();
-    }
+    forEachCallback([](ConnectionCallbacks& cb) { cb.onAboveWriteBufferHighWatermark(); });
   } else if (above_high_watermark_ && length <= buffer_limit_ / 2) {
     above_high_watermark_ = false;
-    for (auto* cb : std::vector<ConnectionCallbacks*>(callbacks_.begin(), callbacks_.end())) {
-      if (cb) cb->onBelowWriteBufferLowWatermark();
-    }
+    forEachCallback([](ConnectionCallbacks& cb) { cb.onBelowWriteBufferLowWatermark(); });
   }
 }
 
@@ -246,6 +260,7 @@ void ConnectionImpl::closeSocket(ConnectionEvent event) {
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   if (stats_.active) stats_.active->dec();
+  onSocketClosed();
   raiseEvent(event);
 }
 
@@ -266,6 +281,7 @@ void ClientConnectionImpl::connect() {
     int rc = ::connect(fd_, remoteAddress().sockAddr(), remoteAddress().sockaddrLen());
     if (rc == 0 || errno == EINPROGRESS) {
       connect_timer_ = dispatcher_.createTimer([this] {
+        if (state() == State::kClosed) return;
         setFailureReason("connect timeout");
         // A timeout is also a connect failure, as in Envoy's upstream_cx_connect_fail.
         if (stats_.connect_timeout) stats_.connect_timeout->inc();
@@ -281,6 +297,7 @@ void ClientConnectionImpl::connect() {
   // Report an immediate failure on the next loop turn, so connect() never calls back into
   // its caller before returning.
   connect_timer_ = dispatcher_.createTimer([this] {
+    if (state() == State::kClosed) return;
     setFailureReason(std::string("connect failed: ") + std::strerror(pending_errno_));
     if (stats_.connect_fail) stats_.connect_fail->inc();
     closeSocket(ConnectionEvent::kRemoteClose);
@@ -288,8 +305,13 @@ void ClientConnectionImpl::connect() {
   connect_timer_->enable(std::chrono::milliseconds(0));
 }
 
+void ClientConnectionImpl::onSocketClosed() {
+  // Disabled, not destroyed: this may run inside the timer's own callback.
+  if (connect_timer_) connect_timer_->disable();
+}
+
 void ClientConnectionImpl::onConnectFinished() {
-  connect_timer_.reset();
+  connect_timer_->disable();
   int error = 0;
   socklen_t len = sizeof(error);
   if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
@@ -299,6 +321,7 @@ void ClientConnectionImpl::onConnectFinished() {
     closeSocket(ConnectionEvent::kRemoteClose);
     return;
   }
+  setLocalAddress(boundAddress(fd_));
   ConnectionImpl::onConnectFinished();
 }
 

@@ -3,7 +3,7 @@
 // A non-blocking TCP connection driven by its dispatcher: level-triggered read/write events,
 // a transport socket for the bytes, read filters, watermark-based backpressure and half-close.
 
-#include <list>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -73,7 +73,10 @@ class ConnectionImpl : public virtual Connection,
   void closeSocket(ConnectionEvent event);
   void setFailureReason(std::string reason) { failure_reason_ = std::move(reason); }
   void updateEvents();
+  void setLocalAddress(const Address& local) { local_ = local; }
   virtual void onConnectFinished();
+  // Called by closeSocket() before the close event is raised.
+  virtual void onSocketClosed() {}
 
   event::Dispatcher& dispatcher_;
   int fd_;
@@ -84,12 +87,15 @@ class ConnectionImpl : public virtual Connection,
   struct FilterEntry {
     std::shared_ptr<ReadFilter> filter;
     bool initialized = false;
+    bool saw_end_stream = false;
   };
 
   void onFileReady(uint32_t events);
   void onReadReady();
   void onWriteReady();
-  void deliverToFilters();
+  // Runs the read filters from index `first` over the read buffer.
+  void deliverToFilters(size_t first);
+  void forEachCallback(const std::function<void(ConnectionCallbacks&)>& fn);
   void checkWatermarks();
   void maybeFinishHalfClose();
 
@@ -103,14 +109,15 @@ class ConnectionImpl : public virtual Connection,
   buffer::OwnedBuffer read_buffer_;
   buffer::OwnedBuffer write_buffer_;
   std::vector<FilterEntry> filters_;
-  std::list<ConnectionCallbacks*> callbacks_;
+  std::vector<ConnectionCallbacks*> callbacks_;
+  size_t stopped_at_ = 0;  // the filter that last returned kStop
   State state_ = State::kOpen;
   uint32_t read_disable_count_ = 0;
   uint32_t buffer_limit_ = 0;
   bool above_high_watermark_ = false;
   bool half_close_ = false;
   bool read_end_stream_ = false;           // peer's FIN seen
-  bool read_end_stream_delivered_ = false;  // filters were told
+  bool read_end_stream_delivered_ = false;  // every filter was told
   bool write_end_stream_ = false;          // local end requested
   bool write_shutdown_done_ = false;
   bool in_filter_iteration_ = false;
@@ -128,6 +135,7 @@ class ClientConnectionImpl : public ConnectionImpl, public ClientConnection {
 
  private:
   void onConnectFinished() override;
+  void onSocketClosed() override;
   std::chrono::milliseconds connect_timeout_;
   event::TimerPtr connect_timer_;
   int pending_errno_ = 0;

@@ -6,8 +6,9 @@
 
 namespace remora::network {
 namespace {
-// One read(2) at most this large; the connection's buffer limit bounds the total per event.
-constexpr size_t kReadChunk = 64 * 1024;
+// One read at most this large (one evbuffer chunk); the connection's buffer limit bounds the
+// total per event.
+constexpr size_t kReadChunk = 16 * 1024;
 }  // namespace
 
 IoResult RawTransportSocket::doRead(buffer::Instance& buffer) {

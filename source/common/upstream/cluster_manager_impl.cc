@@ -19,8 +19,10 @@ network::ClientConnectionPtr ThreadLocalClusterImpl::createConnection(
 void ClusterManagerImpl::update(const std::vector<ClusterInfoConstSharedPtr>& clusters) {
   std::map<std::string, std::unique_ptr<ThreadLocalClusterImpl>, std::less<>> next;
   for (const auto& info : clusters) {
+    // Names are unique after validation; a duplicate keeps the first.
+    if (next.count(info->name()) != 0) continue;
     auto it = clusters_.find(info->name());
-    if (it != clusters_.end() && &it->second->info() == info.get()) {
+    if (it != clusters_.end() && it->second && &it->second->info() == info.get()) {
       next.emplace(info->name(), std::move(it->second));
     } else {
       next.emplace(info->name(), std::make_unique<ThreadLocalClusterImpl>(info, dispatcher_));
