@@ -81,7 +81,6 @@ void ConnectionImpl::deliverToFilters(size_t first) {
   // outer iteration is the one that carries on.
   if (in_filter_iteration_) return;
   in_filter_iteration_ = true;
-  bool finished = true;
   for (size_t i = first; i < filters_.size(); ++i) {
     if (state_ == State::kClosed) break;
     auto& entry = filters_[i];
@@ -89,7 +88,6 @@ void ConnectionImpl::deliverToFilters(size_t first) {
       entry.initialized = true;
       if (entry.filter->onNewConnection() == ReadFilterStatus::kStop) {
         stopped_at_ = i;
-        finished = false;
         break;
       }
     }
@@ -99,12 +97,13 @@ void ConnectionImpl::deliverToFilters(size_t first) {
     if (end_stream) entry.saw_end_stream = true;
     if (entry.filter->onData(read_buffer_, end_stream) == ReadFilterStatus::kStop) {
       stopped_at_ = i;
-      finished = false;
       break;
     }
   }
   in_filter_iteration_ = false;
-  if (finished && half_close_ && read_end_stream_) read_end_stream_delivered_ = true;
+  // The filters have had their chance to see the FIN (a stopping filter decides for the ones
+  // after it, as with data); the read direction is finished.
+  if (half_close_ && read_end_stream_) read_end_stream_delivered_ = true;
   if (state_ != State::kClosed) {
     maybeFinishHalfClose();
     if (state_ != State::kClosed) updateEvents();

@@ -117,7 +117,7 @@ class ConnectionImpl : public virtual Connection,
   bool above_high_watermark_ = false;
   bool half_close_ = false;
   bool read_end_stream_ = false;           // peer's FIN seen
-  bool read_end_stream_delivered_ = false;  // every filter was told
+  bool read_end_stream_delivered_ = false;  // the filters were offered it
   bool write_end_stream_ = false;          // local end requested
   bool write_shutdown_done_ = false;
   bool in_filter_iteration_ = false;
