@@ -1,5 +1,7 @@
 // remora: command line → config → server.
 
+#include <pthread.h>
+
 #include <iostream>
 
 #include "source/common/common/logger.h"
@@ -33,6 +35,8 @@ remora::server::ConfigSnapshotConstSharedPtr loadConfig(const remora::server::Op
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Log lines carry the thread name; workers name themselves worker_N.
+  pthread_setname_np(pthread_self(), "main");
   remora::server::Options options;
   switch (remora::server::parseOptions(argc, argv, options, std::cout, std::cerr)) {
     case remora::server::ParseOutcome::kOk:

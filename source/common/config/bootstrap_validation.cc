@@ -1,0 +1,177 @@
+#include "source/common/config/bootstrap_validation.h"
+
+#include <arpa/inet.h>
+
+#include <map>
+#include <set>
+#include <string>
+
+namespace remora::config {
+namespace {
+
+using google::protobuf::Duration;
+
+constexpr uint32_t kMinBufferLimit = 1024;
+constexpr uint32_t kMaxWeight = 128;
+
+std::string indexed(const std::string& path, const char* field, int i) {
+  return path + "." + field + "[" + std::to_string(i) + "]";
+}
+
+bool isIpLiteral(const std::string& text) {
+  unsigned char buf[sizeof(in6_addr)];
+  if (text.find('\0') != std::string::npos) return false;
+  return inet_pton(AF_INET, text.c_str(), buf) == 1 || inet_pton(AF_INET6, text.c_str(), buf) == 1;
+}
+
+// `allow_port_zero`: listeners and the admin may ask the OS for a port; endpoints may not.
+void checkAddress(const core::v1::Address& address, const std::string& path, bool allow_port_zero,
+                  Errors& errors) {
+  const auto& sa = address.socket_address();
+  std::string sa_path = path + ".socket_address";
+  if (sa.address().empty()) {
+    errors.add(sa_path + ".address", "required: an IPv4 or IPv6 address such as 127.0.0.1");
+  } else if (!isIpLiteral(sa.address())) {
+    errors.add(sa_path + ".address",
+               "\"" + sa.address() + "\" is not an IPv4 or IPv6 address (names are not resolved)");
+  }
+  uint32_t low = allow_port_zero ? 0 : 1;
+  if (sa.port_value() < low || sa.port_value() > 65535) {
+    errors.add(sa_path + ".port_value",
+               "must be between " + std::to_string(low) + " and 65535, got " +
+                   std::to_string(sa.port_value()));
+  }
+}
+
+void checkPositive(const Duration& duration, const std::string& path, Errors& errors) {
+  if (duration.seconds() < 0 || duration.nanos() < 0 ||
+      (duration.seconds() == 0 && duration.nanos() < 1000000)) {
+    errors.add(path, "must be positive (at least 1ms)");
+  }
+}
+
+void checkBufferLimit(const google::protobuf::UInt32Value& limit, const std::string& path,
+                      Errors& errors) {
+  if (limit.value() < kMinBufferLimit) {
+    errors.add(path, "must be at least " + std::to_string(kMinBufferLimit) + " bytes");
+  }
+}
+
+void checkListener(const listener::v1::Listener& listener, const std::string& path,
+                   Errors& errors) {
+  if (listener.name().empty()) errors.add(path + ".name", "required");
+  if (!listener.has_address()) {
+    errors.add(path + ".address", "required");
+  } else {
+    checkAddress(listener.address(), path + ".address", true, errors);
+  }
+  if (listener.has_listener_filters_timeout()) {
+    checkPositive(listener.listener_filters_timeout(), path + ".listener_filters_timeout", errors);
+  }
+  if (listener.has_per_connection_buffer_limit_bytes()) {
+    checkBufferLimit(listener.per_connection_buffer_limit_bytes(),
+                     path + ".per_connection_buffer_limit_bytes", errors);
+  }
+  for (int i = 0; i < listener.listener_filters_size(); ++i) {
+    if (listener.listener_filters(i).name().empty()) {
+      errors.add(indexed(path, "listener_filters", i) + ".name", "required");
+    }
+  }
+  if (listener.filter_chains_size() == 0) {
+    errors.add(path + ".filter_chains", "at least one filter chain is required");
+  }
+  std::map<std::string, int> matches;
+  for (int c = 0; c < listener.filter_chains_size(); ++c) {
+    const auto& chain = listener.filter_chains(c);
+    std::string cpath = indexed(path, "filter_chains", c);
+    const auto& match = chain.filter_chain_match();
+    if (match.has_destination_port() &&
+        (match.destination_port().value() < 1 || match.destination_port().value() > 65535)) {
+      errors.add(cpath + ".filter_chain_match.destination_port", "must be between 1 and 65535");
+    }
+    auto [it, inserted] = matches.emplace(match.SerializeAsString(), c);
+    if (!inserted) {
+      errors.add(cpath + ".filter_chain_match", "duplicate filter_chain_match, also in filter_chains[" +
+                                                    std::to_string(it->second) + "]");
+    }
+    if (chain.filters_size() == 0) errors.add(cpath + ".filters", "at least one filter is required");
+    for (int f = 0; f < chain.filters_size(); ++f) {
+      if (chain.filters(f).name().empty()) {
+        errors.add(indexed(cpath, "filters", f) + ".name", "required");
+      }
+    }
+  }
+}
+
+void checkCluster(const cluster::v1::Cluster& cluster, const std::string& path, Errors& errors) {
+  if (cluster.name().empty()) errors.add(path + ".name", "required");
+  if (cluster.has_connect_timeout()) {
+    checkPositive(cluster.connect_timeout(), path + ".connect_timeout", errors);
+  }
+  if (cluster.has_per_connection_buffer_limit_bytes()) {
+    checkBufferLimit(cluster.per_connection_buffer_limit_bytes(),
+                     path + ".per_connection_buffer_limit_bytes", errors);
+  }
+  const auto& assignment = cluster.load_assignment();
+  std::string apath = path + ".load_assignment";
+  if (!assignment.cluster_name().empty() && assignment.cluster_name() != cluster.name()) {
+    errors.add(apath + ".cluster_name", "\"" + assignment.cluster_name() +
+                                            "\" differs from the cluster name \"" +
+                                            cluster.name() + "\"");
+  }
+  for (int l = 0; l < assignment.endpoints_size(); ++l) {
+    std::string lpath = indexed(apath, "endpoints", l);
+    const auto& locality = assignment.endpoints(l);
+    for (int e = 0; e < locality.lb_endpoints_size(); ++e) {
+      std::string epath = indexed(lpath, "lb_endpoints", e);
+      const auto& lb_endpoint = locality.lb_endpoints(e);
+      if (!lb_endpoint.endpoint().has_address()) {
+        errors.add(epath + ".endpoint.address", "required");
+      } else {
+        checkAddress(lb_endpoint.endpoint().address(), epath + ".endpoint.address", false, errors);
+      }
+      if (lb_endpoint.has_load_balancing_weight()) {
+        uint32_t weight = lb_endpoint.load_balancing_weight().value();
+        if (weight < 1 || weight > kMaxWeight) {
+          errors.add(epath + ".load_balancing_weight",
+                     "must be between 1 and " + std::to_string(kMaxWeight));
+        }
+      }
+    }
+  }
+}
+
+// Names must be unique within a list: "name: \"x\" is already used by <list>[i]".
+template <class List>
+void checkUniqueNames(const List& items, const std::string& list_path, Errors& errors) {
+  std::map<std::string, int> seen;
+  for (int i = 0; i < items.size(); ++i) {
+    const std::string& name = items[i].name();
+    if (name.empty()) continue;
+    auto [it, inserted] = seen.emplace(name, i);
+    if (!inserted) {
+      errors.add(list_path + "[" + std::to_string(i) + "].name",
+                 "\"" + name + "\" is already used by " + list_path + "[" +
+                     std::to_string(it->second) + "]");
+    }
+  }
+}
+
+}  // namespace
+
+void validateBootstrap(const bootstrap::v1::Bootstrap& bootstrap, Errors& errors) {
+  if (bootstrap.admin().has_address()) {
+    checkAddress(bootstrap.admin().address(), "admin.address", true, errors);
+  }
+  const auto& resources = bootstrap.static_resources();
+  for (int i = 0; i < resources.listeners_size(); ++i) {
+    checkListener(resources.listeners(i), indexed("static_resources", "listeners", i), errors);
+  }
+  for (int i = 0; i < resources.clusters_size(); ++i) {
+    checkCluster(resources.clusters(i), indexed("static_resources", "clusters", i), errors);
+  }
+  checkUniqueNames(resources.listeners(), "static_resources.listeners", errors);
+  checkUniqueNames(resources.clusters(), "static_resources.clusters", errors);
+}
+
+}  // namespace remora::config

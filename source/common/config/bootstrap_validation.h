@@ -1,0 +1,14 @@
+#pragma once
+
+// Semantic checks of a parsed bootstrap: addresses, ports, names, durations, weights. Every
+// problem is reported (not just the first), each with its field path and reason. Filter
+// configs are checked by their factories when the config snapshot is built.
+
+#include "remora/config/bootstrap/v1/bootstrap.pb.h"
+#include "source/interface/config/errors.h"
+
+namespace remora::config {
+
+void validateBootstrap(const bootstrap::v1::Bootstrap& bootstrap, Errors& errors);
+
+}  // namespace remora::config
