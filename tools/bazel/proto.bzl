@@ -23,7 +23,9 @@ def remora_cc_proto_library(name, srcs, deps = [], visibility = None):
         hdrs = hdrs,
         includes = ["."],
         copts = ["-Wno-unused-parameter"],
-        linkopts = ["-lprotobuf"],
+        linkopts = ["-l:libprotobuf.a", "-lz", "-lpthread"],
+        # No .so of this library: the archive it links is not position-independent.
+        linkstatic = True,
         deps = deps,
         visibility = visibility,
     )
