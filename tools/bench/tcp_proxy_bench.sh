@@ -99,7 +99,7 @@ pids+=("$remora_pid")
 cat >"$work/haproxy.cfg" <<HAPROXY
 global
   nbthread 2
-  maxconn 10000
+  maxconn 4000
 defaults
   mode tcp
   timeout connect 5s

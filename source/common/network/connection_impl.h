@@ -120,6 +120,7 @@ class ConnectionImpl : public virtual Connection,
   bool read_end_stream_delivered_ = false;  // the filters were offered it
   bool write_end_stream_ = false;          // local end requested
   bool write_shutdown_done_ = false;
+  bool write_error_pending_ = false;  // a write-through failed; the write event closes
   bool in_filter_iteration_ = false;
   uint64_t bytes_received_ = 0;
   uint64_t bytes_sent_ = 0;

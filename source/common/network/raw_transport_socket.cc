@@ -17,6 +17,9 @@ IoResult RawTransportSocket::doRead(buffer::Instance& buffer) {
     ssize_t n = buffer.readFromFd(callbacks_->fd(), kReadChunk);
     if (n > 0) {
       result.bytes_processed += n;
+      // A short read means the socket is drained for now; skip the read that would only
+      // say EAGAIN (level-triggered events report anything that arrives later).
+      if (static_cast<size_t>(n) < kReadChunk) break;
       continue;
     }
     if (n == 0) {
