@@ -45,7 +45,7 @@ constexpr Flag kFlags[] = {
     {FlagId::kLogLevel, "--log-level", "-l", "LEVEL",
      "trace|debug|info|warn|error|critical|off (default: info)"},
     {FlagId::kDrainTime, "--drain-time-s", "", "N",
-     "seconds a changed listener keeps serving open connections (default: 5)"},
+     "on shutdown, seconds open connections may take to finish (default: 5)"},
     {FlagId::kAdminAddressPath, "--admin-address-path", "", "FILE",
      "write the bound admin address (IP:PORT) to FILE"},
     {FlagId::kHelp, "--help", "-h", "", "print this help and exit"},

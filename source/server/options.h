@@ -29,9 +29,10 @@ struct Options {
   // -l / --log-level trace|debug|info|warn|warning|error|critical|off. Stored by its
   // canonical name (remora::log::levelName), so "warning" becomes "warn".
   std::string log_level = "info";
-  // --drain-time-s N: how long a removed or updated listener keeps serving its open
-  // connections before they are closed. Envoy defaults to 600 s for edge proxies; a sidecar's
-  // connections come from one pod and its rollouts should be quick, so Remora uses 5 s.
+  // --drain-time-s N: on SIGTERM, SIGINT or POST /quitquitquit, how long open connections may
+  // take to finish (listeners are closed at once) before the process exits; later also how long
+  // a changed listener drains. Envoy defaults to 600 s for edge proxies; a sidecar's connections
+  // come from one pod and its rollouts should be quick, so Remora uses 5 s.
   uint32_t drain_time_s = 5;
   // --admin-address-path FILE: once the admin listener is bound, its address
   // ("127.0.0.1:PORT") is written there. Lets tests bind the admin port to 0.

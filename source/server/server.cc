@@ -116,7 +116,6 @@ bool Server::startAdmin(std::string& error) {
   }
   auto bound = network::Address::fromIpPort(ip, admin_->port());
   std::string address = bound ? bound->asString() : ip + ":" + std::to_string(admin_->port());
-  REMORA_LOG(info, "admin on %s", address.c_str());
   if (!options_.admin_address_path.empty()) {
     // Written whole under a temporary name, then renamed, so a reader never sees half of it.
     std::string tmp = options_.admin_address_path + ".tmp";
