@@ -181,6 +181,27 @@ void Server::addAdminHandlers() {
                        }
                        return response;
                      });
+  admin_->addHandler("/logging", "GET: the log level; POST ?level=LEVEL: change it", false,
+                     [](const AdminRequest& request) {
+                       AdminResponse response;
+                       if (request.method == "POST") {
+                         auto eq = request.query.find("level=");
+                         std::string name =
+                             eq == std::string::npos ? "" : request.query.substr(eq + 6);
+                         name = name.substr(0, name.find('&'));
+                         auto level = log::parseLevel(name);
+                         if (!level) {
+                           return AdminResponse{400, "text/plain; charset=utf-8",
+                                                "unknown level \"" + name +
+                                                    "\": use trace, debug, info, warn, error, "
+                                                    "critical or off\n"};
+                         }
+                         log::setLevel(*level);
+                         REMORA_LOG(info, "log level set to %s", name.c_str());
+                       }
+                       response.body = "level: " + std::string(log::levelName(log::level())) + "\n";
+                       return response;
+                     });
   admin_->addHandler("/quitquitquit", "drain open connections, then exit", true,
                      [this](const AdminRequest&) {
                        // After the reply is sent: the drain may end the loop at once.

@@ -31,10 +31,20 @@ TEST_F(AdminIntegrationTest, RootListsEveryEndpoint) {
   auto response = proxy_.admin("GET", "/");
   EXPECT_EQ(response.status, 200);
   for (const char* path : {"/ready", "/config_dump", "/stats/prometheus", "/metrics",
-                           "/quitquitquit", "/listeners", "/clusters"}) {
+                           "/quitquitquit", "/listeners", "/clusters", "/logging"}) {
     EXPECT_NE(response.body.find(std::string("  ") + path + ":"), std::string::npos) << path;
   }
   EXPECT_EQ(proxy_.admin("GET", "/nope").status, 404);
+}
+
+TEST_F(AdminIntegrationTest, LogLevelCanBeReadAndChanged) {
+  EXPECT_EQ(proxy_.admin("GET", "/logging").body, "level: info\n");
+  EXPECT_EQ(proxy_.admin("POST", "/logging?level=debug").body, "level: debug\n");
+  EXPECT_EQ(proxy_.admin("GET", "/logging").body, "level: debug\n");
+  auto bad = proxy_.admin("POST", "/logging?level=loud");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(bad.body.find("unknown level \"loud\""), std::string::npos);
+  EXPECT_EQ(proxy_.admin("GET", "/logging").body, "level: debug\n");
 }
 
 TEST_F(AdminIntegrationTest, ReadyIsLive) {
