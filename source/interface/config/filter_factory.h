@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "source/interface/config/errors.h"
+#include "source/interface/http/filter.h"
 #include "source/interface/network/filter.h"
 #include "source/interface/network/listener_filter.h"
 #include "source/interface/stats/stats.h"
@@ -53,6 +54,20 @@ class ListenerFilterConfigFactory {
   virtual network::ListenerFilterFactoryCb createFilterFactory(
       const google::protobuf::Message& config, const std::string& path, FactoryContext& context,
       Errors& errors) const = 0;
+};
+
+class HttpFilterConfigFactory {
+ public:
+  virtual ~HttpFilterConfigFactory() = default;
+  // e.g. "remora.filters.http.router".
+  virtual std::string name() const = 0;
+  virtual std::unique_ptr<google::protobuf::Message> createEmptyConfig() const = 0;
+  // The router is terminal: it must be the last HTTP filter.
+  virtual bool isTerminal() const = 0;
+  virtual http::FilterFactoryCb createFilterFactory(const google::protobuf::Message& config,
+                                                    const std::string& path,
+                                                    FactoryContext& context,
+                                                    Errors& errors) const = 0;
 };
 
 }  // namespace remora::config
