@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <limits>
 #include <utility>
 #include <vector>
 
@@ -58,6 +59,21 @@ std::string escapeHelp(const std::string& help) {
 
 }  // namespace
 
+HistogramImpl::HistogramImpl(std::vector<double> bounds)
+    : bounds_(std::move(bounds)), buckets_(new std::atomic<uint64_t>[bounds_.size() + 1]) {
+  std::sort(bounds_.begin(), bounds_.end());
+  for (size_t i = 0; i <= bounds_.size(); ++i) buckets_[i].store(0, std::memory_order_relaxed);
+}
+
+void HistogramImpl::record(double value) {
+  // Few buckets: a linear scan beats a binary search's branches.
+  size_t i = 0;
+  while (i < bounds_.size() && value > bounds_[i]) ++i;
+  buckets_[i].fetch_add(1, std::memory_order_relaxed);
+  count_.fetch_add(1, std::memory_order_relaxed);
+  sum_.fetch_add(value, std::memory_order_relaxed);
+}
+
 StoreImpl::Family& StoreImpl::family(std::string_view name, std::string_view help, Type type) {
   auto it = families_.find(name);
   if (it != families_.end()) {
@@ -70,7 +86,7 @@ StoreImpl::Family& StoreImpl::family(std::string_view name, std::string_view hel
   // Prometheus naming rules (and promtool's lint) tie the `_total` suffix to counters.
   const bool total = endsWith(name, "_total");
   if (type == Type::kCounter && !total) fail(name, "counter names must end in _total");
-  if (type == Type::kGauge && total) fail(name, "gauge names must not end in _total");
+  if (type != Type::kCounter && total) fail(name, "only counter names end in _total");
   return families_.emplace(std::string(name), Family{type, std::string(help), {}}).first->second;
 }
 
@@ -107,6 +123,15 @@ void StoreImpl::callbackGauge(std::string_view name, std::string_view help, cons
   *callback = std::move(read);
 }
 
+Histogram& StoreImpl::histogram(std::string_view name, std::string_view help,
+                                const Labels& labels, const std::vector<double>& bounds) {
+  Labels key = canonicalLabels(name, labels);
+  std::lock_guard<std::mutex> guard(lock_);
+  Family& f = family(name, help, Type::kHistogram);
+  auto it = f.series.try_emplace(std::move(key), std::in_place_type<HistogramImpl>, bounds).first;
+  return std::get<HistogramImpl>(it->second);
+}
+
 std::string StoreImpl::prometheusText() const {
   std::vector<prometheus::MetricFamily> families;
   {
@@ -116,8 +141,9 @@ std::string StoreImpl::prometheusText() const {
       prometheus::MetricFamily& out = families.emplace_back();
       out.name = name;
       out.help = escapeHelp(family.help);
-      out.type = family.type == Type::kCounter ? prometheus::MetricType::Counter
-                                               : prometheus::MetricType::Gauge;
+      out.type = family.type == Type::kCounter     ? prometheus::MetricType::Counter
+                 : family.type == Type::kHistogram ? prometheus::MetricType::Histogram
+                                                   : prometheus::MetricType::Gauge;
       out.metric.reserve(family.series.size());
       for (const auto& [labels, series] : family.series) {
         prometheus::ClientMetric& metric = out.metric.emplace_back();
@@ -125,6 +151,21 @@ std::string StoreImpl::prometheusText() const {
         for (const auto& [label, value] : labels) metric.label.push_back({label, value});
         if (const auto* counter = std::get_if<CounterImpl>(&series)) {
           metric.counter.value = static_cast<double>(counter->value());
+        } else if (const auto* histogram = std::get_if<HistogramImpl>(&series)) {
+          auto& h = metric.histogram;
+          uint64_t cumulative = 0;
+          for (size_t i = 0; i <= histogram->bounds().size(); ++i) {
+            cumulative += histogram->bucketCount(i);
+            auto& bucket = h.bucket.emplace_back();
+            bucket.cumulative_count = cumulative;
+            bucket.upper_bound = i < histogram->bounds().size()
+                                     ? histogram->bounds()[i]
+                                     : std::numeric_limits<double>::infinity();
+          }
+          // The count is the +Inf bucket, so the exposition is consistent even while
+          // record() runs concurrently.
+          h.sample_count = cumulative;
+          h.sample_sum = histogram->sum();
         } else if (const auto* gauge = std::get_if<GaugeImpl>(&series)) {
           metric.gauge.value = static_cast<double>(gauge->value());
         } else {

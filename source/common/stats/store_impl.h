@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <vector>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -44,6 +46,23 @@ class GaugeImpl final : public Gauge {
   std::atomic<int64_t> value_{0};
 };
 
+class HistogramImpl final : public Histogram {
+ public:
+  explicit HistogramImpl(std::vector<double> bounds);
+  void record(double value) override;
+  uint64_t sampleCount() const override { return count_.load(std::memory_order_relaxed); }
+  const std::vector<double>& bounds() const { return bounds_; }
+  // Non-cumulative count of bucket `i` (bounds().size() is the +Inf bucket).
+  uint64_t bucketCount(size_t i) const { return buckets_[i].load(std::memory_order_relaxed); }
+  double sum() const { return sum_.load(std::memory_order_relaxed); }
+
+ private:
+  std::vector<double> bounds_;
+  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;
+  std::atomic<uint64_t> count_{0};
+  std::atomic<double> sum_{0};
+};
+
 class StoreImpl : public Store {
  public:
   StoreImpl() = default;
@@ -58,16 +77,19 @@ class StoreImpl : public Store {
   // must be quick and must not call back into the store.
   void callbackGauge(std::string_view name, std::string_view help, const Labels& labels,
                      std::function<double()> read) override;
+  // Asking again with other bounds for an existing series returns the existing histogram.
+  Histogram& histogram(std::string_view name, std::string_view help, const Labels& labels,
+                       const std::vector<double>& bounds) override;
   // Families sorted by name, metrics within a family sorted by their (name-sorted) labels.
   // Counters above 2^53 lose precision: the text format carries doubles.
   std::string prometheusText() const override;
 
  private:
-  enum class Type { kCounter, kGauge };
+  enum class Type { kCounter, kGauge, kHistogram };
   using CallbackGauge = std::function<double()>;
   // One metric's storage. It lives inside a std::map node, which never moves, so the references
   // handed out stay valid for the store's lifetime.
-  using Series = std::variant<CounterImpl, GaugeImpl, CallbackGauge>;
+  using Series = std::variant<CounterImpl, GaugeImpl, CallbackGauge, HistogramImpl>;
 
   struct Family {
     Type type;

@@ -34,6 +34,15 @@ class Gauge {
   virtual int64_t value() const = 0;
 };
 
+// Observations bucketed by upper bounds (Prometheus histogram), e.g. request durations.
+class Histogram {
+ public:
+  virtual ~Histogram() = default;
+  // Values in the metric's base unit (seconds for durations).
+  virtual void record(double value) = 0;
+  virtual uint64_t sampleCount() const = 0;
+};
+
 // Owns every metric of the process. Thread-safe: creation takes a lock (config time only);
 // the returned references stay valid for the store's lifetime.
 class Store {
@@ -43,6 +52,9 @@ class Store {
   // same name and labels returns the same metric; one name always has one help text and type.
   virtual Counter& counter(std::string_view name, std::string_view help, const Labels& labels) = 0;
   virtual Gauge& gauge(std::string_view name, std::string_view help, const Labels& labels) = 0;
+  // `bounds` are the buckets' upper bounds, ascending; +Inf is implied.
+  virtual Histogram& histogram(std::string_view name, std::string_view help, const Labels& labels,
+                               const std::vector<double>& bounds) = 0;
   // A gauge computed when scraped (on the main thread), e.g. resident memory.
   virtual void callbackGauge(std::string_view name, std::string_view help, const Labels& labels,
                              std::function<double()> read) = 0;

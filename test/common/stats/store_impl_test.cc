@@ -133,13 +133,46 @@ TEST(StoreImplDeathTest, ProgrammingErrorsAbort) {
   EXPECT_DEATH(store.gauge("remora_rq_total", "Requests.", {}), "another type");
   EXPECT_DEATH(store.counter("remora_rq_total", "Other help.", {}), "another help text");
   EXPECT_DEATH(store.counter("remora_rq", "Requests.", {}), "must end in _total");
-  EXPECT_DEATH(store.gauge("remora_level_total", "Level.", {}), "must not end in _total");
+  EXPECT_DEATH(store.gauge("remora_level_total", "Level.", {}), "only counter names end in _total");
   EXPECT_DEATH(store.gauge("remora-level", "Level.", {}), "invalid metric name");
   EXPECT_DEATH(store.gauge("remora_new", "", {}), "help text is empty");
   EXPECT_DEATH(store.gauge("remora_level", "Level.", {{"bad-label", "x"}}), "invalid label name");
   EXPECT_DEATH(store.gauge("remora_level", "Level.", {{"a", "1"}, {"a", "2"}}), "repeated");
   EXPECT_DEATH(store.callbackGauge("remora_level", "Level.", {}, [] { return 1.0; }),
                "plain gauge");
+}
+
+}  // namespace
+}  // namespace remora::stats
+
+namespace remora::stats {
+namespace {
+
+TEST(HistogramTest, BucketsAreCumulativeInTheExposition) {
+  StoreImpl store;
+  auto& h = store.histogram("remora_test_duration_seconds", "Durations.", {{"cluster", "a"}},
+                            {0.005, 0.1, 1});
+  EXPECT_EQ(&h, &store.histogram("remora_test_duration_seconds", "Durations.",
+                                 {{"cluster", "a"}}, {0.005, 0.1, 1}));
+  h.record(0.001);
+  h.record(0.05);
+  h.record(0.05);
+  h.record(5);
+  EXPECT_EQ(h.sampleCount(), 4u);
+  std::string text = store.prometheusText();
+  EXPECT_NE(text.find("# TYPE remora_test_duration_seconds histogram"), std::string::npos);
+  EXPECT_NE(text.find("remora_test_duration_seconds_bucket{cluster=\"a\",le=\"0.005\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("remora_test_duration_seconds_bucket{cluster=\"a\",le=\"0.1\"} 3"),
+            std::string::npos);
+  EXPECT_NE(text.find("remora_test_duration_seconds_bucket{cluster=\"a\",le=\"1\"} 3"),
+            std::string::npos);
+  EXPECT_NE(text.find("remora_test_duration_seconds_bucket{cluster=\"a\",le=\"+Inf\"} 4"),
+            std::string::npos);
+  EXPECT_NE(text.find("remora_test_duration_seconds_count{cluster=\"a\"} 4"), std::string::npos);
+  EXPECT_NE(text.find("remora_test_duration_seconds_sum{cluster=\"a\"} 5.101"),
+            std::string::npos);
 }
 
 }  // namespace
