@@ -1,0 +1,12 @@
+#pragma once
+
+// Random version-4 UUIDs (x-request-id), from a per-thread generator seeded once from the OS.
+
+#include <string>
+
+namespace remora {
+
+// "xxxxxxxx-xxxx-4xxx-Yxxx-xxxxxxxxxxxx" with Y in 8..b. Safe from any thread.
+std::string uuid4();
+
+}  // namespace remora
