@@ -28,16 +28,21 @@ bool isWellKnown(const Descriptor& message) {
   return message.full_name().rfind("google.protobuf.", 0) == 0;
 }
 
-// protobuf's JSON parser takes a lone object where a list belongs; users get told instead.
-// Walks the YAML alongside the message schema (into Any through its "@type").
+// Walks the YAML alongside the message schema (into Any through its "@type"), reporting with
+// full paths what protobuf's parser would report without one (unknown fields inside an Any,
+// at the top level) or not at all (a lone object where a list belongs).
 void checkShapes(const YAML::Node& node, const Descriptor& message, const std::string& path,
-                 Errors& errors) {
+                 bool in_any, Errors& errors) {
   if (!node.IsMap() || isWellKnown(message)) return;
   for (const auto& entry : node) {
     if (!entry.first.IsScalar()) continue;
     const std::string& key = entry.first.Scalar();
+    if (in_any && key == "@type") continue;
     const FieldDescriptor* field = findField(message, key);
-    if (field == nullptr) continue;  // the JSON parser reports unknown fields
+    if (field == nullptr) {
+      errors.add(joinPath(path, key), "unknown field");
+      continue;
+    }
     std::string field_path = joinPath(path, field->name());
     const YAML::Node& value = entry.second;
     const Descriptor* element = field->message_type();
@@ -49,16 +54,18 @@ void checkShapes(const YAML::Node& node, const Descriptor& message, const std::s
       }
       if (element == nullptr) continue;
       for (size_t i = 0; i < value.size(); ++i) {
-        checkShapes(value[i], *element, field_path + "[" + std::to_string(i) + "]", errors);
+        checkShapes(value[i], *element, field_path + "[" + std::to_string(i) + "]", false, errors);
       }
+    } else if (value.IsSequence()) {
+      errors.add(field_path, "must be a single value, not a list");
     } else if (element != nullptr && element->full_name() == "google.protobuf.Any") {
       if (!value.IsMap() || !value["@type"] || !value["@type"].IsScalar()) continue;
       std::string type = value["@type"].Scalar();
       type = type.substr(type.rfind('/') + 1);
       const Descriptor* inner = DescriptorPool::generated_pool()->FindMessageTypeByName(type);
-      if (inner != nullptr) checkShapes(value, *inner, field_path, errors);
+      if (inner != nullptr) checkShapes(value, *inner, field_path, true, errors);
     } else if (element != nullptr) {
-      checkShapes(value, *element, field_path, errors);
+      checkShapes(value, *element, field_path, false, errors);
     }
   }
 }
@@ -102,7 +109,10 @@ std::string describeJsonError(std::string_view status_message) {
   static const std::regex kBadDuration(R"(^: invalid value Field '[^']*', (.*) for type (\S+)$)");
   static const std::regex kBadValue(R"(^: invalid value (.*) for type (\S+)$)");
   std::smatch m;
-  if (!std::regex_match(text, m, kLocated)) return text;
+  if (!std::regex_match(text, m, kLocated)) {
+    if (std::regex_match(text, m, kUnknownField)) return std::string(m[1]) + ": unknown field";
+    return text;
+  }
   std::string path = m[1];
   std::string rest = m[2];
   if (std::regex_match(rest, m, kUnknownField)) return joinPath(path, m[1]) + ": unknown field";
@@ -138,7 +148,7 @@ bool parseMessage(std::string_view text, google::protobuf::Message& out, Errors&
     return false;
   }
   size_t before = errors.lines().size();
-  checkShapes(document, *out.GetDescriptor(), "", errors);
+  checkShapes(document, *out.GetDescriptor(), "", false, errors);
   if (errors.lines().size() != before) return false;
   google::protobuf::util::JsonParseOptions options;
   options.ignore_unknown_fields = false;
