@@ -65,8 +65,8 @@ class ActiveListener::PendingSocket : public network::AcceptedSocket,
 
  private:
   void onTimeout() {
-    REMORA_LOG(debug, "listener %s: listener filter timeout from %s",
-               parent_.config_->name.c_str(), remote_.asString().c_str());
+    REMORA_LOG(debug, "listener %s: listener filter timeout from %s", parent_.config_->name.c_str(),
+               remote_.asString().c_str());
     if (parent_.config_->listener_filter_timeouts) parent_.config_->listener_filter_timeouts->inc();
     finish(false);
   }
@@ -85,6 +85,7 @@ class ActiveListener::PendingSocket : public network::AcceptedSocket,
   }
 
   ActiveListener& parent_;
+
  public:
   std::list<std::unique_ptr<PendingSocket>>::iterator self_;
 

@@ -58,9 +58,9 @@ const Factory* resolveExtension(const config::core::v1::TypedExtensionConfig& ex
   if (!ext.has_typed_config()) return factory;
   std::string expected = std::string(kTypeUrlPrefix) + message->GetDescriptor()->full_name();
   if (ext.typed_config().type_url() != expected) {
-    errors.add(path + ".typed_config",
-               "\"@type\" is \"" + ext.typed_config().type_url() + "\" but filter \"" +
-                   ext.name() + "\" takes \"" + expected + "\"");
+    errors.add(path + ".typed_config", "\"@type\" is \"" + ext.typed_config().type_url() +
+                                           "\" but filter \"" + ext.name() + "\" takes \"" +
+                                           expected + "\"");
     return nullptr;
   }
   if (!ext.typed_config().UnpackTo(message.get())) {
@@ -90,14 +90,13 @@ void buildListenerStats(ListenerConfig& listener, stats::Store& store) {
 }
 
 std::shared_ptr<ListenerConfig> buildListener(const config::listener::v1::Listener& proto,
-                                              const std::string& path,
-                                              FactoryContextImpl& context, stats::Store& store,
-                                              config::Errors& errors) {
+                                              const std::string& path, FactoryContextImpl& context,
+                                              stats::Store& store, config::Errors& errors) {
   auto listener = std::make_shared<ListenerConfig>();
   listener->name = proto.name();
   const auto& sa = proto.address().socket_address();
-  listener->address = network::Address::fromIpPort(sa.address(), sa.port_value()).value_or(
-      network::Address());
+  listener->address =
+      network::Address::fromIpPort(sa.address(), sa.port_value()).value_or(network::Address());
   listener->buffer_limit = proto.has_per_connection_buffer_limit_bytes()
                                ? proto.per_connection_buffer_limit_bytes().value()
                                : kDefaultBufferLimit;
@@ -138,8 +137,9 @@ std::shared_ptr<ListenerConfig> buildListener(const config::listener::v1::Listen
         errors.add(fpath + ".name", "\"" + factory->name() +
                                         "\" is a terminal filter and must be last in the chain");
       } else if (!factory->isTerminal() && last) {
-        errors.add(fpath + ".name", "the last filter of a chain must be a terminal filter such "
-                                    "as remora.filters.network.tcp_proxy");
+        errors.add(fpath + ".name",
+                   "the last filter of a chain must be a terminal filter such "
+                   "as remora.filters.network.tcp_proxy");
       }
       auto cb = factory->createFilterFactory(*message, fpath + ".typed_config", context, errors);
       if (cb) chain.filter_factories.push_back(std::move(cb));

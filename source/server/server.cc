@@ -129,33 +129,33 @@ bool Server::startAdmin(std::string& error) {
 }
 
 void Server::addAdminHandlers() {
-  admin_->addHandler("/ready", "200 LIVE when serving; 503 while starting or draining", false,
-                     [this](const AdminRequest&) {
-                       switch (state_) {
-                         case State::kLive:
-                           return AdminResponse{200, "text/plain; charset=utf-8", "LIVE\n"};
-                         case State::kStarting:
-                           return AdminResponse{503, "text/plain; charset=utf-8",
-                                                "PRE_INITIALIZING\n"};
-                         case State::kDraining:
-                           break;
-                       }
-                       return AdminResponse{503, "text/plain; charset=utf-8", "DRAINING\n"};
-                     });
-  admin_->addHandler("/config_dump", "the running configuration as JSON", false,
-                     [this](const AdminRequest&) {
-                       google::protobuf::util::JsonPrintOptions print;
-                       print.add_whitespace = true;
-                       print.preserve_proto_field_names = true;
-                       AdminResponse response{200, "application/json", ""};
-                       auto status = google::protobuf::util::MessageToJsonString(
-                           bootstrap_, &response.body, print);
-                       if (!status.ok()) {
-                         return AdminResponse{500, "text/plain; charset=utf-8",
-                                              std::string(status.message()) + "\n"};
-                       }
-                       return response;
-                     });
+  admin_->addHandler(
+      "/ready", "200 LIVE when serving; 503 while starting or draining", false,
+      [this](const AdminRequest&) {
+        switch (state_) {
+          case State::kLive:
+            return AdminResponse{200, "text/plain; charset=utf-8", "LIVE\n"};
+          case State::kStarting:
+            return AdminResponse{503, "text/plain; charset=utf-8", "PRE_INITIALIZING\n"};
+          case State::kDraining:
+            break;
+        }
+        return AdminResponse{503, "text/plain; charset=utf-8", "DRAINING\n"};
+      });
+  admin_->addHandler(
+      "/config_dump", "the running configuration as JSON", false, [this](const AdminRequest&) {
+        google::protobuf::util::JsonPrintOptions print;
+        print.add_whitespace = true;
+        print.preserve_proto_field_names = true;
+        AdminResponse response{200, "application/json", ""};
+        auto status =
+            google::protobuf::util::MessageToJsonString(bootstrap_, &response.body, print);
+        if (!status.ok()) {
+          return AdminResponse{500, "text/plain; charset=utf-8",
+                               std::string(status.message()) + "\n"};
+        }
+        return response;
+      });
   auto prometheus = prometheusHandler(*store_);
   admin_->addHandler("/stats/prometheus", "all metrics in Prometheus text format", false,
                      prometheus);

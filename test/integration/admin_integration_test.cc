@@ -72,8 +72,7 @@ TEST_F(AdminIntegrationTest, ConfigDumpIsTheRunningConfigAsJson) {
 TEST_F(AdminIntegrationTest, ListenersAndClustersShowAddresses) {
   EXPECT_NE(proxy_.listenerPort("tcp_in"), 0);
   auto clusters = proxy_.admin("GET", "/clusters").body;
-  EXPECT_EQ(clusters,
-            "backend::127.0.0.1:" + std::to_string(upstream_.port()) + "::weight::2\n");
+  EXPECT_EQ(clusters, "backend::127.0.0.1:" + std::to_string(upstream_.port()) + "::weight::2\n");
 }
 
 TEST_F(AdminIntegrationTest, MetricsPassPromtoolLint) {
@@ -89,9 +88,11 @@ TEST_F(AdminIntegrationTest, MetricsPassPromtoolLint) {
   EXPECT_NE(response.headers.find("text/plain; version=0.0.4"), std::string::npos);
   EXPECT_EQ(proxy_.admin("GET", "/metrics").status, 200);
   for (const char* family :
-       {"remora_listener_downstream_connections_total", "remora_listener_downstream_connections_active",
-        "remora_listener_downstream_received_bytes_total", "remora_listener_downstream_sent_bytes_total",
-        "remora_cluster_upstream_connections_total", "remora_cluster_upstream_connections_active",
+       {"remora_listener_downstream_connections_total",
+        "remora_listener_downstream_connections_active",
+        "remora_listener_downstream_received_bytes_total",
+        "remora_listener_downstream_sent_bytes_total", "remora_cluster_upstream_connections_total",
+        "remora_cluster_upstream_connections_active",
         "remora_cluster_upstream_connect_failures_total",
         "remora_cluster_upstream_connect_timeouts_total", "remora_server_uptime_seconds",
         "remora_server_workers", "remora_process_resident_memory_bytes"}) {

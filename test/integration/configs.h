@@ -19,13 +19,15 @@ struct TcpProxySetup {
 inline std::string tcpProxyConfig(const TcpProxySetup& setup) {
   std::string endpoints;
   for (const auto& [port, weight] : setup.endpoints) {
-    endpoints += "        - endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: " +
-                 std::to_string(port) + "}}}\n          load_balancing_weight: " +
-                 std::to_string(weight) + "\n";
+    endpoints +=
+        "        - endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: " +
+        std::to_string(port) + "}}}\n          load_balancing_weight: " + std::to_string(weight) +
+        "\n";
   }
-  std::string limit = setup.buffer_limit == 0 ? ""
-                                               : "    per_connection_buffer_limit_bytes: " +
-                                                     std::to_string(setup.buffer_limit) + "\n";
+  std::string limit =
+      setup.buffer_limit == 0
+          ? ""
+          : "    per_connection_buffer_limit_bytes: " + std::to_string(setup.buffer_limit) + "\n";
   return "node: {id: test-node, cluster: test}\n"
          "admin:\n  address: {socket_address: {address: 127.0.0.1, port_value: 0}}\n"
          "static_resources:\n"

@@ -18,8 +18,8 @@ using std::chrono::seconds;
 
 class TcpProxyIntegrationTest : public ::testing::Test {
  protected:
-  void startProxy(const TcpProxySetup& setup, std::vector<std::string> args = {"--concurrency",
-                                                                               "2"}) {
+  void startProxy(const TcpProxySetup& setup,
+                  std::vector<std::string> args = {"--concurrency", "2"}) {
     std::string error;
     ASSERT_TRUE(proxy_.start(tcpProxyConfig(setup), std::move(args), error)) << error;
     port_ = proxy_.listenerPort("tcp_in");
@@ -69,10 +69,10 @@ TEST_F(TcpProxyIntegrationTest, UpstreamRefusingClosesDownstreamAndCounts) {
     return proxy_.metric("remora_cluster_upstream_connect_failures_total{cluster=\"backend\"}") ==
            1.0;
   })) << proxy_.admin("GET", "/stats/prometheus").body;
-  EXPECT_EQ(proxy_.metric(
-                "remora_tcp_proxy_upstream_connect_failures_total{cluster=\"backend\",listener="
-                "\"tcp_in\"}"),
-            1.0);
+  EXPECT_EQ(
+      proxy_.metric("remora_tcp_proxy_upstream_connect_failures_total{cluster=\"backend\",listener="
+                    "\"tcp_in\"}"),
+      1.0);
 }
 
 TEST_F(TcpProxyIntegrationTest, LargeUploadKeepsMemoryBounded) {
@@ -96,8 +96,7 @@ TEST_F(TcpProxyIntegrationTest, LargeUploadKeepsMemoryBounded) {
   ::close(fd);
   EXPECT_EQ(corrupt.load(), 0u);
   // Two 1 MiB buffer limits per connection bound the growth; allow for allocator slack.
-  EXPECT_LT(peak_rss, idle_rss + 16 * 1024 * 1024)
-      << "idle " << idle_rss << " peak " << peak_rss;
+  EXPECT_LT(peak_rss, idle_rss + 16 * 1024 * 1024) << "idle " << idle_rss << " peak " << peak_rss;
   EXPECT_TRUE(waitFor([&] {
     return proxy_.metric("remora_listener_downstream_received_bytes_total{listener=\"tcp_in\"}") ==
            static_cast<double>(kBytes);

@@ -10,7 +10,9 @@
 namespace remora::test {
 
 using Deadline = std::chrono::steady_clock::time_point;
-inline Deadline deadlineIn(std::chrono::milliseconds d) { return std::chrono::steady_clock::now() + d; }
+inline Deadline deadlineIn(std::chrono::milliseconds d) {
+  return std::chrono::steady_clock::now() + d;
+}
 
 // Polls `condition` every few milliseconds until it holds or `timeout` passes.
 bool waitFor(const std::function<bool()>& condition,

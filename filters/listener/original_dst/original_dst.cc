@@ -5,18 +5,17 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "remora/extensions/filters/listener/original_dst/v1/original_dst.pb.h"
 #include "source/common/config/registry.h"
 #include "source/interface/config/filter_factory.h"
-#include "remora/extensions/filters/listener/original_dst/v1/original_dst.pb.h"
 
 namespace remora::filters::original_dst {
 
 std::optional<network::Address> originalDestination(int fd, int family) {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
-  int rc = family == AF_INET6
-               ? getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &ss, &len)
-               : getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &ss, &len);
+  int rc = family == AF_INET6 ? getsockopt(fd, SOL_IPV6, IP6T_SO_ORIGINAL_DST, &ss, &len)
+                              : getsockopt(fd, SOL_IP, SO_ORIGINAL_DST, &ss, &len);
   if (rc != 0) return std::nullopt;
   return network::Address::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len);
 }
@@ -38,8 +37,7 @@ class OriginalDstConfigFactory : public config::ListenerFilterConfigFactory {
     return std::make_unique<extensions::filters::listener::original_dst::v1::OriginalDst>();
   }
   network::ListenerFilterFactoryCb createFilterFactory(const google::protobuf::Message&,
-                                                       const std::string&,
-                                                       config::FactoryContext&,
+                                                       const std::string&, config::FactoryContext&,
                                                        config::Errors&) const override {
     return [] { return std::make_unique<OriginalDstFilter>(); };
   }

@@ -53,8 +53,7 @@ class TcpProxyConfigFactory : public config::NetworkFilterConfigFactory {
     stats::Labels labels{{"listener", context.listenerName()}, {"cluster", config->cluster}};
     auto& store = context.stats();
     config->no_host = &store.counter("remora_tcp_proxy_no_upstream_host_total",
-                                     "Connections closed because the cluster had no host.",
-                                     labels);
+                                     "Connections closed because the cluster had no host.", labels);
     config->connect_failures =
         &store.counter("remora_tcp_proxy_upstream_connect_failures_total",
                        "Connections closed because the upstream connect failed.", labels);
@@ -67,8 +66,7 @@ class TcpProxyConfigFactory : public config::NetworkFilterConfigFactory {
   }
 };
 
-const config::RegisterFactory<TcpProxyConfigFactory, config::NetworkFilterConfigFactory>
-    registered;
+const config::RegisterFactory<TcpProxyConfigFactory, config::NetworkFilterConfigFactory> registered;
 
 }  // namespace
 }  // namespace remora::filters::tcp_proxy

@@ -12,7 +12,9 @@ class TcpProxyFilter::Upstream : public network::ReadFilter, public network::Con
   void detach() { parent_ = nullptr; }
 
   void initializeReadFilterCallbacks(network::ReadFilterCallbacks&) override {}
-  network::ReadFilterStatus onNewConnection() override { return network::ReadFilterStatus::kContinue; }
+  network::ReadFilterStatus onNewConnection() override {
+    return network::ReadFilterStatus::kContinue;
+  }
   network::ReadFilterStatus onData(buffer::Instance& data, bool end_stream) override {
     if (parent_) parent_->onUpstreamData(data, end_stream);
     return network::ReadFilterStatus::kStop;

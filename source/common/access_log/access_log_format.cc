@@ -72,8 +72,8 @@ const char* protocolName(http::Protocol protocol) {
 
 std::string durationMs(const http::StreamInfo& info) {
   if (!info.end_monotonic) return "0";
-  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                            *info.end_monotonic - info.start_monotonic)
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(*info.end_monotonic -
+                                                                              info.start_monotonic)
                             .count());
 }
 
@@ -124,8 +124,8 @@ std::string formatText(const http::HeaderMap* request, const http::HeaderMap*,
   std::string out = "[" + timestamp(info.start_time) + "] \"";
   out += std::string(header(request, ":method")) + " " + std::string(header(request, ":path")) +
          " " + protocolName(protocol) + "\" ";
-  out += std::to_string(info.response_code) + " " + responseFlagsString(info.response_flags) +
-         " " + std::to_string(info.bytes_received) + " " + std::to_string(info.bytes_sent) + " " +
+  out += std::to_string(info.response_code) + " " + responseFlagsString(info.response_flags) + " " +
+         std::to_string(info.bytes_received) + " " + std::to_string(info.bytes_sent) + " " +
          durationMs(info) + " - \"" + std::string(header(request, "x-forwarded-for")) + "\" \"" +
          std::string(header(request, "user-agent")) + "\" \"" +
          std::string(header(request, "x-request-id")) + "\" \"" +

@@ -3,15 +3,16 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include <cstdarg>
 #include <algorithm>
+#include <cstdarg>
 #include <cstdio>
 #include <ctime>
 
 namespace remora::log {
 namespace {
 std::atomic<Level> g_level{Level::info};
-constexpr std::string_view kNames[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+constexpr std::string_view kNames[] = {"trace", "debug",    "info", "warn",
+                                       "error", "critical", "off"};
 }  // namespace
 
 std::optional<Level> parseLevel(std::string_view name) {

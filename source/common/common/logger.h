@@ -24,9 +24,9 @@ void write(Level level, const char* format, ...) __attribute__((format(printf, 2
 
 }  // namespace remora::log
 
-#define REMORA_LOG(LEVEL, ...)                                            \
-  do {                                                                    \
-    if (::remora::log::enabled(::remora::log::Level::LEVEL)) {            \
-      ::remora::log::write(::remora::log::Level::LEVEL, __VA_ARGS__);     \
-    }                                                                     \
+#define REMORA_LOG(LEVEL, ...)                                        \
+  do {                                                                \
+    if (::remora::log::enabled(::remora::log::Level::LEVEL)) {        \
+      ::remora::log::write(::remora::log::Level::LEVEL, __VA_ARGS__); \
+    }                                                                 \
   } while (0)

@@ -37,9 +37,8 @@ void checkAddress(const core::v1::Address& address, const std::string& path, boo
   }
   uint32_t low = allow_port_zero ? 0 : 1;
   if (sa.port_value() < low || sa.port_value() > 65535) {
-    errors.add(sa_path + ".port_value",
-               "must be between " + std::to_string(low) + " and 65535, got " +
-                   std::to_string(sa.port_value()));
+    errors.add(sa_path + ".port_value", "must be between " + std::to_string(low) +
+                                            " and 65535, got " + std::to_string(sa.port_value()));
   }
 }
 
@@ -91,10 +90,12 @@ void checkListener(const listener::v1::Listener& listener, const std::string& pa
     }
     auto [it, inserted] = matches.emplace(match.SerializeAsString(), c);
     if (!inserted) {
-      errors.add(cpath + ".filter_chain_match", "duplicate filter_chain_match, also in filter_chains[" +
-                                                    std::to_string(it->second) + "]");
+      errors.add(cpath + ".filter_chain_match",
+                 "duplicate filter_chain_match, also in filter_chains[" +
+                     std::to_string(it->second) + "]");
     }
-    if (chain.filters_size() == 0) errors.add(cpath + ".filters", "at least one filter is required");
+    if (chain.filters_size() == 0)
+      errors.add(cpath + ".filters", "at least one filter is required");
     for (int f = 0; f < chain.filters_size(); ++f) {
       if (chain.filters(f).name().empty()) {
         errors.add(indexed(cpath, "filters", f) + ".name", "required");
@@ -116,8 +117,8 @@ void checkCluster(const cluster::v1::Cluster& cluster, const std::string& path, 
   std::string apath = path + ".load_assignment";
   if (!assignment.cluster_name().empty() && assignment.cluster_name() != cluster.name()) {
     errors.add(apath + ".cluster_name", "\"" + assignment.cluster_name() +
-                                            "\" differs from the cluster name \"" +
-                                            cluster.name() + "\"");
+                                            "\" differs from the cluster name \"" + cluster.name() +
+                                            "\"");
   }
   for (int l = 0; l < assignment.endpoints_size(); ++l) {
     std::string lpath = indexed(apath, "endpoints", l);

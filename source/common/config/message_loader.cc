@@ -105,7 +105,8 @@ std::string describeJsonError(std::string_view status_message) {
   if (text.rfind("INVALID_ARGUMENT:", 0) == 0) text = text.substr(17);
   static const std::regex kLocated(R"(^\(([^)]*)\)\s*(.*)$)");
   static const std::regex kUnknownField(R"(^(\S+): Cannot find field\.?$)");
-  static const std::regex kUnknownAny(R"(^: invalid value Invalid type URL, unknown type: (\S+) for type Any$)");
+  static const std::regex kUnknownAny(
+      R"(^: invalid value Invalid type URL, unknown type: (\S+) for type Any$)");
   static const std::regex kBadDuration(R"(^: invalid value Field '[^']*', (.*) for type (\S+)$)");
   static const std::regex kBadValue(R"(^: invalid value (.*) for type (\S+)$)");
   std::smatch m;

@@ -16,8 +16,8 @@ namespace {
 std::atomic<uint64_t> g_next_connection_id{1};
 }  // namespace
 
-ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, Address local,
-                               Address remote, TransportSocketPtr transport, bool connected)
+ConnectionImpl::ConnectionImpl(event::Dispatcher& dispatcher, int fd, Address local, Address remote,
+                               TransportSocketPtr transport, bool connected)
     : dispatcher_(dispatcher),
       fd_(fd),
       connecting_(!connected),
@@ -228,8 +228,10 @@ void ConnectionImpl::onReadReady() {
       return;
     }
   }
-  if (result.bytes_processed > 0 || result.end_stream_read) deliverToFilters(0);
-  else updateEvents();
+  if (result.bytes_processed > 0 || result.end_stream_read)
+    deliverToFilters(0);
+  else
+    updateEvents();
 }
 
 void ConnectionImpl::onWriteReady() {

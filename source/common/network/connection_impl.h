@@ -116,9 +116,9 @@ class ConnectionImpl : public virtual Connection,
   uint32_t buffer_limit_ = 0;
   bool above_high_watermark_ = false;
   bool half_close_ = false;
-  bool read_end_stream_ = false;           // peer's FIN seen
+  bool read_end_stream_ = false;            // peer's FIN seen
   bool read_end_stream_delivered_ = false;  // the filters were offered it
-  bool write_end_stream_ = false;          // local end requested
+  bool write_end_stream_ = false;           // local end requested
   bool write_shutdown_done_ = false;
   bool write_error_pending_ = false;  // a write-through failed; the write event closes
   bool in_filter_iteration_ = false;

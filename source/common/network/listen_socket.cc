@@ -53,7 +53,9 @@ TcpListener::~TcpListener() {
   ::close(fd_);
 }
 
-void TcpListener::enable(bool enabled) { event_->setEnabled(enabled ? static_cast<uint32_t>(event::kRead) : 0u); }
+void TcpListener::enable(bool enabled) {
+  event_->setEnabled(enabled ? static_cast<uint32_t>(event::kRead) : 0u);
+}
 
 void TcpListener::onReadable() {
   // Bounded so one busy listener cannot starve the worker's other connections.

@@ -123,8 +123,8 @@ void StoreImpl::callbackGauge(std::string_view name, std::string_view help, cons
   *callback = std::move(read);
 }
 
-Histogram& StoreImpl::histogram(std::string_view name, std::string_view help,
-                                const Labels& labels, const std::vector<double>& bounds) {
+Histogram& StoreImpl::histogram(std::string_view name, std::string_view help, const Labels& labels,
+                                const std::vector<double>& bounds) {
   Labels key = canonicalLabels(name, labels);
   std::lock_guard<std::mutex> guard(lock_);
   Family& f = family(name, help, Type::kHistogram);

@@ -17,11 +17,11 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <vector>
 #include <mutex>
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 #include "source/interface/stats/stats.h"
 

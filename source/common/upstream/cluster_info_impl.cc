@@ -14,8 +14,8 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
     : name_(config.name()),
       connect_timeout_(
           config.has_connect_timeout()
-              ? std::chrono::milliseconds(
-                    google::protobuf::util::TimeUtil::DurationToMilliseconds(config.connect_timeout()))
+              ? std::chrono::milliseconds(google::protobuf::util::TimeUtil::DurationToMilliseconds(
+                    config.connect_timeout()))
               : kDefaultConnectTimeout),
       buffer_limit_(config.has_per_connection_buffer_limit_bytes()
                         ? config.per_connection_buffer_limit_bytes().value()

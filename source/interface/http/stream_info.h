@@ -14,18 +14,18 @@ namespace remora::http {
 // Why a response was not a plain proxied one (Envoy's response flags, same letters in logs).
 enum class ResponseFlag : uint32_t {
   kNone = 0,
-  kNoRouteFound = 1 << 0,                // NR
-  kNoHealthyUpstream = 1 << 1,           // UH
-  kUpstreamConnectionFailure = 1 << 2,   // UF
-  kUpstreamRequestTimeout = 1 << 3,      // UT
-  kUpstreamRemoteReset = 1 << 4,         // UR
-  kUpstreamProtocolError = 1 << 5,       // UPE
-  kDownstreamProtocolError = 1 << 6,     // DPE
+  kNoRouteFound = 1 << 0,                     // NR
+  kNoHealthyUpstream = 1 << 1,                // UH
+  kUpstreamConnectionFailure = 1 << 2,        // UF
+  kUpstreamRequestTimeout = 1 << 3,           // UT
+  kUpstreamRemoteReset = 1 << 4,              // UR
+  kUpstreamProtocolError = 1 << 5,            // UPE
+  kDownstreamProtocolError = 1 << 6,          // DPE
   kDownstreamConnectionTermination = 1 << 7,  // DC
-  kLocalReset = 1 << 8,                  // LR
-  kNoClusterFound = 1 << 9,              // NC
-  kStreamIdleTimeout = 1 << 10,          // SI
-  kUpstreamOverflow = 1 << 11,           // UO
+  kLocalReset = 1 << 8,                       // LR
+  kNoClusterFound = 1 << 9,                   // NC
+  kStreamIdleTimeout = 1 << 10,               // SI
+  kUpstreamOverflow = 1 << 11,                // UO
 };
 
 struct StreamInfo {

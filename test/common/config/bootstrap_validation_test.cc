@@ -39,11 +39,12 @@ static_resources:
 TEST(BootstrapValidationTest, ValidConfigHasNoErrors) { EXPECT_TRUE(validate(kGood).empty()); }
 
 TEST(BootstrapValidationTest, AddressesAndPorts) {
-  EXPECT_EQ(validate("admin: {address: {socket_address: {address: localhost, port_value: 70000}}}"),
-            (std::vector<std::string>{
-                "admin.address.socket_address.address: \"localhost\" is not an IPv4 or IPv6 "
-                "address (names are not resolved)",
-                "admin.address.socket_address.port_value: must be between 0 and 65535, got 70000"}));
+  EXPECT_EQ(
+      validate("admin: {address: {socket_address: {address: localhost, port_value: 70000}}}"),
+      (std::vector<std::string>{
+          "admin.address.socket_address.address: \"localhost\" is not an IPv4 or IPv6 "
+          "address (names are not resolved)",
+          "admin.address.socket_address.port_value: must be between 0 and 65535, got 70000"}));
   EXPECT_EQ(
       validate("static_resources: {clusters: [{name: c, load_assignment: {endpoints: "
                "[{lb_endpoints: [{endpoint: {address: {socket_address: {address: 10.0.0.1}}}}, "

@@ -24,9 +24,10 @@ std::string parseError(const std::string& text) {
 
 TEST(YamlToJsonTest, ScalarsAreTypedByTheCoreSchema) {
   std::string json, error;
-  ASSERT_TRUE(yamlToJson("{a: 123, b: '123', c: +12, d: 007, e: 0x1f, f: 0o17, g: 1.5, h: true,"
-                         " i: False, j: null, k: ~, l: text, m: .inf, n: [1, x]}",
-                         json, error))
+  ASSERT_TRUE(
+      yamlToJson("{a: 123, b: '123', c: +12, d: 007, e: 0x1f, f: 0o17, g: 1.5, h: true,"
+                 " i: False, j: null, k: ~, l: text, m: .inf, n: [1, x]}",
+                 json, error))
       << error;
   EXPECT_EQ(json,
             "{\"a\":123,\"b\":\"123\",\"c\":12,\"d\":7,\"e\":31,\"f\":15,\"g\":1.5,\"h\":true,"
@@ -52,9 +53,10 @@ TEST(YamlToJsonTest, Errors) {
 TEST(BootstrapLoaderTest, YamlAndJsonGiveTheSameConfig) {
   Bootstrap from_yaml, from_json;
   Errors errors;
-  ASSERT_TRUE(parseBootstrap("node: {id: n1}\nadmin: {address: {socket_address: {address: "
-                             "127.0.0.1, port_value: 15000}}}\n",
-                             from_yaml, errors))
+  ASSERT_TRUE(
+      parseBootstrap("node: {id: n1}\nadmin: {address: {socket_address: {address: "
+                     "127.0.0.1, port_value: 15000}}}\n",
+                     from_yaml, errors))
       << errors.joined();
   ASSERT_TRUE(parseBootstrap(R"({"node": {"id": "n1"}, "admin": {"address": {"socket_address":
       {"address": "127.0.0.1", "port_value": 15000}}}})",

@@ -7,8 +7,8 @@ namespace remora::test {
 namespace {
 
 TEST(ValidateModeTest, ExampleConfigIsValid) {
-  auto result = runCommand({remoraBinary(), "--mode", "validate", "-c",
-                            "docs/examples/tcp_proxy.yaml"});
+  auto result =
+      runCommand({remoraBinary(), "--mode", "validate", "-c", "docs/examples/tcp_proxy.yaml"});
   EXPECT_EQ(result.exit_code, 0) << result.output;
   EXPECT_EQ(result.output, "OK\n");
 }
@@ -32,9 +32,10 @@ static_resources:
 )");
   auto result = runCommand({remoraBinary(), "--mode", "validate", "-c", path});
   EXPECT_EQ(result.exit_code, 1);
-  EXPECT_EQ(result.output, path + ": invalid configuration:\n"
-                                  "static_resources.clusters[0].connect_timeout: must be "
-                                  "positive (at least 1ms)\n");
+  EXPECT_EQ(result.output, path +
+                               ": invalid configuration:\n"
+                               "static_resources.clusters[0].connect_timeout: must be "
+                               "positive (at least 1ms)\n");
   // Once the semantic errors are fixed, filter config errors show up too.
   writeFile(path, R"(
 static_resources:
@@ -50,9 +51,10 @@ static_resources:
 )");
   result = runCommand({remoraBinary(), "--mode", "validate", "-c", path});
   EXPECT_EQ(result.exit_code, 1);
-  EXPECT_EQ(result.output, path + ": invalid configuration:\n"
-                                  "static_resources.listeners[0].filter_chains[0].filters[0]."
-                                  "typed_config.cluster: unknown cluster \"missing\"\n");
+  EXPECT_EQ(result.output, path +
+                               ": invalid configuration:\n"
+                               "static_resources.listeners[0].filter_chains[0].filters[0]."
+                               "typed_config.cluster: unknown cluster \"missing\"\n");
 }
 
 TEST(ValidateModeTest, SyntaxErrorsAndMissingFiles) {
@@ -62,8 +64,9 @@ TEST(ValidateModeTest, SyntaxErrorsAndMissingFiles) {
       << result.output;
   result = runCommand({remoraBinary(), "--mode", "validate", "-c", "/nonexistent.yaml"});
   EXPECT_EQ(result.exit_code, 1);
-  EXPECT_EQ(result.output, "/nonexistent.yaml: invalid configuration:\n/nonexistent.yaml: cannot "
-                           "read: No such file or directory\n");
+  EXPECT_EQ(result.output,
+            "/nonexistent.yaml: invalid configuration:\n/nonexistent.yaml: cannot "
+            "read: No such file or directory\n");
 }
 
 }  // namespace

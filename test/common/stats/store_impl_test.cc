@@ -152,8 +152,8 @@ TEST(HistogramTest, BucketsAreCumulativeInTheExposition) {
   StoreImpl store;
   auto& h = store.histogram("remora_test_duration_seconds", "Durations.", {{"cluster", "a"}},
                             {0.005, 0.1, 1});
-  EXPECT_EQ(&h, &store.histogram("remora_test_duration_seconds", "Durations.",
-                                 {{"cluster", "a"}}, {0.005, 0.1, 1}));
+  EXPECT_EQ(&h, &store.histogram("remora_test_duration_seconds", "Durations.", {{"cluster", "a"}},
+                                 {0.005, 0.1, 1}));
   h.record(0.001);
   h.record(0.05);
   h.record(0.05);
@@ -171,8 +171,7 @@ TEST(HistogramTest, BucketsAreCumulativeInTheExposition) {
   EXPECT_NE(text.find("remora_test_duration_seconds_bucket{cluster=\"a\",le=\"+Inf\"} 4"),
             std::string::npos);
   EXPECT_NE(text.find("remora_test_duration_seconds_count{cluster=\"a\"} 4"), std::string::npos);
-  EXPECT_NE(text.find("remora_test_duration_seconds_sum{cluster=\"a\"} 5.101"),
-            std::string::npos);
+  EXPECT_NE(text.find("remora_test_duration_seconds_sum{cluster=\"a\"} 5.101"), std::string::npos);
 }
 
 }  // namespace

@@ -24,8 +24,8 @@ class CodecClient::ReadFilter : public network::ReadFilter {
 // Wraps the caller's response decoder to see when the response completes, and listens for
 // the stream's reset, so the pool knows when the connection is free again.
 class CodecClient::ActiveRequest : public StreamDecoder,
-                                    public StreamCallbacks,
-                                    public event::DeferredDeletable {
+                                   public StreamCallbacks,
+                                   public event::DeferredDeletable {
  public:
   ActiveRequest(CodecClient& parent, StreamDecoder& inner) : parent_(parent), inner_(inner) {}
   void decodeInformationalHeaders(std::unique_ptr<HeaderMap> headers) override {
@@ -55,8 +55,8 @@ class CodecClient::ActiveRequest : public StreamDecoder,
 };
 
 CodecClient::CodecClient(network::ClientConnectionPtr connection,
-                         const ClientCodecFactory& codec_factory,
-                         upstream::HostConstSharedPtr host, CodecClientCallbacks& callbacks)
+                         const ClientCodecFactory& codec_factory, upstream::HostConstSharedPtr host,
+                         CodecClientCallbacks& callbacks)
     : connection_(std::move(connection)), host_(std::move(host)), callbacks_(callbacks) {
   connection_->addConnectionCallbacks(*this);
   connection_->addReadFilter(std::make_shared<ReadFilter>(*this));
@@ -94,8 +94,7 @@ void CodecClient::onData(buffer::Instance& data, bool end_stream) {
   auto error = codec_->dispatch(data);
   if (!error && end_stream) error = codec_->dispatchEndOfStream();
   if (error) {
-    REMORA_LOG(debug, "upstream %s: %s", host_->address.asString().c_str(),
-               error->details.c_str());
+    REMORA_LOG(debug, "upstream %s: %s", host_->address.asString().c_str(), error->details.c_str());
     close();
   }
 }
