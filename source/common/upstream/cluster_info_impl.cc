@@ -20,7 +20,8 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
       buffer_limit_(config.has_per_connection_buffer_limit_bytes()
                         ? config.per_connection_buffer_limit_bytes().value()
                         : kDefaultBufferLimit),
-      transport_(std::make_unique<network::RawTransportSocketFactory>()) {
+      transport_(std::make_unique<network::RawTransportSocketFactory>()),
+      http_protocol_(config.http_protocol()) {
   for (const auto& locality : config.load_assignment().endpoints()) {
     for (const auto& lb_endpoint : locality.lb_endpoints()) {
       const auto& sa = lb_endpoint.endpoint().address().socket_address();
@@ -48,6 +49,18 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
   connection_stats_.connect_timeout =
       &store.counter("remora_cluster_upstream_connect_timeouts_total",
                      "Upstream connection attempts that timed out.", labels);
+}
+
+http::Protocol ClusterInfoImpl::upstreamHttpProtocol(http::Protocol downstream) const {
+  switch (http_protocol_) {
+    case config::cluster::v1::Cluster::HTTP2:
+      return http::Protocol::kHttp2;
+    case config::cluster::v1::Cluster::USE_DOWNSTREAM_PROTOCOL:
+      return downstream == http::Protocol::kHttp2 ? http::Protocol::kHttp2
+                                                  : http::Protocol::kHttp11;
+    default:
+      return http::Protocol::kHttp11;
+  }
 }
 
 }  // namespace remora::upstream

@@ -8,6 +8,7 @@
 
 #include "remora/config/cluster/v1/cluster.pb.h"
 #include "source/common/network/connection_impl.h"
+#include "source/interface/http/codec.h"
 #include "source/interface/network/transport_socket.h"
 #include "source/interface/stats/stats.h"
 #include "source/interface/upstream/cluster.h"
@@ -25,6 +26,8 @@ class ClusterInfoImpl : public ClusterInfo {
   const std::vector<HostConstSharedPtr>& hosts() const override { return hosts_; }
 
   const network::ConnectionStats& connectionStats() const { return connection_stats_; }
+  // The protocol of upstream HTTP requests for a request that came in as `downstream`.
+  http::Protocol upstreamHttpProtocol(http::Protocol downstream) const;
   const network::TransportSocketFactory& transportSocketFactory() const { return *transport_; }
 
  private:
@@ -34,6 +37,7 @@ class ClusterInfoImpl : public ClusterInfo {
   std::vector<HostConstSharedPtr> hosts_;
   network::ConnectionStats connection_stats_;
   std::unique_ptr<network::TransportSocketFactory> transport_;
+  config::cluster::v1::Cluster::HttpProtocol http_protocol_;
 };
 using ClusterInfoConstSharedPtr = std::shared_ptr<const ClusterInfoImpl>;
 

@@ -3,8 +3,23 @@
 namespace remora::upstream {
 
 ThreadLocalClusterImpl::ThreadLocalClusterImpl(ClusterInfoConstSharedPtr info,
-                                               event::Dispatcher& dispatcher)
-    : info_(std::move(info)), dispatcher_(dispatcher), balancer_(info_->hosts()) {}
+                                               event::Dispatcher& dispatcher,
+                                               const ClientCodecFactoryProvider& codecs)
+    : info_(std::move(info)), dispatcher_(dispatcher), codecs_(codecs), balancer_(info_->hosts()) {}
+
+ThreadLocalClusterImpl::~ThreadLocalClusterImpl() = default;
+
+http::ConnectionPool& ThreadLocalClusterImpl::httpConnPool(const HostConstSharedPtr& host,
+                                                           http::Protocol downstream_protocol) {
+  http::Protocol protocol = info_->upstreamHttpProtocol(downstream_protocol);
+  auto key = std::make_pair(host.get(), protocol);
+  auto it = pools_.find(key);
+  if (it != pools_.end()) return *it->second;
+  auto pool = std::make_unique<http::ConnPoolImpl>(
+      dispatcher_, host, protocol, [this, host] { return createConnection(host); },
+      codecs_(protocol), http::ConnPoolLimits{});
+  return *pools_.emplace(key, std::move(pool)).first->second;
+}
 
 network::ClientConnectionPtr ThreadLocalClusterImpl::createConnection(
     const HostConstSharedPtr& host) {
@@ -25,7 +40,8 @@ void ClusterManagerImpl::update(const std::vector<ClusterInfoConstSharedPtr>& cl
     if (it != clusters_.end() && it->second && &it->second->info() == info.get()) {
       next.emplace(info->name(), std::move(it->second));
     } else {
-      next.emplace(info->name(), std::make_unique<ThreadLocalClusterImpl>(info, dispatcher_));
+      next.emplace(info->name(),
+                   std::make_unique<ThreadLocalClusterImpl>(info, dispatcher_, codecs_));
     }
   }
   clusters_.swap(next);

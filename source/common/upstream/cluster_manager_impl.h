@@ -3,11 +3,13 @@
 // A worker's clusters: immutable ClusterInfo shared with every worker, plus this worker's
 // load-balancer state. Built on the worker thread from a config snapshot.
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "source/common/http/conn_pool/conn_pool_impl.h"
 #include "source/common/upstream/cluster_info_impl.h"
 #include "source/common/upstream/round_robin.h"
 #include "source/interface/event/dispatcher.h"
@@ -15,28 +17,42 @@
 
 namespace remora::upstream {
 
+// Makes the client codec factory for an upstream protocol. Injected so that clusters do not
+// depend on the codec implementations.
+using ClientCodecFactoryProvider = std::function<http::ClientCodecFactory(http::Protocol)>;
+
 class ThreadLocalClusterImpl : public ThreadLocalCluster {
  public:
-  ThreadLocalClusterImpl(ClusterInfoConstSharedPtr info, event::Dispatcher& dispatcher);
+  ThreadLocalClusterImpl(ClusterInfoConstSharedPtr info, event::Dispatcher& dispatcher,
+                         const ClientCodecFactoryProvider& codecs);
+  ~ThreadLocalClusterImpl() override;
   const ClusterInfo& info() const override { return *info_; }
   HostConstSharedPtr chooseHost() override { return balancer_.pick(); }
   network::ClientConnectionPtr createConnection(const HostConstSharedPtr& host) override;
+  http::ConnectionPool& httpConnPool(const HostConstSharedPtr& host,
+                                     http::Protocol downstream_protocol) override;
 
  private:
   ClusterInfoConstSharedPtr info_;
   event::Dispatcher& dispatcher_;
+  const ClientCodecFactoryProvider& codecs_;
   RoundRobinBalancer balancer_;
+  // Keyed by host object (owned by info_, so stable) and protocol.
+  std::map<std::pair<const Host*, http::Protocol>, std::unique_ptr<http::ConnPoolImpl>> pools_;
 };
 
 class ClusterManagerImpl : public ClusterManager {
  public:
-  explicit ClusterManagerImpl(event::Dispatcher& dispatcher) : dispatcher_(dispatcher) {}
+  explicit ClusterManagerImpl(event::Dispatcher& dispatcher,
+                              ClientCodecFactoryProvider codecs = {})
+      : dispatcher_(dispatcher), codecs_(std::move(codecs)) {}
   // Replaces the cluster set. Clusters whose info object is unchanged keep their balancer state.
   void update(const std::vector<ClusterInfoConstSharedPtr>& clusters);
   ThreadLocalCluster* getCluster(std::string_view name) override;
 
  private:
   event::Dispatcher& dispatcher_;
+  ClientCodecFactoryProvider codecs_;
   std::map<std::string, std::unique_ptr<ThreadLocalClusterImpl>, std::less<>> clusters_;
 };
 

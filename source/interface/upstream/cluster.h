@@ -13,6 +13,11 @@
 #include "source/interface/network/address.h"
 #include "source/interface/network/connection.h"
 
+namespace remora::http {
+class ConnectionPool;
+enum class Protocol;
+}  // namespace remora::http
+
 namespace remora::upstream {
 
 struct Host {
@@ -41,6 +46,10 @@ class ThreadLocalCluster {
   // A client connection to `host`, not yet connected, with the cluster's buffer limit, connect
   // timeout and statistics (connections, connect failures and timeouts, bytes) attached.
   virtual network::ClientConnectionPtr createConnection(const HostConstSharedPtr& host) = 0;
+  // The worker's HTTP connection pool to `host` for the cluster's upstream protocol (given the
+  // downstream protocol, for clusters that follow it). Owned by this cluster object.
+  virtual http::ConnectionPool& httpConnPool(const HostConstSharedPtr& host,
+                                             http::Protocol downstream_protocol) = 0;
 };
 
 // A worker's view of all clusters.
