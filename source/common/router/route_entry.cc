@@ -1,0 +1,353 @@
+#include "source/common/router/route_entry.h"
+
+#include <google/protobuf/util/time_util.h>
+
+#include <algorithm>
+
+namespace remora::router {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+bool startsWith(std::string_view text, std::string_view prefix) {
+  return text.size() >= prefix.size() && text.substr(0, prefix.size()) == prefix;
+}
+
+bool endsWith(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+std::unique_ptr<RE2> compile(const std::string& pattern, bool case_sensitive,
+                             const std::string& path, config::Errors& errors) {
+  RE2::Options options;
+  options.set_log_errors(false);
+  options.set_case_sensitive(case_sensitive);
+  auto regex = std::make_unique<RE2>(pattern, options);
+  if (!regex->ok()) {
+    errors.add(path, "invalid regex: " + regex->error());
+    return nullptr;
+  }
+  return regex;
+}
+
+std::string_view pathOnly(std::string_view path) {
+  return path.substr(0, std::min(path.find('?'), path.find('#')));
+}
+
+}  // namespace
+
+// A value test shared by header and query-parameter matchers.
+struct RouteEntry::ValueMatcher {
+  enum class Kind { kExact, kPrefix, kSuffix, kRegex, kPresent } kind = Kind::kPresent;
+  std::string text;
+  std::unique_ptr<RE2> regex;
+  bool present = true;
+
+  bool matches(const std::string* value) const {
+    if (kind == Kind::kPresent) return (value != nullptr) == present;
+    if (value == nullptr) return false;
+    switch (kind) {
+      case Kind::kExact:
+        return *value == text;
+      case Kind::kPrefix:
+        return startsWith(*value, text);
+      case Kind::kSuffix:
+        return endsWith(*value, text);
+      case Kind::kRegex:
+        return RE2::FullMatch(*value, *regex);
+      case Kind::kPresent:
+        break;
+    }
+    return false;
+  }
+};
+
+struct RouteEntry::HeaderMatch {
+  std::string name;
+  ValueMatcher value;
+  bool invert = false;
+};
+
+struct RouteEntry::QueryMatch {
+  std::string name;
+  ValueMatcher value;
+};
+
+RouteEntry::~RouteEntry() = default;
+
+std::unique_ptr<RouteEntry> RouteEntry::create(const config::route::v1::Route& proto,
+                                               const std::string& path,
+                                               std::vector<const HeaderOps*> request_parents,
+                                               std::vector<const HeaderOps*> response_parents,
+                                               config::Errors& errors) {
+  using config::route::v1::RedirectAction;
+  using config::route::v1::RouteMatch;
+  size_t before = errors.lines().size();
+  std::unique_ptr<RouteEntry> entry(new RouteEntry());
+  entry->name_ = proto.name();
+  const auto& match = proto.match();
+  std::string mpath = path + ".match";
+  entry->case_sensitive_ = !match.has_case_sensitive() || match.case_sensitive().value();
+  switch (match.path_specifier_case()) {
+    case RouteMatch::kPrefix:
+      entry->prefix_ = entry->case_sensitive_ ? match.prefix() : lower(match.prefix());
+      break;
+    case RouteMatch::kPath:
+      entry->exact_path_ = entry->case_sensitive_ ? match.path() : lower(match.path());
+      break;
+    case RouteMatch::kSafeRegex:
+      entry->path_regex_ =
+          compile(match.safe_regex(), entry->case_sensitive_, mpath + ".safe_regex", errors);
+      break;
+    case RouteMatch::PATH_SPECIFIER_NOT_SET:
+      errors.add(mpath, "one of prefix, path or safe_regex is required");
+      break;
+  }
+  for (int i = 0; i < match.headers_size(); ++i) {
+    const auto& h = match.headers(i);
+    std::string hpath = mpath + ".headers[" + std::to_string(i) + "]";
+    HeaderMatch m;
+    m.name = lower(h.name());
+    m.invert = h.invert_match();
+    if (m.name.empty()) errors.add(hpath + ".name", "required");
+    using HM = config::route::v1::HeaderMatcher;
+    switch (h.header_match_specifier_case()) {
+      case HM::kExactMatch:
+        m.value = {ValueMatcher::Kind::kExact, h.exact_match(), nullptr, true};
+        break;
+      case HM::kPrefixMatch:
+        m.value = {ValueMatcher::Kind::kPrefix, h.prefix_match(), nullptr, true};
+        break;
+      case HM::kSuffixMatch:
+        m.value = {ValueMatcher::Kind::kSuffix, h.suffix_match(), nullptr, true};
+        break;
+      case HM::kSafeRegexMatch:
+        m.value.kind = ValueMatcher::Kind::kRegex;
+        m.value.regex = compile(h.safe_regex_match(), true, hpath + ".safe_regex_match", errors);
+        break;
+      case HM::kPresentMatch:
+        m.value.present = h.present_match();
+        break;
+      case HM::HEADER_MATCH_SPECIFIER_NOT_SET:
+        break;  // presence
+    }
+    entry->headers_.push_back(std::move(m));
+  }
+  for (int i = 0; i < match.query_parameters_size(); ++i) {
+    const auto& q = match.query_parameters(i);
+    std::string qpath = mpath + ".query_parameters[" + std::to_string(i) + "]";
+    QueryMatch m;
+    m.name = q.name();
+    if (m.name.empty()) errors.add(qpath + ".name", "required");
+    using QM = config::route::v1::QueryParameterMatcher;
+    switch (q.query_parameter_match_specifier_case()) {
+      case QM::kExactMatch:
+        m.value = {ValueMatcher::Kind::kExact, q.exact_match(), nullptr, true};
+        break;
+      case QM::kPrefixMatch:
+        m.value = {ValueMatcher::Kind::kPrefix, q.prefix_match(), nullptr, true};
+        break;
+      case QM::kSafeRegexMatch:
+        m.value.kind = ValueMatcher::Kind::kRegex;
+        m.value.regex = compile(q.safe_regex_match(), true, qpath + ".safe_regex_match", errors);
+        break;
+      case QM::kPresentMatch:
+        m.value.present = q.present_match();
+        break;
+      case QM::QUERY_PARAMETER_MATCH_SPECIFIER_NOT_SET:
+        break;
+    }
+    entry->query_.push_back(std::move(m));
+  }
+  for (const auto& method : match.methods()) entry->methods_.push_back(method);
+
+  switch (proto.action_case()) {
+    case config::route::v1::Route::kRoute: {
+      const auto& action = proto.route();
+      std::string apath = path + ".route";
+      entry->kind_ = Kind::kCluster;
+      if (action.has_weighted_clusters()) {
+        const auto& clusters = action.weighted_clusters().clusters();
+        for (int i = 0; i < clusters.size(); ++i) {
+          if (clusters[i].name().empty()) {
+            errors.add(apath + ".weighted_clusters.clusters[" + std::to_string(i) + "].name",
+                       "required");
+          }
+          entry->total_weight_ += clusters[i].weight();
+          entry->weighted_.emplace_back(clusters[i].name(), entry->total_weight_);
+        }
+        if (entry->total_weight_ == 0) {
+          errors.add(apath + ".weighted_clusters", "the weights must add up to more than 0");
+        }
+      } else if (action.cluster().empty()) {
+        errors.add(apath, "one of cluster or weighted_clusters is required");
+      } else {
+        entry->cluster_ = action.cluster();
+      }
+      if (!action.prefix_rewrite().empty()) {
+        if (match.path_specifier_case() != RouteMatch::kPrefix) {
+          errors.add(apath + ".prefix_rewrite", "needs a prefix match");
+        }
+        entry->prefix_rewrite_ = action.prefix_rewrite();
+      }
+      if (action.has_regex_rewrite()) {
+        entry->rewrite_regex_ = compile(action.regex_rewrite().pattern(), true,
+                                        apath + ".regex_rewrite.pattern", errors);
+        entry->rewrite_substitution_ = action.regex_rewrite().substitution();
+      }
+      entry->host_rewrite_ = action.host_rewrite_literal();
+      if (action.has_timeout()) {
+        if (action.timeout().seconds() < 0 || action.timeout().nanos() < 0) {
+          errors.add(apath + ".timeout", "must not be negative");
+        }
+        entry->timeout_ =
+            std::chrono::milliseconds(TimeUtil::DurationToMilliseconds(action.timeout()));
+      }
+      break;
+    }
+    case config::route::v1::Route::kRedirect: {
+      entry->kind_ = Kind::kRedirect;
+      entry->redirect_ = proto.redirect();
+      static const uint32_t kCodes[] = {301, 302, 303, 307, 308};
+      entry->redirect_status_ = kCodes[proto.redirect().response_code()];
+      if (proto.redirect().has_prefix_rewrite() &&
+          match.path_specifier_case() != RouteMatch::kPrefix) {
+        errors.add(path + ".redirect.prefix_rewrite", "needs a prefix match");
+      }
+      break;
+    }
+    case config::route::v1::Route::kDirectResponse:
+      entry->kind_ = Kind::kDirectResponse;
+      entry->direct_status_ = proto.direct_response().status();
+      entry->direct_body_ = proto.direct_response().body();
+      if (entry->direct_status_ < 200 || entry->direct_status_ > 599) {
+        errors.add(path + ".direct_response.status", "must be between 200 and 599");
+      }
+      break;
+    case config::route::v1::Route::ACTION_NOT_SET:
+      errors.add(path, "one of route, redirect or direct_response is required");
+      break;
+  }
+  entry->request_ops_ =
+      HeaderOps(proto.request_headers_to_add(), proto.request_headers_to_remove());
+  entry->response_ops_ =
+      HeaderOps(proto.response_headers_to_add(), proto.response_headers_to_remove());
+  entry->request_parents_ = std::move(request_parents);
+  entry->response_parents_ = std::move(response_parents);
+  if (errors.lines().size() != before) return nullptr;
+  return entry;
+}
+
+bool RouteEntry::pathMatches(std::string_view path) const {
+  std::string lowered;
+  if (!case_sensitive_ && !path_regex_) {
+    lowered = lower(path);
+    path = lowered;
+  }
+  if (path_regex_) return RE2::FullMatch(path, *path_regex_);
+  if (!exact_path_.empty()) return path == exact_path_;
+  return startsWith(path, prefix_);
+}
+
+bool RouteEntry::matches(const http::HeaderMap& request) const {
+  if (!pathMatches(pathOnly(request.path()))) return false;
+  if (!methods_.empty() &&
+      std::find(methods_.begin(), methods_.end(), request.method()) == methods_.end()) {
+    return false;
+  }
+  for (const auto& h : headers_) {
+    if (h.value.matches(request.get(h.name)) == h.invert) return false;
+  }
+  if (!query_.empty()) {
+    std::string_view full = request.path();
+    size_t q = full.find('?');
+    std::string_view query = q == std::string_view::npos ? "" : full.substr(q + 1);
+    for (const auto& m : query_) {
+      std::optional<std::string> value;
+      std::string_view rest = query;
+      while (!rest.empty() && !value) {
+        size_t amp = rest.find('&');
+        std::string_view pair = rest.substr(0, amp);
+        size_t eq = pair.find('=');
+        if (pair.substr(0, eq) == m.name) {
+          value = std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+        }
+        rest = amp == std::string_view::npos ? "" : rest.substr(amp + 1);
+      }
+      if (!m.value.matches(value ? &*value : nullptr)) return false;
+    }
+  }
+  return true;
+}
+
+const std::string& RouteEntry::pickCluster(uint64_t random) const {
+  if (weighted_.empty()) return cluster_;
+  uint64_t point = random % total_weight_;
+  for (const auto& [name, cumulative] : weighted_) {
+    if (point < cumulative) return name;
+  }
+  return weighted_.back().first;
+}
+
+void RouteEntry::applyRequestTransforms(http::HeaderMap& request) const {
+  std::string path(request.path());
+  size_t q = path.find('?');
+  std::string query = q == std::string::npos ? "" : path.substr(q);
+  std::string bare = path.substr(0, q);
+  bool rewritten = false;
+  if (prefix_rewrite_ && bare.size() >= prefix_.size()) {
+    bare = *prefix_rewrite_ + bare.substr(prefix_.size());
+    rewritten = true;
+  }
+  if (rewrite_regex_) {
+    rewritten |= RE2::GlobalReplace(&bare, *rewrite_regex_, rewrite_substitution_) > 0;
+  }
+  if (rewritten) {
+    if (bare.empty()) bare = "/";
+    request.set(":path", bare + query);
+  }
+  if (!host_rewrite_.empty()) request.set(":authority", host_rewrite_);
+  for (const auto* ops : request_parents_) ops->apply(request);
+  request_ops_.apply(request);
+}
+
+void RouteEntry::applyResponseTransforms(http::HeaderMap& response) const {
+  for (const auto* ops : response_parents_) ops->apply(response);
+  response_ops_.apply(response);
+}
+
+std::string RouteEntry::redirectLocation(const http::HeaderMap& request) const {
+  std::string scheme = !redirect_.scheme_redirect().empty() ? redirect_.scheme_redirect()
+                       : request.scheme().empty()           ? "http"
+                                                            : std::string(request.scheme());
+  std::string host = redirect_.host_redirect().empty() ? std::string(request.authority())
+                                                       : redirect_.host_redirect();
+  if (redirect_.port_redirect() != 0) {
+    size_t colon = host.rfind(':');
+    if (colon != std::string::npos && host.find(']', colon) == std::string::npos) {
+      host = host.substr(0, colon);
+    }
+    host += ":" + std::to_string(redirect_.port_redirect());
+  }
+  std::string full(request.path());
+  size_t q = full.find('?');
+  std::string query = q == std::string::npos || redirect_.strip_query() ? "" : full.substr(q);
+  std::string path = full.substr(0, q);
+  if (redirect_.has_path_redirect()) {
+    path = redirect_.path_redirect();
+    // A path_redirect that carries its own query replaces the request's.
+    if (path.find('?') != std::string::npos) query.clear();
+  } else if (redirect_.has_prefix_rewrite() && path.size() >= prefix_.size()) {
+    path = redirect_.prefix_rewrite() + path.substr(prefix_.size());
+  }
+  return scheme + "://" + host + path + query;
+}
+
+}  // namespace remora::router

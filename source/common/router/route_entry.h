@@ -1,0 +1,98 @@
+#pragma once
+
+// One configured route: what it matches and what it does. Immutable; matched concurrently by
+// every worker.
+
+#include <re2/re2.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "remora/config/route/v1/route.pb.h"
+#include "source/common/router/header_ops.h"
+#include "source/interface/config/errors.h"
+#include "source/interface/http/header_map.h"
+
+namespace remora::router {
+
+class RouteEntry {
+ public:
+  enum class Kind { kCluster, kRedirect, kDirectResponse };
+  ~RouteEntry();
+
+  // Null (with errors added under `path`) when the route is invalid. `parents` are the
+  // virtual host's and route configuration's header operations, applied before the route's.
+  static std::unique_ptr<RouteEntry> create(const config::route::v1::Route& proto,
+                                            const std::string& path,
+                                            std::vector<const HeaderOps*> request_parents,
+                                            std::vector<const HeaderOps*> response_parents,
+                                            config::Errors& errors);
+
+  // Whether the request (path without its query, headers, query, method) matches.
+  bool matches(const http::HeaderMap& request) const;
+
+  const std::string& name() const { return name_; }
+  Kind kind() const { return kind_; }
+
+  // kCluster: the cluster for this request; `random` picks among weighted clusters.
+  const std::string& pickCluster(uint64_t random) const;
+  // kCluster: 0 means no timeout.
+  std::chrono::milliseconds timeout() const { return timeout_; }
+  // kCluster: path and authority rewrites, then header operations (config, virtual host,
+  // route: most specific last).
+  void applyRequestTransforms(http::HeaderMap& request) const;
+  void applyResponseTransforms(http::HeaderMap& response) const;
+
+  // kRedirect
+  uint32_t redirectStatus() const { return redirect_status_; }
+  std::string redirectLocation(const http::HeaderMap& request) const;
+
+  // kDirectResponse
+  uint32_t directStatus() const { return direct_status_; }
+  const std::string& directBody() const { return direct_body_; }
+
+ private:
+  struct ValueMatcher;
+  struct HeaderMatch;
+  struct QueryMatch;
+
+  RouteEntry() = default;
+  bool pathMatches(std::string_view path) const;
+
+  std::string name_;
+  Kind kind_ = Kind::kCluster;
+  // Path: exactly one of prefix / exact path / regex.
+  std::string prefix_;
+  std::string exact_path_;
+  std::unique_ptr<RE2> path_regex_;
+  bool case_sensitive_ = true;
+  std::vector<HeaderMatch> headers_;
+  std::vector<QueryMatch> query_;
+  std::vector<std::string> methods_;
+  // Cluster action.
+  std::string cluster_;
+  std::vector<std::pair<std::string, uint64_t>> weighted_;  // name, cumulative weight
+  uint64_t total_weight_ = 0;
+  std::optional<std::string> prefix_rewrite_;
+  std::unique_ptr<RE2> rewrite_regex_;
+  std::string rewrite_substitution_;
+  std::string host_rewrite_;
+  std::chrono::milliseconds timeout_{15000};
+  // Redirect action.
+  uint32_t redirect_status_ = 301;
+  config::route::v1::RedirectAction redirect_;
+  // Direct response action.
+  uint32_t direct_status_ = 200;
+  std::string direct_body_;
+  // Header operations.
+  HeaderOps request_ops_;
+  HeaderOps response_ops_;
+  std::vector<const HeaderOps*> request_parents_;
+  std::vector<const HeaderOps*> response_parents_;
+};
+
+}  // namespace remora::router
