@@ -1,0 +1,307 @@
+#include "source/common/http/http1/client_codec.h"
+
+namespace remora::http::http1 {
+
+class ClientConnectionImpl::ActiveRequest : public RequestEncoder, public Stream {
+ public:
+  ActiveRequest(ClientConnectionImpl& parent, StreamDecoder& decoder)
+      : decoder(decoder), parent_(parent) {}
+
+  void encodeHeaders(const HeaderMap& headers, bool end_stream) override {
+    head = headers.method() == "HEAD";
+    std::string out(headers.method());
+    out += " ";
+    out += headers.path().empty() ? "/" : headers.path();
+    out += " HTTP/1.1\r\nhost: ";
+    out += headers.authority();
+    out += "\r\n";
+    writeHeaders(headers, out);
+    bool upgrade = headers.has("upgrade");
+    if (headers.has("content-length") || upgrade) {
+      // Framed by the caller's length, or raw after an upgrade.
+    } else if (end_stream) {
+      std::string_view method = headers.method();
+      if (method == "POST" || method == "PUT" || method == "PATCH") out += "content-length: 0\r\n";
+    } else {
+      out += "transfer-encoding: chunked\r\n";
+      chunked_ = true;
+    }
+    out += "\r\n";
+    buffer::OwnedBuffer data(out);
+    parent_.connection_.write(data, false);
+    if (end_stream) request_complete = true;
+  }
+  void encodeData(buffer::Instance& data, bool end_stream) override {
+    if (end_stream) request_complete = true;
+    buffer::OwnedBuffer out;
+    if (chunked_) {
+      writeChunk(data, out);
+      if (end_stream) out.add("0\r\n\r\n");
+    } else {
+      out.move(data);
+    }
+    if (out.length() > 0) parent_.connection_.write(out, false);
+  }
+  void encodeTrailers(const HeaderMap& trailers) override {
+    request_complete = true;
+    if (!chunked_) return;
+    std::string out = "0\r\n";
+    writeHeaders(trailers, out);
+    out += "\r\n";
+    buffer::OwnedBuffer data(out);
+    parent_.connection_.write(data, false);
+  }
+  Stream& stream() override { return *this; }
+
+  void addCallbacks(StreamCallbacks& callbacks) override { callbacks_.push_back(&callbacks); }
+  void removeCallbacks(StreamCallbacks& callbacks) override {
+    for (auto& cb : callbacks_) {
+      if (cb == &callbacks) cb = nullptr;
+    }
+  }
+  void resetStream(StreamResetReason reason) override {
+    // HTTP/1.1 has no stream reset: the connection goes.
+    parent_.broken_ = true;
+    parent_.connection_.close(network::ConnectionCloseType::kNoFlush);
+    notifyReset(reason, "http1.reset");
+  }
+  void readDisable(bool disable) override { parent_.connection_.readDisable(disable); }
+
+  void notifyReset(StreamResetReason reason, std::string_view details) {
+    if (reset_) return;
+    reset_ = true;
+    auto copy = callbacks_;
+    for (auto* cb : copy) {
+      if (cb) cb->onResetStream(reason, details);
+    }
+  }
+  void notifyWatermark(bool above) {
+    for (auto* cb : callbacks_) {
+      if (cb == nullptr) continue;
+      if (above) {
+        cb->onAboveWriteBufferHighWatermark();
+      } else {
+        cb->onBelowWriteBufferLowWatermark();
+      }
+    }
+  }
+
+  bool head = false;
+  bool request_complete = false;
+  StreamDecoder& decoder;
+
+ private:
+  ClientConnectionImpl& parent_;
+  bool chunked_ = false;
+  bool reset_ = false;
+  std::vector<StreamCallbacks*> callbacks_;
+};
+
+namespace {
+template <auto Method>
+int dataCallback(http_parser* parser, const char* at, size_t length) {
+  return (static_cast<ClientConnectionImpl*>(parser->data)->*Method)(at, length);
+}
+template <auto Method>
+int eventCallback(http_parser* parser) {
+  return (static_cast<ClientConnectionImpl*>(parser->data)->*Method)();
+}
+}  // namespace
+
+ClientConnectionImpl::ClientConnectionImpl(network::Connection& connection,
+                                           ClientConnectionCallbacks& callbacks,
+                                           const Http1Settings& settings)
+    : connection_(connection), callbacks_(callbacks), settings_(settings) {
+  http_parser_init(&parser_, HTTP_RESPONSE);
+  parser_.data = this;
+  http_parser_settings_init(&parser_settings_);
+  parser_settings_.on_message_begin = eventCallback<&ClientConnectionImpl::onMessageBegin>;
+  parser_settings_.on_header_field = dataCallback<&ClientConnectionImpl::onHeaderField>;
+  parser_settings_.on_header_value = dataCallback<&ClientConnectionImpl::onHeaderValue>;
+  parser_settings_.on_headers_complete = eventCallback<&ClientConnectionImpl::onHeadersComplete>;
+  parser_settings_.on_body = dataCallback<&ClientConnectionImpl::onBody>;
+  parser_settings_.on_message_complete = eventCallback<&ClientConnectionImpl::onMessageComplete>;
+}
+
+ClientConnectionImpl::~ClientConnectionImpl() = default;
+
+RequestEncoder& ClientConnectionImpl::newStream(StreamDecoder& response_decoder) {
+  active_ = std::make_unique<ActiveRequest>(*this, response_decoder);
+  return *active_;
+}
+
+std::optional<CodecError> ClientConnectionImpl::dispatch(buffer::Instance& data) {
+  if (upgraded_) {
+    if (active_) active_->decoder.decodeData(data, false);
+    data.drain(data.length());
+    return std::nullopt;
+  }
+  std::string bytes = data.toString();
+  data.drain(data.length());
+  if (!active_ && !bytes.empty()) return fail("http1.unexpected_response");
+  return parse(bytes.data(), bytes.size());
+}
+
+std::optional<CodecError> ClientConnectionImpl::parse(const char* data, size_t length) {
+  size_t parsed = http_parser_execute(&parser_, &parser_settings_, data, length);
+  if (pending_error_) return fail(*pending_error_);
+  auto err = HTTP_PARSER_ERRNO(&parser_);
+  if (err != HPE_OK) return fail(std::string("http1.") + http_errno_name(err));
+  if (upgraded_ && parsed < length && active_) {
+    buffer::OwnedBuffer rest;
+    rest.add(data + parsed, length - parsed);
+    active_->decoder.decodeData(rest, false);
+  }
+  return std::nullopt;
+}
+
+std::optional<CodecError> ClientConnectionImpl::dispatchEndOfStream() {
+  if (upgraded_) {
+    if (active_) {
+      buffer::OwnedBuffer empty;
+      active_->decoder.decodeData(empty, true);
+      active_.reset();
+    }
+    return std::nullopt;
+  }
+  broken_ = true;
+  if (!active_) return std::nullopt;
+  // EOF ends a close-delimited body (on_message_complete) or cuts a response short.
+  http_parser_execute(&parser_, &parser_settings_, nullptr, 0);
+  if (active_) {
+    auto request = std::move(active_);
+    request->notifyReset(StreamResetReason::kConnectionTermination, "http1.premature_close");
+  }
+  return std::nullopt;
+}
+
+std::optional<CodecError> ClientConnectionImpl::fail(std::string details) {
+  broken_ = true;
+  if (active_) {
+    auto request = std::move(active_);
+    request->notifyReset(StreamResetReason::kProtocolError, details);
+  }
+  return CodecError{0, std::move(details)};
+}
+
+int ClientConnectionImpl::onMessageBegin() {
+  field_.clear();
+  value_.clear();
+  reading_value_ = false;
+  in_trailers_ = false;
+  headers_ = std::make_unique<HeaderMap>();
+  trailers_.reset();
+  return 0;
+}
+
+bool ClientConnectionImpl::finishHeader() {
+  if (!reading_value_) return true;
+  reading_value_ = false;
+  std::string name = field_;
+  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  while (!value_.empty() && (value_.back() == ' ' || value_.back() == '\t')) value_.pop_back();
+  if (!validHeaderName(name) || !validHeaderValue(value_)) {
+    pending_error_ = "http1.invalid_response_header";
+    return false;
+  }
+  if (in_trailers_) {
+    if (!trailers_) trailers_ = std::make_unique<HeaderMap>();
+    trailers_->add(name, value_);
+  } else {
+    headers_->add(name, value_);
+  }
+  field_.clear();
+  value_.clear();
+  return true;
+}
+
+int ClientConnectionImpl::onHeaderField(const char* at, size_t length) {
+  if (reading_value_ && !finishHeader()) return 1;
+  field_.append(at, length);
+  return 0;
+}
+
+int ClientConnectionImpl::onHeaderValue(const char* at, size_t length) {
+  reading_value_ = true;
+  value_.append(at, length);
+  return 0;
+}
+
+int ClientConnectionImpl::onHeadersComplete() {
+  if (!finishHeader()) return -1;
+  in_trailers_ = true;
+  if (auto error = checkFraming(*headers_)) {
+    pending_error_ = error->details;
+    return -1;
+  }
+  if (!active_) return -1;
+  uint32_t status = parser_.status_code;
+  auto headers = std::make_unique<HeaderMap>();
+  headers->add(":status", std::to_string(status));
+  for (const auto& [name, value] : headers_->entries()) headers->add(name, value);
+  if (const std::string* connection = headers->get("connection")) {
+    if (hasToken(*connection, "close")) {
+      going_away_ = true;
+      callbacks_.onGoAway();
+    }
+  }
+  if (status >= 100 && status < 200 && status != 101) {
+    active_->decoder.decodeInformationalHeaders(std::move(headers));
+    return 0;
+  }
+  if (status == 101) {
+    upgraded_ = true;
+    active_->decoder.decodeHeaders(std::move(headers), false);
+    return 0;
+  }
+  bool no_body = active_->head || status == 204 || status == 304 ||
+                 (!(parser_.flags & F_CHUNKED) && parser_.content_length == 0);
+  active_->decoder.decodeHeaders(std::move(headers), no_body);
+  if (no_body) {
+    active_.reset();
+    return active_ == nullptr && headers_ ? 1 : 1;
+  }
+  return 0;
+}
+
+int ClientConnectionImpl::onBody(const char* at, size_t length) {
+  if (!active_) return 0;
+  buffer::OwnedBuffer data;
+  data.add(at, length);
+  active_->decoder.decodeData(data, false);
+  return 0;
+}
+
+int ClientConnectionImpl::onMessageComplete() {
+  if (!finishHeader()) return 1;
+  if (upgraded_ || !active_) return 0;
+  if (parser_.status_code >= 100 && parser_.status_code < 200) return 0;
+  auto request = std::move(active_);
+  finishRequest(*request);
+  if (trailers_ && !trailers_->empty()) {
+    request->decoder.decodeTrailers(std::move(trailers_));
+  } else {
+    buffer::OwnedBuffer empty;
+    request->decoder.decodeData(empty, true);
+  }
+  return 0;
+}
+
+void ClientConnectionImpl::finishRequest(ActiveRequest& request) {
+  if (!request.request_complete) {
+    // Answered before the request body was all sent: the connection cannot carry another
+    // request, so it ends once this response is delivered.
+    broken_ = true;
+    connection_.close(network::ConnectionCloseType::kFlushWrite);
+  }
+}
+
+void ClientConnectionImpl::onUnderlyingConnectionAboveWriteBufferHighWatermark() {
+  if (active_) active_->notifyWatermark(true);
+}
+
+void ClientConnectionImpl::onUnderlyingConnectionBelowWriteBufferLowWatermark() {
+  if (active_) active_->notifyWatermark(false);
+}
+
+}  // namespace remora::http::http1

@@ -1,0 +1,68 @@
+#pragma once
+
+// HTTP/1.1 client codec on http-parser: one request at a time per connection, streaming
+// response bodies (length, chunked or close-delimited), 1xx, HEAD, upgrades passed raw.
+
+#include <http_parser.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "source/common/buffer/owned_buffer.h"
+#include "source/common/http/http1/http1_util.h"
+#include "source/interface/http/codec.h"
+#include "source/interface/network/connection.h"
+
+namespace remora::http::http1 {
+
+class ClientConnectionImpl : public ClientConnection {
+ public:
+  ClientConnectionImpl(network::Connection& connection, ClientConnectionCallbacks& callbacks,
+                       const Http1Settings& settings);
+  ~ClientConnectionImpl() override;
+
+  std::optional<CodecError> dispatch(buffer::Instance& data) override;
+  std::optional<CodecError> dispatchEndOfStream() override;
+  Protocol protocol() const override { return Protocol::kHttp11; }
+  void goAway() override { going_away_ = true; }
+  void onUnderlyingConnectionAboveWriteBufferHighWatermark() override;
+  void onUnderlyingConnectionBelowWriteBufferLowWatermark() override;
+  RequestEncoder& newStream(StreamDecoder& response_decoder) override;
+  uint32_t activeStreams() const override { return active_ ? 1 : 0; }
+  bool canStartStream() const override { return !active_ && !going_away_ && !broken_; }
+
+ private:
+  class ActiveRequest;
+  friend class ActiveRequest;
+
+  int onMessageBegin();
+  int onHeaderField(const char* at, size_t length);
+  int onHeaderValue(const char* at, size_t length);
+  int onHeadersComplete();
+  int onBody(const char* at, size_t length);
+  int onMessageComplete();
+  bool finishHeader();
+  std::optional<CodecError> parse(const char* data, size_t length);
+  std::optional<CodecError> fail(std::string details);
+  void finishRequest(ActiveRequest& request);
+
+  network::Connection& connection_;
+  ClientConnectionCallbacks& callbacks_;
+  Http1Settings settings_;
+  http_parser parser_;
+  http_parser_settings parser_settings_;
+  std::string field_;
+  std::string value_;
+  bool reading_value_ = false;
+  bool in_trailers_ = false;
+  std::unique_ptr<HeaderMap> headers_;
+  std::unique_ptr<HeaderMap> trailers_;
+  std::unique_ptr<ActiveRequest> active_;
+  std::optional<std::string> pending_error_;
+  bool going_away_ = false;
+  bool broken_ = false;
+  bool upgraded_ = false;
+};
+
+}  // namespace remora::http::http1

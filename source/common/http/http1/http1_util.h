@@ -1,0 +1,45 @@
+#pragma once
+
+// Pieces shared by the HTTP/1.1 server and client codecs: header checks, header
+// serialization, chunk framing, reason phrases.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "source/interface/buffer/buffer.h"
+#include "source/interface/http/codec.h"
+#include "source/interface/http/header_map.h"
+
+namespace remora::http::http1 {
+
+struct Http1Settings {
+  uint32_t max_request_headers_bytes = 60 * 1024;  // beyond: 431
+  uint32_t max_headers_count = 100;                 // beyond: 431
+  bool allow_absolute_url = true;                   // explicit-proxy requests
+};
+
+// RFC 9110 token characters (header names, methods).
+bool isTokenChar(unsigned char c);
+bool validHeaderName(std::string_view name);
+// No NUL, CR, LF or other controls except horizontal tab.
+bool validHeaderValue(std::string_view value);
+
+// Checks framing headers of a decoded message: Content-Length with Transfer-Encoding,
+// conflicting or malformed Content-Length, Transfer-Encoding other than chunked.
+std::optional<CodecError> checkFraming(const HeaderMap& headers);
+
+const char* reasonPhrase(uint32_t status);
+
+// Appends "name: value\r\n" for every non-pseudo header.
+void writeHeaders(const HeaderMap& headers, std::string& out);
+
+// Writes `data` as one chunk ("size\r\n...\r\n") into `out`, draining `data`.
+void writeChunk(buffer::Instance& data, buffer::Instance& out);
+
+bool lowercaseEquals(std::string_view a, std::string_view b);
+// Whether a comma-separated header value contains `token` (case-insensitive).
+bool hasToken(std::string_view value, std::string_view token);
+
+}  // namespace remora::http::http1

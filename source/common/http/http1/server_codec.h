@@ -1,0 +1,83 @@
+#pragma once
+
+// HTTP/1.1 server codec on http-parser: strict request parsing, streaming bodies, pipelined
+// requests answered in order (parsing pauses while a response is in progress), 100-continue,
+// WebSocket upgrades passed through raw.
+
+#include <http_parser.h>
+
+#include <list>
+#include <memory>
+#include <string>
+
+#include "source/common/buffer/owned_buffer.h"
+#include "source/common/http/http1/http1_util.h"
+#include "source/interface/event/dispatcher.h"
+#include "source/interface/http/codec.h"
+#include "source/interface/network/connection.h"
+
+namespace remora::http::http1 {
+
+class ServerConnectionImpl : public ServerConnection {
+ public:
+  ServerConnectionImpl(network::Connection& connection, ServerConnectionCallbacks& callbacks,
+                       const Http1Settings& settings);
+  ~ServerConnectionImpl() override;
+
+  std::optional<CodecError> dispatch(buffer::Instance& data) override;
+  std::optional<CodecError> dispatchEndOfStream() override;
+  Protocol protocol() const override { return protocol_; }
+  void goAway() override { going_away_ = true; }
+  void onUnderlyingConnectionAboveWriteBufferHighWatermark() override;
+  void onUnderlyingConnectionBelowWriteBufferLowWatermark() override;
+
+ private:
+  class ActiveRequest;
+  friend class ActiveRequest;
+
+  // http-parser callbacks.
+  int onMessageBegin();
+  int onUrl(const char* at, size_t length);
+  int onHeaderField(const char* at, size_t length);
+  int onHeaderValue(const char* at, size_t length);
+  int onHeadersComplete();
+  int onBody(const char* at, size_t length);
+  int onMessageComplete();
+
+  bool finishHeader();
+  std::optional<CodecError> parse(const char* data, size_t length);
+  void onResponseComplete(bool close_connection);
+  void resumeParsing();
+
+  network::Connection& connection_;
+  ServerConnectionCallbacks& callbacks_;
+  Http1Settings settings_;
+  http_parser parser_;
+  http_parser_settings parser_settings_;
+  Protocol protocol_ = Protocol::kHttp11;
+
+  // The request being parsed.
+  std::string url_;
+  std::string field_;
+  std::string value_;
+  bool reading_value_ = false;
+  std::unique_ptr<HeaderMap> headers_;
+  std::unique_ptr<HeaderMap> trailers_;
+  size_t header_bytes_ = 0;
+  bool in_trailers_ = false;
+  char last_byte_before_chunk_ = '\n';  // for obs-fold detection across dispatch() calls
+  const char* chunk_start_ = nullptr;
+
+  std::unique_ptr<ActiveRequest> active_;
+  std::optional<CodecError> pending_error_;
+  // Bytes after a complete request, held until its response is done (pipelining).
+  buffer::OwnedBuffer held_input_;
+  bool paused_ = false;
+  bool read_disabled_for_pipelining_ = false;
+  bool upgraded_ = false;
+  bool going_away_ = false;
+  bool closed_ = false;
+  event::TimerPtr resume_timer_;
+};
+
+}  // namespace remora::http::http1
