@@ -3,11 +3,24 @@
 #include <pthread.h>
 
 #include "source/common/common/logger.h"
+#include "source/common/http/http1/client_codec.h"
 
 namespace remora::server {
 namespace {
 // How long a flush-closing connection may take to drain before it is cut.
 constexpr std::chrono::seconds kFlushCloseTimeout{30};
+
+// Client codecs for the clusters' HTTP pools.
+upstream::ClientCodecFactoryProvider clientCodecs() {
+  return [](http::Protocol) -> http::ClientCodecFactory {
+    // HTTP/2 upstreams need the HTTP/2 codec, which is not in this build yet; until then every
+    // upstream request is HTTP/1.1.
+    return [](network::Connection& connection, http::ClientConnectionCallbacks& callbacks) {
+      return std::make_unique<http::http1::ClientConnectionImpl>(connection, callbacks,
+                                                                 http::http1::Http1Settings{});
+    };
+  };
+}
 }  // namespace
 
 class Worker::ClosingConnection : public network::ConnectionCallbacks,
@@ -40,7 +53,7 @@ class Worker::ClosingConnection : public network::ConnectionCallbacks,
 Worker::Worker(uint32_t index)
     : index_(index),
       dispatcher_("worker_" + std::to_string(index)),
-      cluster_manager_(dispatcher_) {}
+      cluster_manager_(dispatcher_, clientCodecs()) {}
 
 Worker::~Worker() { stop(); }
 

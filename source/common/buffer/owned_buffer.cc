@@ -35,6 +35,18 @@ OwnedBuffer::OwnedBuffer(std::string_view data) : OwnedBuffer() { add(data); }
 
 OwnedBuffer::~OwnedBuffer() { evbuffer_free(buffer_); }
 
+OwnedBuffer::OwnedBuffer(OwnedBuffer&& other) noexcept : OwnedBuffer() {
+  evbuffer_add_buffer(buffer_, other.buffer_);
+}
+
+OwnedBuffer& OwnedBuffer::operator=(OwnedBuffer&& other) noexcept {
+  if (this != &other) {
+    evbuffer_drain(buffer_, evbuffer_get_length(buffer_));
+    evbuffer_add_buffer(buffer_, other.buffer_);
+  }
+  return *this;
+}
+
 void OwnedBuffer::add(const void* data, size_t size) { evbuffer_add(buffer_, data, size); }
 
 void OwnedBuffer::add(std::string_view data) { evbuffer_add(buffer_, data.data(), data.size()); }

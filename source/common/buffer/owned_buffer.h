@@ -18,6 +18,9 @@ class OwnedBuffer : public Instance {
   ~OwnedBuffer() override;
   OwnedBuffer(const OwnedBuffer&) = delete;
   OwnedBuffer& operator=(const OwnedBuffer&) = delete;
+  // Takes `other`'s bytes without copying; `other` is left empty and usable.
+  OwnedBuffer(OwnedBuffer&& other) noexcept;
+  OwnedBuffer& operator=(OwnedBuffer&& other) noexcept;
 
   void add(const void* data, size_t size) override;
   void add(std::string_view data) override;

@@ -14,6 +14,7 @@
 
 #include "source/interface/buffer/buffer.h"
 #include "source/interface/event/dispatcher.h"
+#include "source/interface/http/codec.h"
 #include "source/interface/http/header_map.h"
 #include "source/interface/http/stream_info.h"
 #include "source/interface/network/connection.h"
@@ -51,6 +52,10 @@ class StreamFilterCallbacks {
   virtual void clearRouteCache() = 0;
   virtual StreamInfo& streamInfo() = 0;
   virtual uint64_t streamId() const = 0;
+  // HTTP/1.0, HTTP/1.1 or HTTP/2 on the downstream connection.
+  virtual Protocol downstreamProtocol() const = 0;
+  // Uniform random bits from the worker's generator (weighted choices, sampling).
+  virtual uint64_t random() = 0;
 };
 
 class StreamDecoderFilterCallbacks : public StreamFilterCallbacks {

@@ -2,7 +2,9 @@
 
 namespace remora::http::http1 {
 
-class ClientConnectionImpl::ActiveRequest : public RequestEncoder, public Stream {
+class ClientConnectionImpl::ActiveRequest : public RequestEncoder,
+                                            public Stream,
+                                            public event::DeferredDeletable {
  public:
   ActiveRequest(ClientConnectionImpl& parent, StreamDecoder& decoder)
       : decoder(decoder), parent_(parent) {}
@@ -171,6 +173,7 @@ std::optional<CodecError> ClientConnectionImpl::dispatchEndOfStream() {
   if (active_) {
     auto request = std::move(active_);
     request->notifyReset(StreamResetReason::kConnectionTermination, "http1.premature_close");
+    connection_.dispatcher().deferredDelete(std::move(request));
   }
   return std::nullopt;
 }
@@ -180,6 +183,7 @@ std::optional<CodecError> ClientConnectionImpl::fail(std::string details) {
   if (active_) {
     auto request = std::move(active_);
     request->notifyReset(StreamResetReason::kProtocolError, details);
+    connection_.dispatcher().deferredDelete(std::move(request));
   }
   return CodecError{0, std::move(details)};
 }
@@ -284,6 +288,7 @@ int ClientConnectionImpl::onMessageComplete() {
     buffer::OwnedBuffer empty;
     request->decoder.decodeData(empty, true);
   }
+  connection_.dispatcher().deferredDelete(std::move(request));
   return 0;
 }
 

@@ -16,8 +16,8 @@ namespace remora::http::http1 {
 
 struct Http1Settings {
   uint32_t max_request_headers_bytes = 60 * 1024;  // beyond: 431
-  uint32_t max_headers_count = 100;                 // beyond: 431
-  bool allow_absolute_url = true;                   // explicit-proxy requests
+  uint32_t max_headers_count = 100;                // beyond: 431
+  bool allow_absolute_url = true;                  // explicit-proxy requests
 };
 
 // RFC 9110 token characters (header names, methods).

@@ -6,7 +6,9 @@
 namespace remora::http::http1 {
 
 // One request's stream: the response encoder, reset and flow control.
-class ServerConnectionImpl::ActiveRequest : public ResponseEncoder, public Stream {
+class ServerConnectionImpl::ActiveRequest : public ResponseEncoder,
+                                            public Stream,
+                                            public event::DeferredDeletable {
  public:
   ActiveRequest(ServerConnectionImpl& parent, bool head, bool keep_alive, bool http10)
       : parent_(parent), head_(head), keep_alive_(keep_alive), http10_(http10) {}
@@ -164,8 +166,8 @@ ServerConnectionImpl::ServerConnectionImpl(network::Connection& connection,
   parser_settings_.on_body = dataCallback<&ServerConnectionImpl::onBody>;
   parser_settings_.on_message_complete = eventCallback<&ServerConnectionImpl::onMessageComplete>;
   // Our own limit is enforced in the callbacks; the parser's must not be lower.
-  http_parser_set_max_header_size(std::max<uint32_t>(settings_.max_request_headers_bytes * 2,
-                                                     80 * 1024));
+  http_parser_set_max_header_size(
+      std::max<uint32_t>(settings_.max_request_headers_bytes * 2, 80 * 1024));
 }
 
 ServerConnectionImpl::~ServerConnectionImpl() = default;
@@ -334,8 +336,8 @@ int ServerConnectionImpl::onHeadersComplete() {
     pending_error_ = error;
     return -1;
   }
-  protocol_ = parser_.http_major == 1 && parser_.http_minor == 0 ? Protocol::kHttp10
-                                                                  : Protocol::kHttp11;
+  protocol_ =
+      parser_.http_major == 1 && parser_.http_minor == 0 ? Protocol::kHttp10 : Protocol::kHttp11;
   auto headers = std::make_unique<HeaderMap>();
   const char* method = http_method_str(static_cast<http_method>(parser_.method));
   headers->add(":method", method);
@@ -370,8 +372,9 @@ int ServerConnectionImpl::onHeadersComplete() {
   }
   bool keep_alive = http_should_keep_alive(&parser_) != 0;
   bool head = parser_.method == HTTP_HEAD;
-  active_ = std::make_unique<ActiveRequest>(*this, head, keep_alive,
-                                            protocol_ == Protocol::kHttp10);
+  releaseActive();
+  active_ =
+      std::make_unique<ActiveRequest>(*this, head, keep_alive, protocol_ == Protocol::kHttp10);
   bool websocket = parser_.upgrade != 0;
   active_->websocket = websocket;
   active_->decoder = &callbacks_.newStream(*active_);
@@ -409,7 +412,7 @@ int ServerConnectionImpl::onMessageComplete() {
     paused_ = true;
     http_parser_pause(&parser_, 1);
   } else {
-    active_.reset();
+    releaseActive();
   }
   return 0;
 }
@@ -422,7 +425,7 @@ void ServerConnectionImpl::onResponseComplete(bool close_connection) {
   }
   if (active_ && !active_->request_complete) return;  // body still coming; see resumeParsing
   if (!paused_) {
-    active_.reset();
+    releaseActive();
     return;
   }
   // Resume on the next loop turn: the response's writer is still on the stack.
@@ -432,9 +435,14 @@ void ServerConnectionImpl::onResponseComplete(bool close_connection) {
   resume_timer_->enable(std::chrono::milliseconds(0));
 }
 
+void ServerConnectionImpl::releaseActive() {
+  // The stream's users may be unwinding through it right now: delete it after this event.
+  if (active_) connection_.dispatcher().deferredDelete(std::move(active_));
+}
+
 void ServerConnectionImpl::resumeParsing() {
   paused_ = false;
-  active_.reset();
+  releaseActive();
   if (read_disabled_for_pipelining_) {
     read_disabled_for_pipelining_ = false;
     connection_.readDisable(false);

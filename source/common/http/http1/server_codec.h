@@ -48,6 +48,7 @@ class ServerConnectionImpl : public ServerConnection {
   std::optional<CodecError> parse(const char* data, size_t length);
   void onResponseComplete(bool close_connection);
   void resumeParsing();
+  void releaseActive();
 
   network::Connection& connection_;
   ServerConnectionCallbacks& callbacks_;

@@ -1,0 +1,60 @@
+#pragma once
+
+// The router: the last HTTP filter. It sends the request to a host of the cluster its route
+// names (through the worker's connection pool for that host) and streams the response back;
+// redirects and direct responses are answered here. Failures map to 404 (no route), 503 (no
+// cluster, no host, connect failure, overflow), 504 (timeout), 502 (reset or bad response).
+
+#include <memory>
+
+#include "source/common/buffer/owned_buffer.h"
+#include "source/interface/http/conn_pool.h"
+#include "source/interface/http/filter.h"
+
+namespace remora::filters::router {
+
+class UpstreamRequest;
+
+class RouterFilter : public http::StreamDecoderFilter, public http::DownstreamWatermarkCallbacks {
+ public:
+  RouterFilter() = default;
+  ~RouterFilter() override;
+
+  // http::StreamDecoderFilter
+  void setDecoderFilterCallbacks(http::StreamDecoderFilterCallbacks& callbacks) override;
+  http::FilterStatus decodeHeaders(http::HeaderMap& headers, bool end_stream) override;
+  http::FilterStatus decodeData(buffer::Instance& data, bool end_stream) override;
+  http::FilterStatus decodeTrailers(http::HeaderMap& trailers) override;
+  void onDestroy() override;
+
+  // http::DownstreamWatermarkCallbacks: the client is slow; pause reading the upstream.
+  void onAboveWriteBufferHighWatermark() override;
+  void onBelowWriteBufferLowWatermark() override;
+
+  // From UpstreamRequest.
+  void onUpstreamReady(http::RequestEncoder& encoder);
+  void onUpstreamFailure(uint32_t status, http::ResponseFlag flag, std::string_view details);
+  void onUpstreamHeaders(std::unique_ptr<http::HeaderMap> headers, bool end_stream);
+  void onUpstreamData(buffer::Instance& data, bool end_stream);
+  void onUpstreamTrailers(std::unique_ptr<http::HeaderMap> trailers);
+  void onUpstreamInformational(std::unique_ptr<http::HeaderMap> headers);
+  http::StreamDecoderFilterCallbacks& callbacks() { return *callbacks_; }
+
+ private:
+  void onTimeout();
+  void cleanup();
+
+  http::StreamDecoderFilterCallbacks* callbacks_ = nullptr;
+  std::unique_ptr<UpstreamRequest> upstream_;
+  http::HeaderMap* request_headers_ = nullptr;
+  // Request body that arrived before the upstream stream was ready.
+  buffer::OwnedBuffer pending_body_;
+  std::unique_ptr<http::HeaderMap> pending_trailers_;
+  bool request_end_stream_ = false;
+  bool upstream_ready_ = false;
+  bool response_started_ = false;
+  bool above_watermark_ = false;
+  event::TimerPtr timeout_timer_;
+};
+
+}  // namespace remora::filters::router

@@ -1,0 +1,362 @@
+#include "filters/network/http_connection_manager/active_stream.h"
+
+#include "filters/network/http_connection_manager/connection_manager.h"
+#include "filters/network/http_connection_manager/proxy_headers.h"
+#include "source/common/common/logger.h"
+#include "source/common/router/route_table.h"
+
+namespace remora::filters::hcm {
+
+ActiveStream::ActiveStream(ConnectionManager& parent, http::ResponseEncoder& encoder, uint64_t id)
+    : parent_(parent), encoder_(encoder), id_(id) {
+  info_.start_time = std::chrono::system_clock::now();
+  info_.start_monotonic = std::chrono::steady_clock::now();
+  info_.downstream_remote = parent_.connection().remoteAddress();
+  encoder_.stream().addCallbacks(*this);
+  if (auto* active = parent_.config().stats.requests_active) active->inc();
+  for (const auto& factory : parent_.config().filter_factories) factory(*this);
+  if (parent_.config().stream_idle_timeout.count() > 0) {
+    idle_timer_ = parent_.worker().dispatcher().createTimer([this] {
+      info_.setFlag(http::ResponseFlag::kStreamIdleTimeout);
+      if (!response_started_) {
+        sendLocalReply(request_complete_ ? 504 : 408, "stream timeout", "stream_idle_timeout",
+                       http::ResponseFlag::kStreamIdleTimeout);
+      } else {
+        resetStream();
+      }
+    });
+    resetIdleTimer();
+  }
+}
+
+ActiveStream::~ActiveStream() = default;
+
+void ActiveStream::resetIdleTimer() {
+  if (idle_timer_) idle_timer_->enable(parent_.config().stream_idle_timeout);
+}
+
+void ActiveStream::addDecoderFilter(std::shared_ptr<http::StreamDecoderFilter> filter) {
+  filter->setDecoderFilterCallbacks(*this);
+  decoder_filters_.push_back(std::move(filter));
+}
+
+void ActiveStream::addEncoderFilter(std::shared_ptr<http::StreamEncoderFilter> filter) {
+  filter->setEncoderFilterCallbacks(*this);
+  // Encoder filters run in reverse order of configuration.
+  encoder_filters_.insert(encoder_filters_.begin(), std::move(filter));
+}
+
+network::Connection& ActiveStream::connection() { return parent_.connection(); }
+http::Protocol ActiveStream::downstreamProtocol() const { return parent_.protocol(); }
+uint64_t ActiveStream::random() { return parent_.random(); }
+event::Dispatcher& ActiveStream::dispatcher() { return parent_.worker().dispatcher(); }
+server::WorkerContext& ActiveStream::worker() { return parent_.worker(); }
+
+const router::RouteEntry* ActiveStream::route() {
+  if (!route_cached_) {
+    route_cached_ = true;
+    const auto& routes = parent_.config().routes;
+    route_ =
+        routes && request_headers_ ? routes->match(*request_headers_, parent_.random()) : nullptr;
+  }
+  return route_;
+}
+
+void ActiveStream::decodeHeaders(std::unique_ptr<http::HeaderMap> headers, bool end_stream) {
+  parent_.onRequestHeadersComplete();
+  resetIdleTimer();
+  request_headers_ = std::move(headers);
+  request_complete_ = end_stream;
+  auto& h = *request_headers_;
+  if (h.authority().empty() && parent_.protocol() != http::Protocol::kHttp10) {
+    sendLocalReply(400, "missing host header", "missing_host_header",
+                   http::ResponseFlag::kDownstreamProtocolError);
+    return;
+  }
+  websocket_ = isWebSocketUpgrade(h);
+  removeHopByHopHeaders(h, websocket_);
+  std::string_view scheme = h.scheme().empty() ? "http" : h.scheme();
+  addForwardingHeaders(h, parent_.connection().remoteAddress(), scheme,
+                       parent_.config().generate_request_id);
+  if (decoder_filters_.empty()) {
+    sendLocalReply(404, "no filters", "no_filters", http::ResponseFlag::kNoRouteFound);
+    return;
+  }
+  Frame frame{Frame::Kind::kHeaders, {}, end_stream};
+  runDecoderFilters(0, frame);
+}
+
+void ActiveStream::decodeData(buffer::Instance& data, bool end_stream) {
+  resetIdleTimer();
+  info_.bytes_received += data.length();
+  if (end_stream) request_complete_ = true;
+  if (response_complete_) {
+    data.drain(data.length());
+    return;
+  }
+  Frame frame{Frame::Kind::kData, {}, end_stream};
+  frame.data.move(data);
+  if (decoder_paused_at_) {
+    decoder_queue_.push_back(std::move(frame));
+    return;
+  }
+  runDecoderFilters(0, frame);
+}
+
+void ActiveStream::decodeTrailers(std::unique_ptr<http::HeaderMap> trailers) {
+  resetIdleTimer();
+  request_complete_ = true;
+  request_trailers_ = std::move(trailers);
+  if (response_complete_) return;
+  Frame frame{Frame::Kind::kTrailers, {}, true};
+  if (decoder_paused_at_) {
+    decoder_queue_.push_back(std::move(frame));
+    return;
+  }
+  runDecoderFilters(0, frame);
+}
+
+void ActiveStream::runDecoderFilters(size_t first, Frame& frame) {
+  for (size_t i = first; i < decoder_filters_.size(); ++i) {
+    if (response_complete_ || destroyed_) return;
+    auto& filter = *decoder_filters_[i];
+    http::FilterStatus status;
+    switch (frame.kind) {
+      case Frame::Kind::kHeaders:
+        status = filter.decodeHeaders(*request_headers_, frame.end_stream);
+        break;
+      case Frame::Kind::kData:
+        status = filter.decodeData(frame.data, frame.end_stream);
+        break;
+      case Frame::Kind::kTrailers:
+        status = filter.decodeTrailers(*request_trailers_);
+        break;
+    }
+    if (status == http::FilterStatus::kStop) {
+      if (i + 1 < decoder_filters_.size()) {
+        decoder_paused_at_ = i;
+        decoder_paused_frame_ = std::move(frame);
+      }
+      return;
+    }
+  }
+}
+
+void ActiveStream::continueDecoding() {
+  if (!decoder_paused_at_ || destroyed_) return;
+  size_t next = *decoder_paused_at_ + 1;
+  Frame frame = std::move(*decoder_paused_frame_);
+  decoder_paused_at_.reset();
+  decoder_paused_frame_.reset();
+  runDecoderFilters(next, frame);
+  drainDecoderQueue();
+}
+
+void ActiveStream::drainDecoderQueue() {
+  while (!decoder_paused_at_ && !decoder_queue_.empty() && !destroyed_) {
+    Frame frame = std::move(decoder_queue_.front());
+    decoder_queue_.pop_front();
+    runDecoderFilters(0, frame);
+  }
+}
+
+void ActiveStream::sendLocalReply(uint32_t status, std::string_view body, std::string_view details,
+                                  http::ResponseFlag flag) {
+  if (flag != http::ResponseFlag::kNone) info_.setFlag(flag);
+  info_.response_code_details = std::string(details);
+  if (response_started_) {
+    // Headers already went out: the only way to signal failure is a reset.
+    resetStream();
+    return;
+  }
+  auto headers = std::make_unique<http::HeaderMap>();
+  headers->add(":status", std::to_string(status));
+  if (!body.empty()) {
+    headers->add("content-type", "text/plain");
+    headers->add("content-length", std::to_string(body.size()));
+  }
+  if (body.empty()) {
+    encodeHeaders(std::move(headers), true);
+    return;
+  }
+  encodeHeaders(std::move(headers), false);
+  buffer::OwnedBuffer data(body);
+  encodeData(data, true);
+}
+
+void ActiveStream::encodeInformationalHeaders(std::unique_ptr<http::HeaderMap> headers) {
+  if (response_started_ || destroyed_) return;
+  encoder_.encodeInformationalHeaders(*headers);
+}
+
+void ActiveStream::encodeHeaders(std::unique_ptr<http::HeaderMap> headers, bool end_stream) {
+  if (destroyed_ || response_headers_) return;
+  resetIdleTimer();
+  response_headers_ = std::move(headers);
+  info_.response_code = response_headers_->status();
+  removeHopByHopHeaders(*response_headers_, websocket_ && info_.response_code == 101);
+  Frame frame{Frame::Kind::kHeaders, {}, end_stream};
+  if (encoder_paused_at_) {
+    encoder_queue_.push_back(std::move(frame));
+    return;
+  }
+  runEncoderFilters(0, frame);
+}
+
+void ActiveStream::encodeData(buffer::Instance& data, bool end_stream) {
+  if (destroyed_) return;
+  resetIdleTimer();
+  Frame frame{Frame::Kind::kData, {}, end_stream};
+  frame.data.move(data);
+  if (encoder_paused_at_) {
+    encoder_queue_.push_back(std::move(frame));
+    return;
+  }
+  runEncoderFilters(0, frame);
+}
+
+void ActiveStream::encodeTrailers(std::unique_ptr<http::HeaderMap> trailers) {
+  if (destroyed_) return;
+  response_trailers_ = std::move(trailers);
+  Frame frame{Frame::Kind::kTrailers, {}, true};
+  if (encoder_paused_at_) {
+    encoder_queue_.push_back(std::move(frame));
+    return;
+  }
+  runEncoderFilters(0, frame);
+}
+
+void ActiveStream::runEncoderFilters(size_t first, Frame& frame) {
+  for (size_t i = first; i < encoder_filters_.size(); ++i) {
+    if (destroyed_) return;
+    auto& filter = *encoder_filters_[i];
+    http::FilterStatus status;
+    switch (frame.kind) {
+      case Frame::Kind::kHeaders:
+        status = filter.encodeHeaders(*response_headers_, frame.end_stream);
+        break;
+      case Frame::Kind::kData:
+        status = filter.encodeData(frame.data, frame.end_stream);
+        break;
+      case Frame::Kind::kTrailers:
+        status = filter.encodeTrailers(*response_trailers_);
+        break;
+    }
+    if (status == http::FilterStatus::kStop) {
+      encoder_paused_at_ = i;
+      encoder_paused_frame_ = std::move(frame);
+      return;
+    }
+  }
+  writeToCodec(frame);
+}
+
+void ActiveStream::continueEncoding() {
+  if (!encoder_paused_at_ || destroyed_) return;
+  size_t next = *encoder_paused_at_ + 1;
+  Frame frame = std::move(*encoder_paused_frame_);
+  encoder_paused_at_.reset();
+  encoder_paused_frame_.reset();
+  runEncoderFilters(next, frame);
+  drainEncoderQueue();
+}
+
+void ActiveStream::drainEncoderQueue() {
+  while (!encoder_paused_at_ && !encoder_queue_.empty() && !destroyed_) {
+    Frame frame = std::move(encoder_queue_.front());
+    encoder_queue_.pop_front();
+    runEncoderFilters(0, frame);
+  }
+}
+
+void ActiveStream::writeToCodec(Frame& frame) {
+  if (response_complete_ || destroyed_) return;
+  bool last = frame.kind == Frame::Kind::kTrailers || frame.end_stream;
+  // After its last frame the codec may retire the stream: stop listening to it first.
+  if (last) encoder_.stream().removeCallbacks(*this);
+  switch (frame.kind) {
+    case Frame::Kind::kHeaders:
+      response_started_ = true;
+      response_complete_ = frame.end_stream;
+      encoder_.encodeHeaders(*response_headers_, frame.end_stream);
+      break;
+    case Frame::Kind::kData:
+      info_.bytes_sent += frame.data.length();
+      response_complete_ = frame.end_stream;
+      encoder_.encodeData(frame.data, frame.end_stream);
+      break;
+    case Frame::Kind::kTrailers:
+      response_complete_ = true;
+      encoder_.encodeTrailers(*response_trailers_);
+      break;
+  }
+  if (response_complete_) finish();
+}
+
+void ActiveStream::finish() {
+  if (destroyed_) return;
+  destroyed_ = true;
+  info_.end_monotonic = std::chrono::steady_clock::now();
+  idle_timer_.reset();
+  if (!response_complete_) encoder_.stream().removeCallbacks(*this);
+  for (auto& filter : decoder_filters_) filter->onDestroy();
+  for (auto& filter : encoder_filters_) filter->onDestroy();
+  const auto& stats = parent_.config().stats;
+  if (stats.requests_active) stats.requests_active->dec();
+  if (info_.response_code != 0) {
+    if (auto* counter = stats.forStatus(info_.response_code)) counter->inc();
+  }
+  if (!request_complete_ && !websocket_ && parent_.protocol() != http::Protocol::kHttp2) {
+    // HTTP/1.1 answered before the request body ended: the rest of it cannot be skipped
+    // reliably, so the connection ends after the response.
+    parent_.connection().close(network::ConnectionCloseType::kFlushWrite);
+  }
+  parent_.onStreamComplete(*this);
+}
+
+void ActiveStream::onResetStream(http::StreamResetReason, std::string_view details) {
+  // The downstream went away or broke the protocol: nothing more can be sent.
+  if (info_.response_code_details.empty()) info_.response_code_details = std::string(details);
+  info_.setFlag(http::ResponseFlag::kDownstreamConnectionTermination);
+  finish();
+}
+
+void ActiveStream::resetStream() {
+  if (destroyed_) return;
+  info_.setFlag(http::ResponseFlag::kLocalReset);
+  // resetStream() calls our onResetStream(), which finishes the stream.
+  encoder_.stream().resetStream(http::StreamResetReason::kLocalReset);
+  finish();
+}
+
+void ActiveStream::onConnectionClosed() {
+  if (!response_complete_) info_.setFlag(http::ResponseFlag::kDownstreamConnectionTermination);
+  finish();
+}
+
+void ActiveStream::onAboveWriteBufferHighWatermark() {
+  for (auto* cb : watermark_callbacks_) cb->onAboveWriteBufferHighWatermark();
+}
+
+void ActiveStream::onBelowWriteBufferLowWatermark() {
+  for (auto* cb : watermark_callbacks_) cb->onBelowWriteBufferLowWatermark();
+}
+
+void ActiveStream::onDecoderFilterAboveWriteBufferHighWatermark() {
+  encoder_.stream().readDisable(true);
+}
+
+void ActiveStream::onDecoderFilterBelowWriteBufferLowWatermark() {
+  encoder_.stream().readDisable(false);
+}
+
+void ActiveStream::addDownstreamWatermarkCallbacks(http::DownstreamWatermarkCallbacks& callbacks) {
+  watermark_callbacks_.push_back(&callbacks);
+}
+
+void ActiveStream::removeDownstreamWatermarkCallbacks(
+    http::DownstreamWatermarkCallbacks& callbacks) {
+  std::erase(watermark_callbacks_, &callbacks);
+}
+
+}  // namespace remora::filters::hcm

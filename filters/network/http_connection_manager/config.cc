@@ -1,0 +1,177 @@
+// Registers `remora.filters.network.http_connection_manager`: validates its config (routes,
+// HTTP filters, limits) and builds the shared HcmConfig.
+
+#include <google/protobuf/util/time_util.h>
+
+#include "filters/network/http_connection_manager/connection_manager.h"
+#include "remora/extensions/filters/network/http_connection_manager/v1/http_connection_manager.pb.h"
+#include "source/common/config/registry.h"
+#include "source/common/router/route_table.h"
+#include "source/interface/config/filter_factory.h"
+
+namespace remora::filters::hcm {
+namespace {
+
+using ProtoConfig =
+    extensions::filters::network::http_connection_manager::v1::HttpConnectionManager;
+using google::protobuf::util::TimeUtil;
+
+constexpr std::string_view kTypeUrlPrefix = "type.googleapis.com/";
+constexpr uint32_t kMaxHeadersKbLimit = 96;
+
+std::chrono::milliseconds durationOr(bool has, const google::protobuf::Duration& d,
+                                     std::chrono::milliseconds fallback) {
+  return has ? std::chrono::milliseconds(TimeUtil::DurationToMilliseconds(d)) : fallback;
+}
+
+void checkDuration(bool has, const google::protobuf::Duration& d, const std::string& path,
+                   config::Errors& errors) {
+  if (has && (d.seconds() < 0 || d.nanos() < 0)) errors.add(path, "must not be negative");
+}
+
+HcmStats makeStats(const std::string& prefix, stats::Store& store) {
+  HcmStats s;
+  auto requests = [&](const char* code_class) {
+    return &store.counter("remora_http_downstream_requests_total",
+                          "Downstream requests completed, by response status class.",
+                          {{"stat_prefix", prefix}, {"code_class", code_class}});
+  };
+  s.requests_1xx = requests("1xx");
+  s.requests_2xx = requests("2xx");
+  s.requests_3xx = requests("3xx");
+  s.requests_4xx = requests("4xx");
+  s.requests_5xx = requests("5xx");
+  stats::Labels labels{{"stat_prefix", prefix}};
+  s.requests_active = &store.gauge("remora_http_downstream_requests_active",
+                                   "Downstream requests in progress.", labels);
+  s.codec_errors = &store.counter("remora_http_downstream_codec_errors_total",
+                                  "Connections closed for malformed HTTP.", labels);
+  s.header_timeouts = &store.counter("remora_http_downstream_request_headers_timeouts_total",
+                                     "Connections closed waiting for request headers.", labels);
+  s.idle_timeouts = &store.counter("remora_http_downstream_idle_timeouts_total",
+                                   "Connections closed after the idle timeout.", labels);
+  return s;
+}
+
+class HcmConfigFactory : public config::NetworkFilterConfigFactory {
+ public:
+  std::string name() const override { return "remora.filters.network.http_connection_manager"; }
+  std::unique_ptr<google::protobuf::Message> createEmptyConfig() const override {
+    return std::make_unique<ProtoConfig>();
+  }
+  bool isTerminal() const override { return true; }
+
+  network::FilterFactoryCb createFilterFactory(const google::protobuf::Message& message,
+                                               const std::string& path,
+                                               config::FactoryContext& context,
+                                               config::Errors& errors) const override {
+    const auto& proto = static_cast<const ProtoConfig&>(message);
+    size_t errors_before = errors.lines().size();
+    auto config = std::make_shared<HcmConfig>();
+    if (proto.stat_prefix().empty()) errors.add(path + ".stat_prefix", "required");
+    config->stat_prefix = proto.stat_prefix();
+    config->codec = proto.codec_type() == ProtoConfig::HTTP1   ? CodecChoice::kHttp1
+                    : proto.codec_type() == ProtoConfig::HTTP2 ? CodecChoice::kHttp2
+                                                               : CodecChoice::kAuto;
+    config->routes = remora::router::RouteTable::create(
+        proto.route_config(), path + ".route_config",
+        [&context](std::string_view cluster) { return context.clusterExists(cluster); }, errors);
+
+    checkDuration(proto.has_request_headers_timeout(), proto.request_headers_timeout(),
+                  path + ".request_headers_timeout", errors);
+    checkDuration(proto.has_stream_idle_timeout(), proto.stream_idle_timeout(),
+                  path + ".stream_idle_timeout", errors);
+    checkDuration(proto.has_idle_timeout(), proto.idle_timeout(), path + ".idle_timeout", errors);
+    config->request_headers_timeout =
+        durationOr(proto.has_request_headers_timeout(), proto.request_headers_timeout(),
+                   config->request_headers_timeout);
+    config->stream_idle_timeout = durationOr(
+        proto.has_stream_idle_timeout(), proto.stream_idle_timeout(), config->stream_idle_timeout);
+    config->idle_timeout =
+        durationOr(proto.has_idle_timeout(), proto.idle_timeout(), config->idle_timeout);
+    if (proto.has_max_request_headers_kb()) {
+      uint32_t kb = proto.max_request_headers_kb().value();
+      if (kb < 1 || kb > kMaxHeadersKbLimit) {
+        errors.add(path + ".max_request_headers_kb",
+                   "must be between 1 and " + std::to_string(kMaxHeadersKbLimit));
+      }
+      config->max_request_headers_bytes = kb * 1024;
+    }
+    if (proto.has_max_headers_count()) {
+      if (proto.max_headers_count().value() < 1) {
+        errors.add(path + ".max_headers_count", "must be at least 1");
+      }
+      config->max_headers_count = proto.max_headers_count().value();
+    }
+    if (proto.has_generate_request_id()) {
+      config->generate_request_id = proto.generate_request_id().value();
+    }
+    const auto& h2 = proto.http2_protocol_options();
+    if (h2.has_max_concurrent_streams()) {
+      config->h2_max_concurrent_streams = h2.max_concurrent_streams().value();
+    }
+    if (h2.has_initial_stream_window_size()) {
+      config->h2_initial_stream_window = h2.initial_stream_window_size().value();
+    }
+    if (h2.has_initial_connection_window_size()) {
+      config->h2_initial_connection_window = h2.initial_connection_window_size().value();
+    }
+    buildHttpFilters(proto, path, context, *config, errors);
+    if (errors.lines().size() != errors_before) return nullptr;
+    config->stats = makeStats(config->stat_prefix, context.stats());
+
+    std::shared_ptr<const HcmConfig> shared = std::move(config);
+    return [shared](network::Connection& connection, server::WorkerContext& worker) {
+      connection.addReadFilter(std::make_shared<ConnectionManager>(shared, worker));
+    };
+  }
+
+ private:
+  static void buildHttpFilters(const ProtoConfig& proto, const std::string& path,
+                               config::FactoryContext& context, HcmConfig& config,
+                               config::Errors& errors) {
+    if (proto.http_filters_size() == 0) {
+      errors.add(path + ".http_filters", "needs at least remora.filters.http.router");
+      return;
+    }
+    for (int i = 0; i < proto.http_filters_size(); ++i) {
+      const auto& ext = proto.http_filters(i);
+      std::string fpath = path + ".http_filters[" + std::to_string(i) + "]";
+      const auto* factory = config::Registry<config::HttpFilterConfigFactory>::find(ext.name());
+      if (factory == nullptr) {
+        std::string known;
+        for (const auto& n : config::Registry<config::HttpFilterConfigFactory>::names()) {
+          known += (known.empty() ? "" : ", ") + n;
+        }
+        errors.add(fpath + ".name",
+                   "unknown HTTP filter \"" + ext.name() + "\" (known: " + known + ")");
+        continue;
+      }
+      auto message = factory->createEmptyConfig();
+      std::string expected = std::string(kTypeUrlPrefix) + message->GetDescriptor()->full_name();
+      if (ext.has_typed_config()) {
+        if (ext.typed_config().type_url() != expected) {
+          errors.add(fpath + ".typed_config", "\"@type\" is \"" + ext.typed_config().type_url() +
+                                                  "\" but filter \"" + ext.name() + "\" takes \"" +
+                                                  expected + "\"");
+          continue;
+        }
+        ext.typed_config().UnpackTo(message.get());
+      }
+      bool last = i + 1 == proto.http_filters_size();
+      if (factory->isTerminal() != last) {
+        errors.add(fpath + ".name",
+                   factory->isTerminal()
+                       ? "\"" + ext.name() + "\" must be the last HTTP filter"
+                       : "the last HTTP filter must be remora.filters.http.router");
+      }
+      auto cb = factory->createFilterFactory(*message, fpath + ".typed_config", context, errors);
+      if (cb) config.filter_factories.push_back(std::move(cb));
+    }
+  }
+};
+
+const config::RegisterFactory<HcmConfigFactory, config::NetworkFilterConfigFactory> registered;
+
+}  // namespace
+}  // namespace remora::filters::hcm

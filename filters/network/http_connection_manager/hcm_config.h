@@ -1,0 +1,58 @@
+#pragma once
+
+// Immutable configuration of one http_connection_manager, shared by its connections.
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "source/interface/http/filter.h"
+#include "source/interface/stats/stats.h"
+
+namespace remora::router {
+class RouteTable;
+}
+
+namespace remora::filters::hcm {
+
+enum class CodecChoice { kAuto, kHttp1, kHttp2 };
+
+struct HcmStats {
+  stats::Counter* requests_1xx = nullptr;
+  stats::Counter* requests_2xx = nullptr;
+  stats::Counter* requests_3xx = nullptr;
+  stats::Counter* requests_4xx = nullptr;
+  stats::Counter* requests_5xx = nullptr;
+  stats::Gauge* requests_active = nullptr;
+  stats::Counter* codec_errors = nullptr;
+  stats::Counter* header_timeouts = nullptr;
+  stats::Counter* idle_timeouts = nullptr;
+
+  stats::Counter* forStatus(uint32_t status) const {
+    if (status < 200) return requests_1xx;
+    if (status < 300) return requests_2xx;
+    if (status < 400) return requests_3xx;
+    if (status < 500) return requests_4xx;
+    return requests_5xx;
+  }
+};
+
+struct HcmConfig {
+  std::string stat_prefix;
+  CodecChoice codec = CodecChoice::kAuto;
+  std::shared_ptr<const router::RouteTable> routes;
+  std::vector<http::FilterFactoryCb> filter_factories;
+  std::chrono::milliseconds request_headers_timeout{10000};
+  std::chrono::milliseconds stream_idle_timeout{300000};
+  std::chrono::milliseconds idle_timeout{3600000};
+  uint32_t max_request_headers_bytes = 60 * 1024;
+  uint32_t max_headers_count = 100;
+  bool generate_request_id = true;
+  uint32_t h2_max_concurrent_streams = 100;
+  uint32_t h2_initial_stream_window = 256 * 1024;
+  uint32_t h2_initial_connection_window = 1024 * 1024;
+  HcmStats stats;
+};
+
+}  // namespace remora::filters::hcm
