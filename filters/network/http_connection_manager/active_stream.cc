@@ -1,5 +1,7 @@
 #include "filters/network/http_connection_manager/active_stream.h"
 
+#include <strings.h>
+
 #include "filters/network/http_connection_manager/connection_manager.h"
 #include "filters/network/http_connection_manager/proxy_headers.h"
 #include "source/common/common/logger.h"
@@ -72,6 +74,16 @@ void ActiveStream::decodeHeaders(std::unique_ptr<http::HeaderMap> headers, bool 
     sendLocalReply(400, "missing host header", "missing_host_header",
                    http::ResponseFlag::kDownstreamProtocolError);
     return;
+  }
+  if (const std::string* expect = h.get("expect")) {
+    // Like Envoy: the proxy says "100 Continue" itself (the client starts sending at once)
+    // and does not pass the expectation upstream.
+    if (expect->size() == 12 && strncasecmp(expect->c_str(), "100-continue", 12) == 0) {
+      http::HeaderMap continue_headers;
+      continue_headers.add(":status", "100");
+      encoder_.encodeInformationalHeaders(continue_headers);
+      h.remove("expect");
+    }
   }
   websocket_ = isWebSocketUpgrade(h);
   removeHopByHopHeaders(h, websocket_);
