@@ -44,6 +44,25 @@ class LibeventTimer : public Timer {
   ::event ev_;
 };
 
+class LibeventSchedulableCallback : public SchedulableCallback {
+ public:
+  LibeventSchedulableCallback(event_base* base, std::function<void()> cb) : cb_(std::move(cb)) {
+    event_assign(&ev_, base, -1, 0, &LibeventSchedulableCallback::onFire, this);
+  }
+  ~LibeventSchedulableCallback() override { event_del(&ev_); }
+  void scheduleCallbackCurrentIteration() override {
+    if (!enabled()) event_active(&ev_, EV_TIMEOUT, 0);
+  }
+  bool enabled() const override { return event_pending(&ev_, EV_TIMEOUT, nullptr) != 0; }
+
+ private:
+  static void onFire(evutil_socket_t, short, void* arg) {
+    static_cast<LibeventSchedulableCallback*>(arg)->cb_();
+  }
+  std::function<void()> cb_;
+  ::event ev_;
+};
+
 class LibeventFileEvent : public FileEvent {
  public:
   LibeventFileEvent(event_base* base, int fd, FileReadyCb cb, uint32_t events)
@@ -84,7 +103,12 @@ class LibeventFileEvent : public FileEvent {
 
 LibeventDispatcher::LibeventDispatcher(std::string name) : name_(std::move(name)) {
   enableLibeventThreads();
-  base_ = event_base_new();
+  // The changelist folds the del+add pairs of an interest change into one epoll_ctl(MOD),
+  // applied just before the next epoll_wait.
+  event_config* config = event_config_new();
+  event_config_set_flag(config, EVENT_BASE_FLAG_EPOLL_USE_CHANGELIST);
+  base_ = event_base_new_with_config(config);
+  event_config_free(config);
   if (base_ == nullptr) std::abort();
   post_event_ = event_new(
       base_, -1, 0,
@@ -133,6 +157,10 @@ void LibeventDispatcher::runPostedCallbacks() {
 
 TimerPtr LibeventDispatcher::createTimer(TimerCb cb) {
   return std::make_unique<LibeventTimer>(base_, std::move(cb));
+}
+
+SchedulableCallbackPtr LibeventDispatcher::createSchedulableCallback(std::function<void()> cb) {
+  return std::make_unique<LibeventSchedulableCallback>(base_, std::move(cb));
 }
 
 FileEventPtr LibeventDispatcher::createFileEvent(int fd, FileReadyCb cb, uint32_t events) {

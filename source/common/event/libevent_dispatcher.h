@@ -32,6 +32,7 @@ class LibeventDispatcher : public Dispatcher {
   std::string_view name() const override { return name_; }
   void post(std::function<void()> cb) override;
   TimerPtr createTimer(TimerCb cb) override;
+  SchedulableCallbackPtr createSchedulableCallback(std::function<void()> cb) override;
   FileEventPtr createFileEvent(int fd, FileReadyCb cb, uint32_t events) override;
   void deferredDelete(DeferredDeletablePtr object) override;
   void run() override;

@@ -119,19 +119,38 @@ void ConnectionImpl::write(buffer::Instance& data, bool end_stream) {
   write_buffer_.move(data);
   if (end_stream) write_end_stream_ = true;
   if (was_empty && !connecting_) {
-    // Write through: most writes fit in the socket buffer at once, which saves a loop turn
-    // and two epoll_ctl calls to turn write interest on and off. Errors are left for the
-    // write event to report, so no close happens inside the caller's stack.
-    IoResult result = transport_->doWrite(write_buffer_, write_end_stream_);
-    bytes_sent_ += result.bytes_processed;
-    if (stats_.tx_bytes && result.bytes_processed) stats_.tx_bytes->add(result.bytes_processed);
-    if (result.action == PostIoAction::kKeepOpen && write_end_stream_ &&
-        write_buffer_.length() == 0) {
-      write_shutdown_done_ = true;
+    // Written later in this loop iteration, once the current callback is done: what it writes
+    // in several pieces (headers, then body) goes out in one sendmsg, and most writes fit in
+    // the socket buffer at once, which saves turning write interest on and off.
+    if (!flush_callback_) {
+      flush_callback_ = dispatcher_.createSchedulableCallback([this] { flushWriteThrough(); });
     }
-    if (result.action == PostIoAction::kClose) write_error_pending_ = true;
+    flush_callback_->scheduleCallbackCurrentIteration();
+    checkWatermarks();  // a large write must push back at once, not after the flush
+    return;
   }
   checkWatermarks();
+  updateEvents();
+}
+
+void ConnectionImpl::flushWriteThrough() {
+  if (state_ == State::kClosed || connecting_) return;
+  IoResult result = transport_->doWrite(write_buffer_, write_end_stream_);
+  bytes_sent_ += result.bytes_processed;
+  if (stats_.tx_bytes && result.bytes_processed) stats_.tx_bytes->add(result.bytes_processed);
+  if (result.action == PostIoAction::kClose) {
+    setFailureReason("write error");
+    closeSocket(ConnectionEvent::kRemoteClose);
+    return;
+  }
+  if (write_end_stream_ && write_buffer_.length() == 0) write_shutdown_done_ = true;
+  checkWatermarks();
+  if (state_ == State::kClosed) return;
+  if (state_ == State::kClosing && write_buffer_.length() == 0) {
+    closeSocket(ConnectionEvent::kLocalClose);
+    return;
+  }
+  maybeFinishHalfClose();
   updateEvents();
 }
 
@@ -186,8 +205,9 @@ void ConnectionImpl::updateEvents() {
   // A half-close finished by a write-through completes in the next write event, never
   // inside the writer's stack.
   bool half_close_done = read_end_stream_delivered_ && write_shutdown_done_;
-  if (connecting_ || write_buffer_.length() > 0 || shutdown_pending || write_error_pending_ ||
-      half_close_done) {
+  bool flush_scheduled = flush_callback_ && flush_callback_->enabled();
+  if (!flush_scheduled &&
+      (connecting_ || write_buffer_.length() > 0 || shutdown_pending || half_close_done)) {
     events |= event::kWrite;
   }
   file_event_->setEnabled(events);
@@ -235,11 +255,6 @@ void ConnectionImpl::onReadReady() {
 }
 
 void ConnectionImpl::onWriteReady() {
-  if (write_error_pending_) {
-    setFailureReason("write error");
-    closeSocket(ConnectionEvent::kRemoteClose);
-    return;
-  }
   IoResult result = transport_->doWrite(write_buffer_, write_end_stream_);
   bytes_sent_ += result.bytes_processed;
   if (stats_.tx_bytes && result.bytes_processed) stats_.tx_bytes->add(result.bytes_processed);
@@ -283,6 +298,7 @@ void ConnectionImpl::closeSocket(ConnectionEvent event) {
   state_ = State::kClosed;
   file_event_.reset();
   resume_timer_.reset();
+  flush_callback_.reset();
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   if (stats_.active) stats_.active->dec();

@@ -93,6 +93,7 @@ class ConnectionImpl : public virtual Connection,
   void onFileReady(uint32_t events);
   void onReadReady();
   void onWriteReady();
+  void flushWriteThrough();
   // Runs the read filters from index `first` over the read buffer.
   void deliverToFilters(size_t first);
   void forEachCallback(const std::function<void(ConnectionCallbacks&)>& fn);
@@ -106,6 +107,8 @@ class ConnectionImpl : public virtual Connection,
   event::FileEventPtr file_event_;
   // Fires on the next loop turn to deliver data already buffered when reading resumes.
   event::TimerPtr resume_timer_;
+  // Runs the write-through at the end of the current callback (see write()).
+  event::SchedulableCallbackPtr flush_callback_;
   buffer::OwnedBuffer read_buffer_;
   buffer::OwnedBuffer write_buffer_;
   std::vector<FilterEntry> filters_;
@@ -120,7 +123,6 @@ class ConnectionImpl : public virtual Connection,
   bool read_end_stream_delivered_ = false;  // the filters were offered it
   bool write_end_stream_ = false;           // local end requested
   bool write_shutdown_done_ = false;
-  bool write_error_pending_ = false;  // a write-through failed; the write event closes
   bool in_filter_iteration_ = false;
   uint64_t bytes_received_ = 0;
   uint64_t bytes_sent_ = 0;

@@ -25,6 +25,17 @@ class Timer {
 using TimerPtr = std::unique_ptr<Timer>;
 using TimerCb = std::function<void()>;
 
+// A callback run once per scheduling, later in the current loop iteration: after the running
+// callback returns, before the loop waits for I/O again. Used to batch work (one write for
+// several small ones). Destroying it cancels a pending run.
+class SchedulableCallback {
+ public:
+  virtual ~SchedulableCallback() = default;
+  virtual void scheduleCallbackCurrentIteration() = 0;
+  virtual bool enabled() const = 0;
+};
+using SchedulableCallbackPtr = std::unique_ptr<SchedulableCallback>;
+
 // Bit flags of what a file descriptor is ready for.
 enum FileReady : uint32_t { kRead = 0x1, kWrite = 0x2 };
 
@@ -67,6 +78,7 @@ class Dispatcher {
 
   // Everything below must be called on this dispatcher's thread.
   virtual TimerPtr createTimer(TimerCb cb) = 0;
+  virtual SchedulableCallbackPtr createSchedulableCallback(std::function<void()> cb) = 0;
   virtual FileEventPtr createFileEvent(int fd, FileReadyCb cb, uint32_t events) = 0;
 
   // Destroys `object` after the current callback returns.

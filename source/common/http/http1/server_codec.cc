@@ -4,6 +4,10 @@
 #include <vector>
 
 namespace remora::http::http1 {
+namespace {
+// Pipelined request bytes held while an earlier response is in progress, before reading stops.
+constexpr size_t kMaxHeldInput = 64 * 1024;
+}  // namespace
 
 // One request's stream: the response encoder, reset and flow control.
 class ServerConnectionImpl::ActiveRequest : public ResponseEncoder,
@@ -184,6 +188,7 @@ std::optional<CodecError> ServerConnectionImpl::dispatch(buffer::Instance& data)
   }
   if (paused_) {
     held_input_.move(data);
+    limitHeldInput();
     return std::nullopt;
   }
   std::string bytes = data.toString();
@@ -206,10 +211,7 @@ std::optional<CodecError> ServerConnectionImpl::parse(const char* data, size_t l
     // A complete request waits for its response: keep the rest for later, stop reading.
     http_parser_pause(&parser_, 0);
     held_input_.add(data + parsed, length - parsed);
-    if (!read_disabled_for_pipelining_) {
-      read_disabled_for_pipelining_ = true;
-      connection_.readDisable(true);
-    }
+    limitHeldInput();
     return std::nullopt;
   }
   if (err != HPE_OK) {
@@ -433,6 +435,15 @@ void ServerConnectionImpl::onResponseComplete(bool close_connection) {
     resume_timer_ = connection_.dispatcher().createTimer([this] { resumeParsing(); });
   }
   resume_timer_->enable(std::chrono::milliseconds(0));
+}
+
+void ServerConnectionImpl::limitHeldInput() {
+  // Reading stops only once pipelined bytes pile up: toggling it for every request would cost
+  // two epoll_ctl calls per request.
+  if (!read_disabled_for_pipelining_ && held_input_.length() > kMaxHeldInput) {
+    read_disabled_for_pipelining_ = true;
+    connection_.readDisable(true);
+  }
 }
 
 void ServerConnectionImpl::releaseActive() {

@@ -49,6 +49,7 @@ class ServerConnectionImpl : public ServerConnection {
   void onResponseComplete(bool close_connection);
   void resumeParsing();
   void releaseActive();
+  void limitHeldInput();
 
   network::Connection& connection_;
   ServerConnectionCallbacks& callbacks_;
