@@ -141,6 +141,25 @@ TEST_F(HttpIntegrationTest, ErrorsCarryTheRightStatus) {
       1.0);
 }
 
+TEST_F(HttpIntegrationTest, ClusterRequestMetricsAndPromtool) {
+  for (int i = 0; i < 3; ++i) curl({base_ + "/app/m"});
+  EXPECT_TRUE(waitFor([&] {
+    return proxy_.metric(
+               "remora_cluster_upstream_requests_total{cluster=\"backend\",code=\"200\"}") == 3.0;
+  })) << proxy_.admin("GET", "/stats/prometheus").body;
+  EXPECT_EQ(proxy_.metric("remora_cluster_upstream_request_duration_seconds_count{cluster="
+                          "\"backend\"}"),
+            3.0);
+  EXPECT_EQ(proxy_.metric("remora_cluster_upstream_requests_active{cluster=\"backend\"}"), 0.0);
+  EXPECT_EQ(proxy_.metric("remora_http_downstream_requests_active{stat_prefix=\"ingress\"}"), 0.0);
+  if (access("/usr/bin/promtool", X_OK) != 0) GTEST_SKIP() << "promtool not installed";
+  std::string path = makeTempDir() + "/metrics.txt";
+  writeFile(path, proxy_.admin("GET", "/stats/prometheus").body);
+  auto lint = runCommand({"/bin/sh", "-c", "/usr/bin/promtool check metrics < " + path});
+  EXPECT_EQ(lint.exit_code, 0) << lint.output;
+  EXPECT_EQ(lint.output, "");
+}
+
 TEST_F(HttpIntegrationTest, RequestBodiesStreamThrough) {
   std::string path = makeTempDir() + "/body.bin";
   {

@@ -63,6 +63,7 @@ http::FilterStatus RouterFilter::decodeHeaders(http::HeaderMap& headers, bool en
     timeout_timer_->enable(route->timeout());
   }
   callbacks_->addDownstreamWatermarkCallbacks(*this);
+  cluster_info_ = &cluster->info();
   upstream_ = std::make_unique<UpstreamRequest>(*this);
   upstream_->start(cluster->httpConnPool(host, callbacks_->downstreamProtocol()));
   return http::FilterStatus::kStop;
@@ -94,6 +95,11 @@ http::FilterStatus RouterFilter::decodeTrailers(http::HeaderMap& trailers) {
 
 void RouterFilter::onUpstreamReady(http::RequestEncoder& encoder) {
   upstream_ready_ = true;
+  if (cluster_info_) {
+    cluster_info_->onUpstreamRequestStart();
+    upstream_start_ = std::chrono::steady_clock::now();
+    upstream_counted_ = true;
+  }
   bool body_follows = pending_body_.length() > 0 || pending_trailers_ || !request_end_stream_;
   encoder.encodeHeaders(*request_headers_, !body_follows);
   if (pending_body_.length() > 0 || (request_end_stream_ && !pending_trailers_ && body_follows)) {
@@ -106,9 +112,17 @@ void RouterFilter::onUpstreamReady(http::RequestEncoder& encoder) {
   }
 }
 
+void RouterFilter::recordUpstreamEnd() {
+  if (!upstream_counted_) return;
+  upstream_counted_ = false;
+  cluster_info_->onUpstreamRequestEnd(upstream_status_,
+                                      std::chrono::steady_clock::now() - upstream_start_);
+}
+
 void RouterFilter::onUpstreamFailure(uint32_t status, http::ResponseFlag flag,
                                      std::string_view details) {
   if (timeout_timer_) timeout_timer_->disable();
+  recordUpstreamEnd();
   auto& info = callbacks_->streamInfo();
   if (response_started_) {
     info.setFlag(flag);
@@ -122,6 +136,7 @@ void RouterFilter::onUpstreamFailure(uint32_t status, http::ResponseFlag flag,
 }
 
 void RouterFilter::onTimeout() {
+  recordUpstreamEnd();
   if (upstream_) upstream_->reset();
   if (response_started_) {
     callbacks_->streamInfo().setFlag(http::ResponseFlag::kUpstreamRequestTimeout);
@@ -138,17 +153,21 @@ void RouterFilter::onUpstreamInformational(std::unique_ptr<http::HeaderMap> head
 
 void RouterFilter::onUpstreamHeaders(std::unique_ptr<http::HeaderMap> headers, bool end_stream) {
   response_started_ = true;
+  upstream_status_ = headers->status();
+  if (end_stream) recordUpstreamEnd();
   if (end_stream && timeout_timer_) timeout_timer_->disable();
   if (const auto* route = callbacks_->route()) route->applyResponseTransforms(*headers);
   callbacks_->encodeHeaders(std::move(headers), end_stream);
 }
 
 void RouterFilter::onUpstreamData(buffer::Instance& data, bool end_stream) {
+  if (end_stream) recordUpstreamEnd();
   if (end_stream && timeout_timer_) timeout_timer_->disable();
   callbacks_->encodeData(data, end_stream);
 }
 
 void RouterFilter::onUpstreamTrailers(std::unique_ptr<http::HeaderMap> trailers) {
+  recordUpstreamEnd();
   if (timeout_timer_) timeout_timer_->disable();
   callbacks_->encodeTrailers(std::move(trailers));
 }
@@ -164,6 +183,7 @@ void RouterFilter::onBelowWriteBufferLowWatermark() {
 void RouterFilter::onDestroy() { cleanup(); }
 
 void RouterFilter::cleanup() {
+  recordUpstreamEnd();
   timeout_timer_.reset();
   if (upstream_) {
     callbacks_->removeDownstreamWatermarkCallbacks(*this);

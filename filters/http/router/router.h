@@ -10,6 +10,7 @@
 #include "source/common/buffer/owned_buffer.h"
 #include "source/interface/http/conn_pool.h"
 #include "source/interface/http/filter.h"
+#include "source/interface/upstream/cluster.h"
 
 namespace remora::filters::router {
 
@@ -42,6 +43,8 @@ class RouterFilter : public http::StreamDecoderFilter, public http::DownstreamWa
 
  private:
   void onTimeout();
+  // Records the upstream request's metrics once, when it ends either way.
+  void recordUpstreamEnd();
   void cleanup();
 
   http::StreamDecoderFilterCallbacks* callbacks_ = nullptr;
@@ -55,6 +58,11 @@ class RouterFilter : public http::StreamDecoderFilter, public http::DownstreamWa
   bool response_started_ = false;
   bool above_watermark_ = false;
   event::TimerPtr timeout_timer_;
+  // Metrics of the upstream request (the cluster outlives the request in a static config).
+  const upstream::ClusterInfo* cluster_info_ = nullptr;
+  std::chrono::steady_clock::time_point upstream_start_;
+  uint32_t upstream_status_ = 0;
+  bool upstream_counted_ = false;
 };
 
 }  // namespace remora::filters::router

@@ -2,16 +2,25 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <atomic>
+#include <unordered_map>
+
 #include "source/common/network/raw_transport_socket.h"
 
 namespace remora::upstream {
 namespace {
 constexpr std::chrono::milliseconds kDefaultConnectTimeout{5000};
 constexpr uint32_t kDefaultBufferLimit = 1024 * 1024;
+std::atomic<uint64_t> g_next_cluster_id{1};
+// Request-duration buckets in seconds, 0.5 ms to 60 s.
+const std::vector<double> kDurationBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
+                                              0.25,   0.5,   1,      2.5,   5,    10,    30,   60};
 }  // namespace
 
 ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, stats::Store& store)
     : name_(config.name()),
+      id_(g_next_cluster_id.fetch_add(1, std::memory_order_relaxed)),
+      store_(store),
       connect_timeout_(
           config.has_connect_timeout()
               ? std::chrono::milliseconds(google::protobuf::util::TimeUtil::DurationToMilliseconds(
@@ -49,6 +58,35 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
   connection_stats_.connect_timeout =
       &store.counter("remora_cluster_upstream_connect_timeouts_total",
                      "Upstream connection attempts that timed out.", labels);
+  requests_active_ = &store.gauge("remora_cluster_upstream_requests_active",
+                                  "HTTP requests to the cluster in progress.", labels);
+  request_duration_ =
+      &store.histogram("remora_cluster_upstream_request_duration_seconds",
+                       "Time from sending an HTTP request upstream to the end of its response.",
+                       labels, kDurationBuckets);
+}
+
+stats::Counter& ClusterInfoImpl::requestsWithStatus(uint32_t status) const {
+  // Counters per status code are made on first use; each worker remembers them, so only the
+  // first request with a given code takes the store's lock.
+  thread_local std::unordered_map<uint64_t, stats::Counter*> cache;
+  uint64_t key = (id_ << 10) | (status & 0x3ff);
+  auto it = cache.find(key);
+  if (it != cache.end()) return *it->second;
+  auto& counter = store_.counter("remora_cluster_upstream_requests_total",
+                                 "HTTP requests to the cluster, by response status.",
+                                 {{"cluster", name_}, {"code", std::to_string(status)}});
+  cache.emplace(key, &counter);
+  return counter;
+}
+
+void ClusterInfoImpl::onUpstreamRequestStart() const { requests_active_->inc(); }
+
+void ClusterInfoImpl::onUpstreamRequestEnd(uint32_t status,
+                                           std::chrono::nanoseconds duration) const {
+  requests_active_->dec();
+  if (status != 0) requestsWithStatus(status).inc();
+  request_duration_->record(std::chrono::duration<double>(duration).count());
 }
 
 http::Protocol ClusterInfoImpl::upstreamHttpProtocol(http::Protocol downstream) const {

@@ -24,6 +24,8 @@ class ClusterInfoImpl : public ClusterInfo {
   std::chrono::milliseconds connectTimeout() const override { return connect_timeout_; }
   uint32_t perConnectionBufferLimit() const override { return buffer_limit_; }
   const std::vector<HostConstSharedPtr>& hosts() const override { return hosts_; }
+  void onUpstreamRequestStart() const override;
+  void onUpstreamRequestEnd(uint32_t status, std::chrono::nanoseconds duration) const override;
 
   const network::ConnectionStats& connectionStats() const { return connection_stats_; }
   // The protocol of upstream HTTP requests for a request that came in as `downstream`.
@@ -31,7 +33,14 @@ class ClusterInfoImpl : public ClusterInfo {
   const network::TransportSocketFactory& transportSocketFactory() const { return *transport_; }
 
  private:
+  stats::Counter& requestsWithStatus(uint32_t status) const;
+
   std::string name_;
+  // Told apart in per-thread caches; addresses may be reused, ids are not.
+  const uint64_t id_;
+  stats::Store& store_;
+  stats::Gauge* requests_active_;
+  stats::Histogram* request_duration_;
   std::chrono::milliseconds connect_timeout_;
   uint32_t buffer_limit_;
   std::vector<HostConstSharedPtr> hosts_;

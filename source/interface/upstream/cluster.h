@@ -34,6 +34,11 @@ class ClusterInfo {
   virtual std::chrono::milliseconds connectTimeout() const = 0;
   virtual uint32_t perConnectionBufferLimit() const = 0;
   virtual const std::vector<HostConstSharedPtr>& hosts() const = 0;
+
+  // Metrics of HTTP requests sent to the cluster; callable from any worker, lock-free.
+  virtual void onUpstreamRequestStart() const = 0;
+  // `status` is the upstream response's status, or 0 when the request ended without one.
+  virtual void onUpstreamRequestEnd(uint32_t status, std::chrono::nanoseconds duration) const = 0;
 };
 
 // One cluster on one worker. Used only on that worker's thread.
