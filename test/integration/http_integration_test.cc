@@ -3,7 +3,9 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
+#include <sstream>
 
 #include "gtest/gtest.h"
 #include "test/integration/fake_http_upstream.h"
@@ -14,7 +16,7 @@ namespace {
 
 using std::chrono::seconds;
 
-std::string httpConfig(uint16_t backend, uint16_t dead) {
+std::string httpConfig(uint16_t backend, uint16_t dead, const std::string& log_path) {
   return R"(
 admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}
 static_resources:
@@ -28,6 +30,8 @@ static_resources:
           "@type": type.googleapis.com/remora.extensions.filters.network.http_connection_manager.v1.HttpConnectionManager
           stat_prefix: ingress
           max_headers_count: 20
+          access_log: {path: )" +
+         log_path + R"(}
           route_config:
             virtual_hosts:
             - name: all
@@ -72,8 +76,9 @@ class HttpIntegrationTest : public ::testing::Test {
       return httpResponse(200, "saw " + r.requestLine() + " body=" + std::to_string(r.body.size()));
     }));
     std::string error;
-    ASSERT_TRUE(
-        proxy_.start(httpConfig(upstream_->port(), unusedPort()), {"--concurrency", "2"}, error))
+    log_path_ = makeTempDir() + "/access.log";
+    ASSERT_TRUE(proxy_.start(httpConfig(upstream_->port(), unusedPort(), log_path_),
+                             {"--concurrency", "2"}, error))
         << error;
     base_ = "http://127.0.0.1:" + std::to_string(proxy_.listenerPort("http_in"));
   }
@@ -97,6 +102,7 @@ class HttpIntegrationTest : public ::testing::Test {
   }
 
   std::unique_ptr<FakeUpstream> upstream_;
+  std::string log_path_;
   FakeRequest last_request_;
   ProxyProcess proxy_;
   std::string base_;
@@ -158,6 +164,27 @@ TEST_F(HttpIntegrationTest, ClusterRequestMetricsAndPromtool) {
   auto lint = runCommand({"/bin/sh", "-c", "/usr/bin/promtool check metrics < " + path});
   EXPECT_EQ(lint.exit_code, 0) << lint.output;
   EXPECT_EQ(lint.output, "");
+}
+
+TEST_F(HttpIntegrationTest, AccessLogHasOneJsonLinePerRequest) {
+  curl({"-H", "X-Request-Id: log-me", base_ + "/app/logged"});
+  curl({base_ + "/dead"});
+  std::string log;
+  ASSERT_TRUE(waitFor([&] {
+    std::ifstream in(log_path_);
+    std::stringstream text;
+    text << in.rdbuf();
+    log = text.str();
+    return std::count(log.begin(), log.end(), '\n') >= 2;
+  })) << log;
+  EXPECT_NE(log.find("\"method\":\"GET\",\"authority\":\"127.0.0.1:"), std::string::npos) << log;
+  EXPECT_NE(log.find("\"path\":\"/app/logged\",\"protocol\":\"HTTP/1.1\",\"response_code\":200,"
+                     "\"response_flags\":\"-\""),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("\"upstream_cluster\":\"backend\""), std::string::npos);
+  EXPECT_NE(log.find("\"x_request_id\":\"log-me\""), std::string::npos);
+  EXPECT_NE(log.find("\"response_code\":503,\"response_flags\":\"UF\""), std::string::npos) << log;
 }
 
 TEST_F(HttpIntegrationTest, RequestBodiesStreamThrough) {

@@ -4,6 +4,8 @@
 
 #include "filters/network/http_connection_manager/connection_manager.h"
 #include "filters/network/http_connection_manager/proxy_headers.h"
+#include "source/common/access_log/access_log_format.h"
+#include "source/common/access_log/access_log_writer.h"
 #include "source/common/common/logger.h"
 #include "source/common/router/route_table.h"
 
@@ -317,6 +319,14 @@ void ActiveStream::finish() {
   if (stats.requests_active) stats.requests_active->dec();
   if (info_.response_code != 0) {
     if (auto* counter = stats.forStatus(info_.response_code)) counter->inc();
+  }
+  if (const auto& log = parent_.config().access_log) {
+    std::string line = parent_.config().access_log_json
+                           ? access_log::formatJson(request_headers_.get(), response_headers_.get(),
+                                                    info_, parent_.protocol())
+                           : access_log::formatText(request_headers_.get(), response_headers_.get(),
+                                                    info_, parent_.protocol());
+    log->write(parent_.worker().dispatcher(), line);
   }
   if (!request_complete_ && !websocket_ && parent_.protocol() != http::Protocol::kHttp2) {
     // HTTP/1.1 answered before the request body ended: the rest of it cannot be skipped

@@ -5,6 +5,7 @@
 
 #include "filters/network/http_connection_manager/connection_manager.h"
 #include "remora/extensions/filters/network/http_connection_manager/v1/http_connection_manager.pb.h"
+#include "source/common/access_log/access_log_writer.h"
 #include "source/common/config/registry.h"
 #include "source/common/router/route_table.h"
 #include "source/interface/config/filter_factory.h"
@@ -115,6 +116,19 @@ class HcmConfigFactory : public config::NetworkFilterConfigFactory {
     }
     if (h2.has_initial_connection_window_size()) {
       config->h2_initial_connection_window = h2.initial_connection_window_size().value();
+    }
+    if (proto.has_access_log()) {
+      std::string log_path = proto.access_log().path();
+      if (log_path.empty()) {
+        errors.add(path + ".access_log.path", "required: a file, /dev/stdout or /dev/stderr");
+      } else {
+        std::string error;
+        config->access_log = access_log::AccessLogWriter::open(log_path, error);
+        if (!config->access_log) errors.add(path + ".access_log.path", error);
+      }
+      config->access_log_json =
+          proto.access_log().format() ==
+          extensions::filters::network::http_connection_manager::v1::AccessLog::JSON;
     }
     buildHttpFilters(proto, path, context, *config, errors);
     if (errors.lines().size() != errors_before) return nullptr;

@@ -10,6 +10,10 @@
 #include "source/interface/http/filter.h"
 #include "source/interface/stats/stats.h"
 
+namespace remora::access_log {
+class AccessLogWriter;
+}
+
 namespace remora::router {
 class RouteTable;
 }
@@ -52,6 +56,9 @@ struct HcmConfig {
   uint32_t h2_max_concurrent_streams = 100;
   uint32_t h2_initial_stream_window = 256 * 1024;
   uint32_t h2_initial_connection_window = 1024 * 1024;
+  // Access log: where lines go (null: no log) and in which format.
+  std::shared_ptr<access_log::AccessLogWriter> access_log;
+  bool access_log_json = true;
   HcmStats stats;
 };
 
