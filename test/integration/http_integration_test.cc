@@ -187,6 +187,49 @@ TEST_F(HttpIntegrationTest, AccessLogHasOneJsonLinePerRequest) {
   EXPECT_NE(log.find("\"response_code\":503,\"response_flags\":\"UF\""), std::string::npos) << log;
 }
 
+TEST(WebSocketIntegrationTest, UpgradeIsTunnelledBothWays) {
+  // An upstream that accepts the upgrade, then echoes raw bytes.
+  FakeUpstream upstream([](int fd) {
+    std::string head;
+    char c;
+    while (head.find("\r\n\r\n") == std::string::npos && ::recv(fd, &c, 1, 0) == 1) head += c;
+    if (head.find("pgrade: websocket") == std::string::npos &&
+        head.find("upgrade: websocket") == std::string::npos) {
+      return;
+    }
+    sendAll(fd,
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: "
+            "Upgrade\r\n\r\n");
+    char buf[4096];
+    ssize_t n;
+    while ((n = ::recv(fd, buf, sizeof(buf), 0)) > 0) sendAll(fd, std::string(buf, n));
+  });
+  ProxyProcess proxy;
+  std::string error;
+  ASSERT_TRUE(proxy.start(httpConfig(upstream.port(), unusedPort(), "/dev/null"),
+                          {"--concurrency", "1"}, error))
+      << error;
+  int fd = connectLoopback(proxy.listenerPort("http_in"));
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(sendAll(fd,
+                      "GET /app/ws HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\n"
+                      "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+                      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"));
+  std::string head;
+  while (head.find("\r\n\r\n") == std::string::npos) {
+    std::string more = recvExactly(fd, 1, seconds(5));
+    if (more.empty()) break;
+    head += more;
+  }
+  EXPECT_EQ(head.substr(0, 12), "HTTP/1.1 101") << head;
+  EXPECT_NE(head.find("upgrade: websocket"), std::string::npos) << head;
+  for (const char* message : {"\x81\x04ping", "frame two", "x"}) {
+    ASSERT_TRUE(sendAll(fd, message));
+    EXPECT_EQ(recvExactly(fd, std::string(message).size(), seconds(5)), message);
+  }
+  ::close(fd);
+}
+
 TEST_F(HttpIntegrationTest, RequestBodiesStreamThrough) {
   std::string path = makeTempDir() + "/body.bin";
   {
