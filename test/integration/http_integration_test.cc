@@ -30,6 +30,8 @@ static_resources:
           "@type": type.googleapis.com/remora.extensions.filters.network.http_connection_manager.v1.HttpConnectionManager
           stat_prefix: ingress
           max_headers_count: 20
+          request_headers_timeout: 0.5s
+          idle_timeout: 1s
           access_log: {path: )" +
          log_path + R"(}
           route_config:
@@ -228,6 +230,29 @@ TEST(WebSocketIntegrationTest, UpgradeIsTunnelledBothWays) {
     EXPECT_EQ(recvExactly(fd, std::string(message).size(), seconds(5)), message);
   }
   ::close(fd);
+}
+
+TEST_F(HttpIntegrationTest, SlowHeadersGet408AndIdleConnectionsClose) {
+  // Slowloris: headers that never finish are cut off by request_headers_timeout.
+  auto start = std::chrono::steady_clock::now();
+  std::string response = raw("GET /app HTTP/1.1\r\nHost: a\r\nX-Slow: ");
+  EXPECT_EQ(response.substr(0, 12), "HTTP/1.1 408") << response;
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(400));
+  // A connection that stays quiet after a response is closed by idle_timeout.
+  int fd = connectLoopback(proxy_.listenerPort("http_in"));
+  ASSERT_TRUE(sendAll(fd, "GET /health HTTP/1.1\r\nHost: a\r\n\r\n"));
+  bool eof = false;
+  std::string answer = recvUntilClosed(fd, seconds(5), &eof);
+  EXPECT_TRUE(eof);
+  EXPECT_NE(answer.find("\r\n\r\nok"), std::string::npos);
+  ::close(fd);
+  EXPECT_TRUE(waitFor([&] {
+    return proxy_.metric(
+               "remora_http_downstream_request_headers_timeouts_total{stat_prefix=\"ingress\"}") ==
+               1.0 &&
+           proxy_.metric("remora_http_downstream_idle_timeouts_total{stat_prefix=\"ingress\"}") >=
+               1.0;
+  }));
 }
 
 TEST_F(HttpIntegrationTest, RequestBodiesStreamThrough) {
