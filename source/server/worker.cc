@@ -4,6 +4,7 @@
 
 #include "source/common/common/logger.h"
 #include "source/common/http/http1/client_codec.h"
+#include "source/common/http/http2/codec_impl.h"
 
 namespace remora::server {
 namespace {
@@ -12,13 +13,20 @@ constexpr std::chrono::seconds kFlushCloseTimeout{30};
 
 // Client codecs for the clusters' HTTP pools.
 upstream::ClientCodecFactoryProvider clientCodecs() {
-  return [](http::Protocol) -> http::ClientCodecFactory {
-    // HTTP/2 upstreams need the HTTP/2 codec, which is not in this build yet; until then every
-    // upstream request is HTTP/1.1.
-    return [](network::Connection& connection, http::ClientConnectionCallbacks& callbacks) {
-      return std::make_unique<http::http1::ClientConnectionImpl>(connection, callbacks,
-                                                                 http::http1::Http1Settings{});
-    };
+  return [](http::Protocol protocol) -> http::ClientCodecFactory {
+    if (protocol == http::Protocol::kHttp2) {
+      return [](network::Connection& connection, http::ClientConnectionCallbacks& callbacks)
+                 -> std::unique_ptr<http::ClientConnection> {
+        return std::make_unique<http::http2::ClientConnectionImpl>(connection, callbacks,
+                                                                   http::http2::Http2Settings{});
+      };
+    }
+    return
+        [](network::Connection& connection,
+           http::ClientConnectionCallbacks& callbacks) -> std::unique_ptr<http::ClientConnection> {
+          return std::make_unique<http::http1::ClientConnectionImpl>(connection, callbacks,
+                                                                     http::http1::Http1Settings{});
+        };
   };
 }
 }  // namespace

@@ -1,7 +1,7 @@
 #include "filters/network/http_connection_manager/server_codec.h"
 
-#include "source/common/common/logger.h"
 #include "source/common/http/http1/server_codec.h"
+#include "source/common/http/http2/codec_impl.h"
 
 namespace remora::filters::hcm {
 
@@ -9,10 +9,12 @@ std::unique_ptr<http::ServerConnection> createServerCodec(
     bool http2, network::Connection& connection, http::ServerConnectionCallbacks& callbacks,
     const HcmConfig& config) {
   if (http2) {
-    // The HTTP/2 codec is not in this build yet: the connection is refused (closed).
-    REMORA_LOG(debug, "[C%lu] HTTP/2 preface received; HTTP/2 is not supported yet",
-               connection.id());
-    return nullptr;
+    http::http2::Http2Settings settings;
+    settings.max_concurrent_streams = config.h2_max_concurrent_streams;
+    settings.initial_stream_window_size = config.h2_initial_stream_window;
+    settings.initial_connection_window_size = config.h2_initial_connection_window;
+    settings.max_header_list_size = config.max_request_headers_bytes;
+    return std::make_unique<http::http2::ServerConnectionImpl>(connection, callbacks, settings);
   }
   http::http1::Http1Settings settings;
   settings.max_request_headers_bytes = config.max_request_headers_bytes;

@@ -118,7 +118,7 @@ class ServerConnectionCallbacks {
   virtual StreamDecoder& newStream(ResponseEncoder& encoder) = 0;
 };
 
-class ServerConnection : public Connection {};
+class ServerConnection : public virtual Connection {};
 
 // Called by a client codec about the connection as a whole.
 class ClientConnectionCallbacks {
@@ -128,7 +128,7 @@ class ClientConnectionCallbacks {
   virtual void onGoAway() {}
 };
 
-class ClientConnection : public Connection {
+class ClientConnection : public virtual Connection {
  public:
   // Starts a request; responses go to `response_decoder`, which must stay valid until the
   // response is complete or the stream is reset.
