@@ -11,7 +11,12 @@ namespace {
 constexpr size_t kPendingBodyLimit = 1024 * 1024;
 }  // namespace
 
-RouterFilter::~RouterFilter() { cleanup(); }
+RouterFilter::~RouterFilter() {
+  // onDestroy() normally ran cleanup(); the stream may be mid-destruction here, so only our
+  // own members are touched.
+  timeout_timer_.reset();
+  if (upstream_) upstream_->reset();
+}
 
 void RouterFilter::setDecoderFilterCallbacks(http::StreamDecoderFilterCallbacks& callbacks) {
   callbacks_ = &callbacks;
@@ -45,33 +50,54 @@ http::FilterStatus RouterFilter::decodeHeaders(http::HeaderMap& headers, bool en
 
   const std::string& cluster_name = route->pickCluster(callbacks_->random());
   info.cluster_name = cluster_name;
-  auto* cluster = callbacks_->worker().clusterManager().getCluster(cluster_name);
-  if (cluster == nullptr) {
-    callbacks_->sendLocalReply(503, "no cluster", "cluster_not_found",
-                               http::ResponseFlag::kNoClusterFound);
-    return http::FilterStatus::kStop;
-  }
-  auto host = cluster->chooseHost();
-  if (host == nullptr) {
-    callbacks_->sendLocalReply(503, "no healthy upstream", "no_healthy_upstream",
-                               http::ResponseFlag::kNoHealthyUpstream);
-    return http::FilterStatus::kStop;
-  }
   route->applyRequestTransforms(headers);
   if (route->timeout().count() > 0) {
     timeout_timer_ = callbacks_->dispatcher().createTimer([this] { onTimeout(); });
     timeout_timer_->enable(route->timeout());
   }
   callbacks_->addDownstreamWatermarkCallbacks(*this);
+  // May answer at once (pool failure); nothing may touch the stream after that.
+  startUpstream();
+  return http::FilterStatus::kStop;
+}
+
+bool RouterFilter::startUpstream() {
+  auto* cluster =
+      callbacks_->worker().clusterManager().getCluster(callbacks_->streamInfo().cluster_name);
+  if (cluster == nullptr) {
+    callbacks_->sendLocalReply(503, "no cluster", "cluster_not_found",
+                               http::ResponseFlag::kNoClusterFound);
+    return false;
+  }
+  auto host = cluster->chooseHost();
+  if (host == nullptr) {
+    callbacks_->sendLocalReply(503, "no healthy upstream", "no_healthy_upstream",
+                               http::ResponseFlag::kNoHealthyUpstream);
+    return false;
+  }
   cluster_info_ = &cluster->info();
+  upstream_ready_ = false;
   upstream_ = std::make_unique<UpstreamRequest>(*this);
   upstream_->start(cluster->httpConnPool(host, callbacks_->downstreamProtocol()));
-  return http::FilterStatus::kStop;
+  return true;
+}
+
+void RouterFilter::onUpstreamRefused(std::string_view details) {
+  recordUpstreamEnd();
+  if (refused_retries_left_ == 0 || body_sent_ || response_started_) {
+    onUpstreamFailure(502, http::ResponseFlag::kUpstreamRemoteReset, details);
+    return;
+  }
+  --refused_retries_left_;
+  // The old attempt is inside its own callback: it goes after this event.
+  callbacks_->dispatcher().deferredDelete(std::move(upstream_));
+  startUpstream();
 }
 
 http::FilterStatus RouterFilter::decodeData(buffer::Instance& data, bool end_stream) {
   request_end_stream_ = end_stream;
   if (upstream_ready_ && upstream_ && upstream_->encoder()) {
+    body_sent_ = true;
     upstream_->encoder()->encodeData(data, end_stream);
     return http::FilterStatus::kStop;
   }
@@ -103,6 +129,7 @@ void RouterFilter::onUpstreamReady(http::RequestEncoder& encoder) {
   bool body_follows = pending_body_.length() > 0 || pending_trailers_ || !request_end_stream_;
   encoder.encodeHeaders(*request_headers_, !body_follows);
   if (pending_body_.length() > 0 || (request_end_stream_ && !pending_trailers_ && body_follows)) {
+    body_sent_ = true;
     encoder.encodeData(pending_body_, request_end_stream_ && !pending_trailers_);
   }
   if (pending_trailers_) encoder.encodeTrailers(*pending_trailers_);
@@ -188,7 +215,8 @@ void RouterFilter::cleanup() {
   if (upstream_) {
     callbacks_->removeDownstreamWatermarkCallbacks(*this);
     upstream_->reset();
-    upstream_.reset();
+    // Deferred: this may run inside one of the upstream request's own callbacks.
+    callbacks_->dispatcher().deferredDelete(std::move(upstream_));
   }
 }
 

@@ -35,6 +35,8 @@ class RouterFilter : public http::StreamDecoderFilter, public http::DownstreamWa
   // From UpstreamRequest.
   void onUpstreamReady(http::RequestEncoder& encoder);
   void onUpstreamFailure(uint32_t status, http::ResponseFlag flag, std::string_view details);
+  // The upstream refused the stream unprocessed: send it again when that is safe.
+  void onUpstreamRefused(std::string_view details);
   void onUpstreamHeaders(std::unique_ptr<http::HeaderMap> headers, bool end_stream);
   void onUpstreamData(buffer::Instance& data, bool end_stream);
   void onUpstreamTrailers(std::unique_ptr<http::HeaderMap> trailers);
@@ -43,6 +45,8 @@ class RouterFilter : public http::StreamDecoderFilter, public http::DownstreamWa
 
  private:
   void onTimeout();
+  // Picks a host and asks its pool for a stream.
+  bool startUpstream();
   // Records the upstream request's metrics once, when it ends either way.
   void recordUpstreamEnd();
   void cleanup();
@@ -63,6 +67,9 @@ class RouterFilter : public http::StreamDecoderFilter, public http::DownstreamWa
   std::chrono::steady_clock::time_point upstream_start_;
   uint32_t upstream_status_ = 0;
   bool upstream_counted_ = false;
+  // Whether any request body went upstream (a refused request is re-sent only without one).
+  bool body_sent_ = false;
+  uint32_t refused_retries_left_ = 2;
 };
 
 }  // namespace remora::filters::router

@@ -65,6 +65,11 @@ void UpstreamRequest::onResetStream(http::StreamResetReason reason, std::string_
   encoder_ = nullptr;
   reset_ = true;
   switch (reason) {
+    case http::StreamResetReason::kRefusedStream:
+      // Refused before the server processed it (HTTP/2 REFUSED_STREAM, or beyond a GOAWAY):
+      // safe to send again.
+      parent_.onUpstreamRefused(details);
+      break;
     case http::StreamResetReason::kConnectionFailure:
       parent_.onUpstreamFailure(503, http::ResponseFlag::kUpstreamConnectionFailure, details);
       break;

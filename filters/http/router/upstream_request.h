@@ -4,6 +4,7 @@
 // response (and its resets and flow control) to the router.
 
 #include "source/interface/http/codec.h"
+#include "source/interface/event/dispatcher.h"
 #include "source/interface/http/conn_pool.h"
 
 namespace remora::filters::router {
@@ -12,7 +13,8 @@ class RouterFilter;
 
 class UpstreamRequest : public http::StreamDecoder,
                         public http::StreamCallbacks,
-                        public http::PoolCallbacks {
+                        public http::PoolCallbacks,
+                        public event::DeferredDeletable {
  public:
   explicit UpstreamRequest(RouterFilter& parent) : parent_(parent) {}
   ~UpstreamRequest() override;

@@ -328,6 +328,11 @@ void ActiveStream::finish() {
                                                     info_, parent_.protocol());
     log->write(parent_.worker().dispatcher(), line);
   }
+  if (!request_complete_ && parent_.protocol() == http::Protocol::kHttp2) {
+    // Answered before the request ended: tell the client to stop sending (RST_STREAM), and the
+    // codec to stop delivering to this stream.
+    encoder_.stream().resetStream(http::StreamResetReason::kLocalReset);
+  }
   if (!request_complete_ && !websocket_ && parent_.protocol() != http::Protocol::kHttp2) {
     // HTTP/1.1 answered before the request body ended: the rest of it cannot be skipped
     // reliably, so the connection ends after the response.

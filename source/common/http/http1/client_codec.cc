@@ -281,13 +281,14 @@ int ClientConnectionImpl::onMessageComplete() {
   if (upgraded_ || !active_) return 0;
   if (parser_.status_code >= 100 && parser_.status_code < 200) return 0;
   auto request = std::move(active_);
-  finishRequest(*request);
+  // The response is delivered in full before the connection may be closed under it.
   if (trailers_ && !trailers_->empty()) {
     request->decoder.decodeTrailers(std::move(trailers_));
   } else {
     buffer::OwnedBuffer empty;
     request->decoder.decodeData(empty, true);
   }
+  finishRequest(*request);
   connection_.dispatcher().deferredDelete(std::move(request));
   return 0;
 }

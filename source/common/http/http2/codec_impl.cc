@@ -89,6 +89,8 @@ class ConnectionImpl::StreamImpl : public ResponseEncoder,
       parent.sendPending();
     }
     notifyReset(reason, "http2.local_reset");
+    // Frames still in flight for this stream must not reach its (finished) consumer.
+    decoder = nullptr;
   }
   void readDisable(bool disable) override {
     if (disable) {
@@ -142,6 +144,10 @@ class ConnectionImpl::StreamImpl : public ResponseEncoder,
         return static_cast<ssize_t>(n);
       }
       *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+      if (self->reset_when_sent && !self->pending_trailers) {
+        nghttp2_submit_rst_stream(self->parent.session_, NGHTTP2_FLAG_NONE, self->id,
+                                  NGHTTP2_NO_ERROR);
+      }
       if (self->pending_trailers) {
         *data_flags |= NGHTTP2_DATA_FLAG_NO_END_STREAM;
         auto nv = toNv(*self->pending_trailers);
@@ -161,6 +167,7 @@ class ConnectionImpl::StreamImpl : public ResponseEncoder,
   bool local_end = false;
   bool closed = false;
   bool data_deferred = false;
+  bool reset_when_sent = false;
   bool above_watermark = false;
   uint32_t read_disabled = 0;
   size_t unconsumed = 0;
