@@ -5,8 +5,9 @@
 # p50 and p99 of each, and Remora's ratio to HAProxy.
 #
 # Usage: tools/bench/http_proxy_bench.sh [seconds_per_round=5] [rounds=3]
-# Needs: bazel-bin/source/exe/remora (tools/dev build), nginx, haproxy, wrk, python3.
-# HTTP/2 (h2load) joins once Remora's HTTP/2 codec lands.
+# Then the same with HTTP/2 (h2c prior knowledge) from h2load: 10 connections x 10 streams;
+# the proxies still talk HTTP/1.1 to the backend.
+# Needs: bazel-bin/source/exe/remora (tools/dev build), nginx, haproxy, wrk, h2load, python3.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 
@@ -40,6 +41,8 @@ backend=$(free_port)
 p_remora=$(free_port)
 p_haproxy=$(free_port)
 p_nginx=$(free_port)
+h2_haproxy=$(free_port)
+h2_nginx=$(free_port)
 admin=$(free_port)
 mkdir -p "$work/www"
 head -c 1024 /dev/zero | tr '\0' 'r' >"$work/www/index.html"
@@ -63,6 +66,9 @@ http { access_log off; keepalive_requests 1000000;
   upstream backend { server 127.0.0.1:$backend; keepalive 64; }
   server { listen 127.0.0.1:$p_nginx;
     location / { proxy_pass http://backend; proxy_http_version 1.1;
+                 proxy_set_header Connection ""; } }
+  server { listen 127.0.0.1:$h2_nginx http2;
+    location / { proxy_pass http://backend; proxy_http_version 1.1;
                  proxy_set_header Connection ""; } } }
 NGINX
 cat >"$work/haproxy.cfg" <<HAPROXY
@@ -77,6 +83,7 @@ defaults
   option http-keep-alive
 listen bench
   bind 127.0.0.1:$p_haproxy
+  bind 127.0.0.1:$h2_haproxy proto h2
   http-reuse always
   server backend 127.0.0.1:$backend
 HAPROXY
@@ -108,7 +115,7 @@ nginx -c "$work/backend.conf" -p "$work" & pids+=($!)
 nginx -c "$work/proxy.conf" -p "$work" & pids+=($!)
 haproxy -f "$work/haproxy.cfg" -db 2>/dev/null & pids+=($!)
 "$remora" -c "$work/remora.yaml" --concurrency 1 -l warn & pids+=($!)
-for p in $backend $p_remora $p_haproxy $p_nginx; do wait_port "$p"; done
+for p in $backend $p_remora $p_haproxy $p_nginx $h2_haproxy $h2_nginx; do wait_port "$p"; done
 
 declare -A rps p50 p99
 for name in remora haproxy nginx; do rps[$name]=""; p50[$name]=""; p99[$name]=""; done
@@ -133,3 +140,22 @@ for name in remora haproxy nginx; do
 done
 r=$(median <<<"${rps[remora]}"); h=$(median <<<"${rps[haproxy]}")
 echo "remora/haproxy req/s: $(awk -v a="$r" -v b="$h" 'BEGIN {printf "%.2f", a/b}')"
+
+# HTTP/2 rounds (h2load): requests per second, mean request time.
+h2port_of() { case "$1" in remora) echo "$p_remora" ;; haproxy) echo "$h2_haproxy" ;; nginx) echo "$h2_nginx" ;; esac; }
+declare -A h2rps h2mean
+for name in remora haproxy nginx; do h2rps[$name]=""; h2mean[$name]=""; done
+for round in $(seq 1 "$rounds"); do
+  for name in remora haproxy nginx; do
+    out=$(h2load -c 10 -m 10 -D "$duration" "http://127.0.0.1:$(h2port_of $name)/" 2>&1)
+    h2rps[$name]+="$(awk '/^finished in/ {print $4}' <<<"$out") "
+    h2mean[$name]+="$(awk '/^time for request:/ {print $6}' <<<"$out") "
+  done
+done
+echo
+printf '%-8s %12s %14s\n' h2 req_per_s mean_req_ms
+for name in remora haproxy nginx; do
+  printf '%-8s %12s %14s\n' "$name" "$(median <<<"${h2rps[$name]}")" "$(to_ms <<<"${h2mean[$name]}" | median)"
+done
+r=$(median <<<"${h2rps[remora]}"); h=$(median <<<"${h2rps[haproxy]}")
+echo "remora/haproxy h2 req/s: $(awk -v a="$r" -v b="$h" 'BEGIN {printf "%.2f", a/b}')"
