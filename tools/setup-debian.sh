@@ -10,7 +10,7 @@ PACKAGES=(
   bazel-bootstrap g++
   libevent-dev libnghttp2-dev libhttp-parser-dev libssl-dev libre2-dev
   libprotobuf-dev protobuf-compiler libyaml-cpp-dev prometheus-cpp-dev
-  libgrpc++-dev protobuf-compiler-grpc
+  libgrpc++-dev protobuf-compiler-grpc libabsl-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # real peers and tools used by integration and end-to-end tests, and the demo
