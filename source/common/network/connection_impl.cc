@@ -254,25 +254,7 @@ void ConnectionImpl::onReadReady() {
     updateEvents();
 }
 
-void ConnectionImpl::onWriteReady() {
-  IoResult result = transport_->doWrite(write_buffer_, write_end_stream_);
-  bytes_sent_ += result.bytes_processed;
-  if (stats_.tx_bytes && result.bytes_processed) stats_.tx_bytes->add(result.bytes_processed);
-  if (result.action == PostIoAction::kClose) {
-    setFailureReason("write error");
-    closeSocket(ConnectionEvent::kRemoteClose);
-    return;
-  }
-  if (write_end_stream_ && write_buffer_.length() == 0) write_shutdown_done_ = true;
-  checkWatermarks();
-  if (state_ == State::kClosed) return;
-  if (state_ == State::kClosing && write_buffer_.length() == 0) {
-    closeSocket(ConnectionEvent::kLocalClose);
-    return;
-  }
-  maybeFinishHalfClose();
-  updateEvents();
-}
+void ConnectionImpl::onWriteReady() { flushWriteThrough(); }
 
 void ConnectionImpl::maybeFinishHalfClose() {
   // Both directions finished cleanly: nothing more can happen on this connection.

@@ -1,5 +1,7 @@
 #include "source/common/http/http1/client_codec.h"
 
+#include "source/common/http/stream_callback_list.h"
+
 namespace remora::http::http1 {
 
 class ClientConnectionImpl::ActiveRequest : public RequestEncoder,
@@ -55,12 +57,8 @@ class ClientConnectionImpl::ActiveRequest : public RequestEncoder,
   }
   Stream& stream() override { return *this; }
 
-  void addCallbacks(StreamCallbacks& callbacks) override { callbacks_.push_back(&callbacks); }
-  void removeCallbacks(StreamCallbacks& callbacks) override {
-    for (auto& cb : callbacks_) {
-      if (cb == &callbacks) cb = nullptr;
-    }
-  }
+  void addCallbacks(StreamCallbacks& callbacks) override { callbacks_.add(callbacks); }
+  void removeCallbacks(StreamCallbacks& callbacks) override { callbacks_.remove(callbacks); }
   void resetStream(StreamResetReason reason) override {
     // HTTP/1.1 has no stream reset: the connection goes.
     parent_.broken_ = true;
@@ -70,23 +68,9 @@ class ClientConnectionImpl::ActiveRequest : public RequestEncoder,
   void readDisable(bool disable) override { parent_.connection_.readDisable(disable); }
 
   void notifyReset(StreamResetReason reason, std::string_view details) {
-    if (reset_) return;
-    reset_ = true;
-    auto copy = callbacks_;
-    for (auto* cb : copy) {
-      if (cb) cb->onResetStream(reason, details);
-    }
+    callbacks_.notifyReset(reason, details);
   }
-  void notifyWatermark(bool above) {
-    for (auto* cb : callbacks_) {
-      if (cb == nullptr) continue;
-      if (above) {
-        cb->onAboveWriteBufferHighWatermark();
-      } else {
-        cb->onBelowWriteBufferLowWatermark();
-      }
-    }
-  }
+  void notifyWatermark(bool above) { callbacks_.notifyWatermark(above); }
 
   bool head = false;
   bool request_complete = false;
@@ -95,8 +79,7 @@ class ClientConnectionImpl::ActiveRequest : public RequestEncoder,
  private:
   ClientConnectionImpl& parent_;
   bool chunked_ = false;
-  bool reset_ = false;
-  std::vector<StreamCallbacks*> callbacks_;
+  StreamCallbackList callbacks_;
 };
 
 namespace {

@@ -1,5 +1,7 @@
 #include "source/common/http/http1/server_codec.h"
 
+#include "source/common/http/stream_callback_list.h"
+
 #include <cstring>
 #include <vector>
 
@@ -92,15 +94,10 @@ class ServerConnectionImpl::ActiveRequest : public ResponseEncoder,
   Stream& stream() override { return *this; }
 
   // Stream
-  void addCallbacks(StreamCallbacks& callbacks) override { callbacks_.push_back(&callbacks); }
-  void removeCallbacks(StreamCallbacks& callbacks) override {
-    for (auto& cb : callbacks_) {
-      if (cb == &callbacks) cb = nullptr;
-    }
-  }
+  void addCallbacks(StreamCallbacks& callbacks) override { callbacks_.add(callbacks); }
+  void removeCallbacks(StreamCallbacks& callbacks) override { callbacks_.remove(callbacks); }
   void resetStream(StreamResetReason reason) override {
-    if (reset_) return;
-    reset_ = true;
+    if (callbacks_.reset()) return;
     parent_.closed_ = true;
     parent_.connection_.close(network::ConnectionCloseType::kNoFlush);
     notifyReset(reason, "http1.reset");
@@ -108,21 +105,9 @@ class ServerConnectionImpl::ActiveRequest : public ResponseEncoder,
   void readDisable(bool disable) override { parent_.connection_.readDisable(disable); }
 
   void notifyReset(StreamResetReason reason, std::string_view details) {
-    auto copy = callbacks_;
-    for (auto* cb : copy) {
-      if (cb) cb->onResetStream(reason, details);
-    }
+    callbacks_.notifyReset(reason, details);
   }
-  void notifyWatermark(bool above) {
-    for (auto* cb : callbacks_) {
-      if (cb == nullptr) continue;
-      if (above) {
-        cb->onAboveWriteBufferHighWatermark();
-      } else {
-        cb->onBelowWriteBufferLowWatermark();
-      }
-    }
-  }
+  void notifyWatermark(bool above) { callbacks_.notifyWatermark(above); }
   bool raw() const { return raw_; }
 
  private:
@@ -140,8 +125,7 @@ class ServerConnectionImpl::ActiveRequest : public ResponseEncoder,
   bool chunked_ = false;
   bool raw_ = false;
   bool close_after_ = false;
-  bool reset_ = false;
-  std::vector<StreamCallbacks*> callbacks_;
+  StreamCallbackList callbacks_;
 };
 
 namespace {

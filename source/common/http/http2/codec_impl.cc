@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "source/common/common/logger.h"
+#include "source/common/http/stream_callback_list.h"
 
 namespace remora::http::http2 {
 namespace {
@@ -74,12 +75,8 @@ class ConnectionImpl::StreamImpl : public ResponseEncoder,
   Stream& stream() override { return *this; }
 
   // Stream
-  void addCallbacks(StreamCallbacks& callbacks) override { callbacks_.push_back(&callbacks); }
-  void removeCallbacks(StreamCallbacks& callbacks) override {
-    for (auto& cb : callbacks_) {
-      if (cb == &callbacks) cb = nullptr;
-    }
-  }
+  void addCallbacks(StreamCallbacks& callbacks) override { callbacks_.add(callbacks); }
+  void removeCallbacks(StreamCallbacks& callbacks) override { callbacks_.remove(callbacks); }
   void resetStream(StreamResetReason reason) override {
     if (closed) return;
     if (id > 0) {
@@ -107,23 +104,16 @@ class ConnectionImpl::StreamImpl : public ResponseEncoder,
   void notifyReset(StreamResetReason reason, std::string_view details) {
     if (closed) return;
     closed = true;
-    auto copy = callbacks_;
-    for (auto* cb : copy) {
-      if (cb) cb->onResetStream(reason, details);
-    }
+    callbacks_.notifyReset(reason, details);
   }
   void checkWatermark() {
     size_t limit = parent.settings_.stream_buffer_limit;
     if (!above_watermark && outbound.length() > limit) {
       above_watermark = true;
-      for (auto* cb : callbacks_) {
-        if (cb) cb->onAboveWriteBufferHighWatermark();
-      }
+      callbacks_.notifyWatermark(true);
     } else if (above_watermark && outbound.length() <= limit / 2) {
       above_watermark = false;
-      for (auto* cb : callbacks_) {
-        if (cb) cb->onBelowWriteBufferLowWatermark();
-      }
+      callbacks_.notifyWatermark(false);
     }
   }
 
@@ -175,7 +165,7 @@ class ConnectionImpl::StreamImpl : public ResponseEncoder,
   std::unique_ptr<HeaderMap> pending_trailers;
 
  private:
-  std::vector<StreamCallbacks*> callbacks_;
+  StreamCallbackList callbacks_;
 };
 
 void ConnectionImpl::StreamImpl::encodeHeaders(const HeaderMap& headers, bool end_stream) {
