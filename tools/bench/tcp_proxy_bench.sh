@@ -27,19 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-wait_port() {
-  local port="$1"
-  for _ in $(seq 1 200); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "bench: nothing listening on $port" >&2
-  exit 1
-}
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+source tools/bench/lib.sh
 # Sum over a process and its children (haproxy -W runs a master and a worker).
 tree_rss_kb() {
   local total=0 pid
