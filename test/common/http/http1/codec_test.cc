@@ -192,7 +192,9 @@ TEST_F(Http1CodecTest, StrictnessErrors) {
     auto error = server.dispatch(data);
     ASSERT_TRUE(error.has_value()) << c.request;
     EXPECT_EQ(error->http_status, c.status) << c.request;
-    if (c.details) EXPECT_EQ(error->details, c.details);
+    if (c.details) {
+      EXPECT_EQ(error->details, c.details);
+    }
     EXPECT_TRUE(callbacks.requests.empty()) << "a bad request reached the decoder: " << c.request;
   }
 }
