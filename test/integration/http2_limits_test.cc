@@ -191,36 +191,55 @@ TEST_F(Http2LimitsTest, RapidResetFloodEndsTheConnection) {
   EXPECT_GE(client.goaway_error, 0);
 }
 
-TEST_F(Http2LimitsTest, PingFloodFromAPeerThatDoesNotReadEndsTheConnection) {
-  int fd = connectLoopback(port_);
-  ASSERT_GE(fd, 0);
-  // Small receive buffer on our side, and we never read: the proxy's PING acknowledgements pile
-  // up until it gives up on us.
+// Sends `frame` over and over without reading; true when the proxy ended the connection.
+bool floodEndsConnection(uint16_t port, const std::string& frame) {
+  int fd = connectLoopback(port);
+  if (fd < 0) return false;
+  // Small receive buffer on our side, and we never read: the proxy's acknowledgements pile up
+  // until it gives up on us.
   int small = 4096;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
   std::string preface = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
   preface += std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9);  // empty SETTINGS
-  ASSERT_TRUE(sendAll(fd, preface));
-  std::string ping(
-      "\x00\x00\x08\x06\x00\x00\x00\x00\x00"
-      "12345678",
-      17);
+  sendAll(fd, preface);
   std::string burst;
-  for (int i = 0; i < 1000; ++i) burst += ping;
+  for (int i = 0; i < 1000; ++i) burst += frame;
   bool cut_off = false;
   for (int i = 0; i < 500 && !cut_off; ++i) {
-    // MSG_DONTWAIT: once the proxy stops reading (it closed us), sends fail or block.
+    // Non-blocking: once the proxy stops reading (it closed us), sends fail.
     ssize_t n = ::send(fd, burst.data(), burst.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) cut_off = true;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
       waitFor([] { return false; }, std::chrono::milliseconds(10));
     }
   }
-  // Now drain: the connection must end (GOAWAY then close), not stay open.
+  // Drain: the connection must end (GOAWAY then close), not stay open.
   bool eof = false;
   recvUntilClosed(fd, seconds(10), &eof);
-  EXPECT_TRUE(cut_off || eof) << "a PING flood did not end the connection";
   ::close(fd);
+  return cut_off || eof;
+}
+
+TEST_F(Http2LimitsTest, PingFloodFromAPeerThatDoesNotReadEndsTheConnection) {
+  EXPECT_TRUE(floodEndsConnection(port_, std::string("\x00\x00\x08\x06\x00\x00\x00\x00\x00"
+                                                     "12345678",
+                                                     17)));
+}
+
+TEST_F(Http2LimitsTest, SettingsFloodFromAPeerThatDoesNotReadEndsTheConnection) {
+  // Empty SETTINGS frames, each of which must be acknowledged.
+  EXPECT_TRUE(floodEndsConnection(port_, std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9)));
+}
+
+TEST_F(Http2LimitsTest, NormalTrafficAfterAFloodedConnectionIsServed) {
+  floodEndsConnection(port_, std::string("\x00\x00\x00\x04\x00\x00\x00\x00\x00", 9));
+  // The flood cost one connection; the proxy goes on serving others.
+  RawH2Client client(port_);
+  int32_t id = client.request("/ok");
+  ASSERT_TRUE(client.flush());
+  ASSERT_TRUE(client.pump([&] { return client.closed.count(id) > 0; }, seconds(5)));
+  EXPECT_EQ(client.closed[id], 0u);
+  EXPECT_EQ(client.responses, 1);
 }
 
 }  // namespace
