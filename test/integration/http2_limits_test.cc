@@ -5,7 +5,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <fstream>
 #include <map>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "test/integration/fake_http_upstream.h"
@@ -240,6 +243,46 @@ TEST_F(Http2LimitsTest, NormalTrafficAfterAFloodedConnectionIsServed) {
   ASSERT_TRUE(client.pump([&] { return client.closed.count(id) > 0; }, seconds(5)));
   EXPECT_EQ(client.closed[id], 0u);
   EXPECT_EQ(client.responses, 1);
+}
+
+TEST(Http2FlowControlTest, UploadToAStalledUpstreamKeepsMemoryBounded) {
+  // An upstream that accepts the request and then never reads.
+  std::atomic<bool> done{false};
+  FakeUpstream stalled([&done](int) { waitFor([&] { return done.load(); }, seconds(20)); });
+  ProxyProcess proxy;
+  std::string error;
+  ASSERT_TRUE(proxy.start(config(stalled.port()), {"--concurrency", "1"}, error)) << error;
+  uint64_t idle = proxy.residentBytes();
+  std::string path = makeTempDir() + "/big.bin";
+  {
+    std::ofstream out(path, std::ios::binary);
+    std::string chunk(1 << 20, 'u');
+    for (int i = 0; i < 200; ++i) out << chunk;
+  }
+  std::string port = std::to_string(proxy.listenerPort("h2"));
+  std::thread upload([&] {
+    runCommand({"/usr/bin/curl", "-s", "-m", "4", "--http2-prior-knowledge", "--data-binary",
+                "@" + path, "http://127.0.0.1:" + port + "/upload"});
+  });
+  uint64_t peak = 0;
+  auto end = deadlineIn(std::chrono::milliseconds(3500));
+  while (std::chrono::steady_clock::now() < end) {
+    peak = std::max(peak, proxy.residentBytes());
+    waitFor([] { return false; }, std::chrono::milliseconds(50));
+  }
+  // The upload was really under way, and held back: more than the initial windows arrived,
+  // far less than was offered.
+  auto received = proxy.metric("remora_listener_downstream_received_bytes_total{listener=\"h2\"}");
+  done = true;
+  upload.join();
+  ASSERT_TRUE(received.has_value());
+  EXPECT_GT(*received, 256.0 * 1024);
+  EXPECT_LT(*received, 100.0 * 1024 * 1024);
+  // 200 MB offered; the stream and connection windows plus the upstream socket buffers bound
+  // what the proxy holds.
+  RecordProperty("idle_rss", std::to_string(idle));
+  RecordProperty("peak_rss", std::to_string(peak));
+  EXPECT_LT(peak, idle + 24ull * 1024 * 1024) << "idle " << idle << " peak " << peak;
 }
 
 }  // namespace
