@@ -113,6 +113,11 @@ void checkCluster(const cluster::v1::Cluster& cluster, const std::string& path, 
     checkBufferLimit(cluster.per_connection_buffer_limit_bytes(),
                      path + ".per_connection_buffer_limit_bytes", errors);
   }
+  const auto& http_options = cluster.common_http_protocol_options();
+  if (http_options.has_idle_timeout() &&
+      (http_options.idle_timeout().seconds() < 0 || http_options.idle_timeout().nanos() < 0)) {
+    errors.add(path + ".common_http_protocol_options.idle_timeout", "must not be negative");
+  }
   const auto& assignment = cluster.load_assignment();
   std::string apath = path + ".load_assignment";
   if (!assignment.cluster_name().empty() && assignment.cluster_name() != cluster.name()) {

@@ -11,6 +11,7 @@ namespace remora::upstream {
 namespace {
 constexpr std::chrono::milliseconds kDefaultConnectTimeout{5000};
 constexpr uint32_t kDefaultBufferLimit = 1024 * 1024;
+constexpr std::chrono::milliseconds kDefaultUpstreamIdleTimeout{3600 * 1000};
 std::atomic<uint64_t> g_next_cluster_id{1};
 // Request-duration buckets in seconds, 0.5 ms to 60 s.
 const std::vector<double> kDurationBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
@@ -31,6 +32,13 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
                         : kDefaultBufferLimit),
       transport_(std::make_unique<network::RawTransportSocketFactory>()),
       http_protocol_(config.http_protocol()) {
+  const auto& http_options = config.common_http_protocol_options();
+  http_connection_.idle_timeout =
+      http_options.has_idle_timeout()
+          ? std::chrono::milliseconds(google::protobuf::util::TimeUtil::DurationToMilliseconds(
+                http_options.idle_timeout()))
+          : kDefaultUpstreamIdleTimeout;
+  http_connection_.max_requests = http_options.max_requests_per_connection().value();
   for (const auto& locality : config.load_assignment().endpoints()) {
     for (const auto& lb_endpoint : locality.lb_endpoints()) {
       const auto& sa = lb_endpoint.endpoint().address().socket_address();

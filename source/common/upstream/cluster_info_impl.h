@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "remora/config/cluster/v1/cluster.pb.h"
+#include "source/common/http/conn_pool/codec_client.h"
 #include "source/common/network/connection_impl.h"
 #include "source/interface/http/codec.h"
 #include "source/interface/network/transport_socket.h"
@@ -31,6 +32,8 @@ class ClusterInfoImpl : public ClusterInfo {
   // The protocol of upstream HTTP requests for a request that came in as `downstream`.
   http::Protocol upstreamHttpProtocol(http::Protocol downstream) const;
   const network::TransportSocketFactory& transportSocketFactory() const { return *transport_; }
+  // Per-connection limits of the cluster's HTTP connection pools.
+  const http::CodecClientOptions& httpConnectionOptions() const { return http_connection_; }
 
  private:
   stats::Counter& requestsWithStatus(uint32_t status) const;
@@ -47,6 +50,7 @@ class ClusterInfoImpl : public ClusterInfo {
   network::ConnectionStats connection_stats_;
   std::unique_ptr<network::TransportSocketFactory> transport_;
   config::cluster::v1::Cluster::HttpProtocol http_protocol_;
+  http::CodecClientOptions http_connection_;
 };
 using ClusterInfoConstSharedPtr = std::shared_ptr<const ClusterInfoImpl>;
 

@@ -43,8 +43,7 @@ class ThreadLocalClusterImpl : public ThreadLocalCluster {
 
 class ClusterManagerImpl : public ClusterManager {
  public:
-  explicit ClusterManagerImpl(event::Dispatcher& dispatcher,
-                              ClientCodecFactoryProvider codecs = {})
+  explicit ClusterManagerImpl(event::Dispatcher& dispatcher, ClientCodecFactoryProvider codecs = {})
       : dispatcher_(dispatcher), codecs_(std::move(codecs)) {}
   // Replaces the cluster set. Clusters whose info object is unchanged keep their balancer state.
   void update(const std::vector<ClusterInfoConstSharedPtr>& clusters);

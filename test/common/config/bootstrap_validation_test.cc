@@ -97,6 +97,13 @@ TEST(BootstrapValidationTest, ClusterRules) {
                 "static_resources.clusters[0]"}));
 }
 
+TEST(BootstrapValidationTest, NegativeUpstreamIdleTimeout) {
+  EXPECT_EQ(validate("static_resources: {clusters: [{name: a, common_http_protocol_options: "
+                     "{idle_timeout: -1s, max_requests_per_connection: 10}}]}"),
+            (std::vector<std::string>{"static_resources.clusters[0].common_http_protocol_options."
+                                      "idle_timeout: must not be negative"}));
+}
+
 TEST(BootstrapValidationTest, DuplicateListenerNames) {
   std::string yaml = "static_resources: {listeners: [";
   for (int i = 0; i < 2; ++i) {

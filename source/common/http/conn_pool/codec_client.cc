@@ -56,8 +56,12 @@ class CodecClient::ActiveRequest : public StreamDecoder,
 
 CodecClient::CodecClient(network::ClientConnectionPtr connection,
                          const ClientCodecFactory& codec_factory, upstream::HostConstSharedPtr host,
-                         CodecClientCallbacks& callbacks)
-    : connection_(std::move(connection)), host_(std::move(host)), callbacks_(callbacks) {
+                         CodecClientCallbacks& callbacks, CodecClientOptions options)
+    : connection_(std::move(connection)),
+      host_(std::move(host)),
+      callbacks_(callbacks),
+      options_(options) {
+  idle_timer_ = connection_->dispatcher().createTimer([this] { close(); });
   connection_->addConnectionCallbacks(*this);
   connection_->addReadFilter(std::make_shared<ReadFilter>(*this));
   codec_ = codec_factory(*connection_, *this);
@@ -71,6 +75,8 @@ CodecClient::~CodecClient() {
 }
 
 RequestEncoder& CodecClient::newStream(StreamDecoder& decoder) {
+  ++streams_started_;
+  idle_timer_->disable();
   auto request = std::make_unique<ActiveRequest>(*this, decoder);
   auto& raw = *request;
   requests_.push_back(std::move(request));
@@ -87,7 +93,22 @@ void CodecClient::onRequestDone(ActiveRequest& request) {
   auto owned = std::move(*request.self);
   requests_.erase(request.self);
   connection_->dispatcher().deferredDelete(std::move(owned));
+  if (requests_.empty()) onIdle();
   callbacks_.onStreamDone(*this);
+}
+
+void CodecClient::onIdle() {
+  if (closed_) return;
+  if (retiring_ || going_away_ || exhausted()) {
+    idle_timer_->enable(std::chrono::milliseconds(0));
+  } else if (options_.idle_timeout.count() > 0) {
+    idle_timer_->enable(options_.idle_timeout);
+  }
+}
+
+void CodecClient::retireWhenIdle() {
+  retiring_ = true;
+  if (requests_.empty()) onIdle();
 }
 
 void CodecClient::onData(buffer::Instance& data, bool end_stream) {
@@ -106,10 +127,12 @@ void CodecClient::onEvent(network::ConnectionEvent event) {
     connected_ = true;
     connection_->initializeReadFilters();
     callbacks_.onConnected(*this);
+    if (requests_.empty()) onIdle();
     return;
   }
   if (closed_) return;
   closed_ = true;
+  idle_timer_->disable();
   // Streams still open hear about it through the codec first.
   auto error = codec_->dispatchEndOfStream();
   (void)error;
@@ -132,6 +155,7 @@ void CodecClient::onBelowWriteBufferLowWatermark() {
 
 void CodecClient::onGoAway() {
   going_away_ = true;
+  if (requests_.empty()) onIdle();
   callbacks_.onGoAway(*this);
 }
 

@@ -4,6 +4,7 @@
 // Bytes read go to the codec; the pool learns when the connection is up, when a stream ends
 // (so the connection can take another) and when the connection closes.
 
+#include <chrono>
 #include <functional>
 #include <list>
 #include <memory>
@@ -32,23 +33,36 @@ class CodecClientCallbacks {
 using ClientCodecFactory = std::function<std::unique_ptr<ClientConnection>(
     network::Connection& connection, ClientConnectionCallbacks& callbacks)>;
 
+// Limits on one upstream connection's life.
+struct CodecClientOptions {
+  // Streams the connection carries before it is retired; 0 means no limit.
+  uint32_t max_requests = 0;
+  // A connection with no stream for this long is closed; zero disables.
+  std::chrono::milliseconds idle_timeout{0};
+};
+
 class CodecClient : public network::ConnectionCallbacks,
                     public ClientConnectionCallbacks,
                     public event::DeferredDeletable {
  public:
   CodecClient(network::ClientConnectionPtr connection, const ClientCodecFactory& codec_factory,
-              upstream::HostConstSharedPtr host, CodecClientCallbacks& callbacks);
+              upstream::HostConstSharedPtr host, CodecClientCallbacks& callbacks,
+              CodecClientOptions options = {});
   ~CodecClient() override;
 
   void connect() { connection_->connect(); }
   // Starts a stream; the response reaches `decoder`. Call only when canStartStream().
   RequestEncoder& newStream(StreamDecoder& decoder);
   bool connected() const { return connected_; }
-  bool canStartStream() const { return connected_ && !going_away_ && codec_->canStartStream(); }
+  bool canStartStream() const {
+    return connected_ && !going_away_ && !retiring_ && !exhausted() && codec_->canStartStream();
+  }
   uint32_t activeStreams() const { return codec_->activeStreams(); }
   bool goingAway() const { return going_away_; }
   const upstream::HostConstSharedPtr& host() const { return host_; }
   void close();
+  // Takes no new stream; closes once the streams in flight end.
+  void retireWhenIdle();
 
   // network::ConnectionCallbacks
   void onEvent(network::ConnectionEvent event) override;
@@ -62,11 +76,21 @@ class CodecClient : public network::ConnectionCallbacks,
   class ActiveRequest;
   void onData(buffer::Instance& data, bool end_stream);
   void onRequestDone(ActiveRequest& request);
+  bool exhausted() const {
+    return options_.max_requests != 0 && streams_started_ >= options_.max_requests;
+  }
+  // Arms the idle timer, or closes on the next loop turn when the connection takes no more
+  // streams (never from inside the codec, which may be on the stack).
+  void onIdle();
 
   network::ClientConnectionPtr connection_;
   std::unique_ptr<ClientConnection> codec_;
   upstream::HostConstSharedPtr host_;
   CodecClientCallbacks& callbacks_;
+  CodecClientOptions options_;
+  event::TimerPtr idle_timer_;
+  uint32_t streams_started_ = 0;
+  bool retiring_ = false;
   std::list<std::unique_ptr<ActiveRequest>> requests_;
   bool connected_ = false;
   bool going_away_ = false;

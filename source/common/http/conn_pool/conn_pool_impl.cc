@@ -72,7 +72,8 @@ void ConnPoolImpl::maybeConnect() {
       // Full of busy connections: requests wait for one to free up.
       return;
     }
-    auto client = std::make_unique<CodecClient>(connect_(), codec_factory_, host_, *this);
+    auto client =
+        std::make_unique<CodecClient>(connect_(), codec_factory_, host_, *this, limits_.connection);
     auto& raw = *client;
     clients_.push_back(std::move(client));
     raw.connect();
@@ -93,11 +94,6 @@ void ConnPoolImpl::attachPending() {
 void ConnPoolImpl::onConnected(CodecClient&) { attachPending(); }
 
 void ConnPoolImpl::onStreamDone(CodecClient& client) {
-  if (draining_ && client.activeStreams() == 0) {
-    // Closed on the next turn: the codec is still on the stack.
-    client.close();
-    return;
-  }
   if (!pending_.empty()) {
     // On the next loop turn: the stream that just ended is still unwinding through the codec.
     if (!attach_timer_) attach_timer_ = dispatcher_.createTimer([this] { attachPending(); });
@@ -129,10 +125,7 @@ void ConnPoolImpl::onClosed(CodecClient& client, bool connected, std::string_vie
 void ConnPoolImpl::onGoAway(CodecClient&) { maybeConnect(); }
 
 void ConnPoolImpl::drainConnections() {
-  draining_ = true;
-  for (auto& client : clients_) {
-    if (client->activeStreams() == 0) client->close();
-  }
+  for (auto& client : clients_) client->retireWhenIdle();
 }
 
 void ConnPoolImpl::onPendingCancelled(Pending& pending) { pending_.erase(pending.self); }

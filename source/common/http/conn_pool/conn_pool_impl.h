@@ -16,6 +16,8 @@ namespace remora::http {
 struct ConnPoolLimits {
   uint32_t max_connections = 1024;
   uint32_t max_pending_requests = 1024;
+  // Per-connection limits (requests before retiring, idle timeout).
+  CodecClientOptions connection;
 };
 
 class ConnPoolImpl : public ConnectionPool, public CodecClientCallbacks {
@@ -60,7 +62,6 @@ class ConnPoolImpl : public ConnectionPool, public CodecClientCallbacks {
   std::list<std::unique_ptr<CodecClient>> clients_;
   std::list<std::unique_ptr<Pending>> pending_;
   event::TimerPtr attach_timer_;
-  bool draining_ = false;
 };
 
 }  // namespace remora::http

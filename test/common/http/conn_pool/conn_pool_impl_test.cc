@@ -65,6 +65,7 @@ class FakeCodec : public ClientConnection {
 
   std::vector<std::unique_ptr<FakeStream>> streams;
   FakeStream* active = nullptr;
+  ClientConnectionCallbacks* callbacks = nullptr;
 };
 
 class RecordingRequest : public StreamDecoder, public PoolCallbacks {
@@ -98,8 +99,10 @@ class ConnPoolTest : public ::testing::Test {
               dispatcher_, address, std::make_unique<network::RawTransportSocket>(),
               std::chrono::seconds(2));
         },
-        [this](network::Connection&, ClientConnectionCallbacks&) {
-          return std::make_unique<FakeCodec>(codecs_);
+        [this](network::Connection&, ClientConnectionCallbacks& callbacks) {
+          auto codec = std::make_unique<FakeCodec>(codecs_);
+          codec->callbacks = &callbacks;
+          return codec;
         },
         limits);
   }
@@ -183,6 +186,72 @@ TEST_F(ConnPoolTest, CancelledRequestsGetNoCallback) {
   EXPECT_FALSE(a.ready);
   EXPECT_FALSE(a.failed);
   EXPECT_EQ(pool->pendingCount(), 0u);
+}
+
+TEST_F(ConnPoolTest, MaxRequestsPerConnectionRetiresTheConnection) {
+  LoopbackServer server(dispatcher_);
+  auto pool = makePool(server.address(), {.connection = {.max_requests = 2}});
+  RecordingRequest a, b, c;
+  pool->newStream(a, a);
+  ASSERT_TRUE(runUntil(dispatcher_, [&] { return a.ready; }));
+  codecs_[0]->respond();
+  runUntil(dispatcher_, [&] { return codecs_[0]->canStartStream(); });
+  pool->newStream(b, b);
+  ASSERT_TRUE(b.ready);
+  EXPECT_EQ(codecs_.size(), 1u);
+  codecs_[0]->respond();
+  // Its second request done, the connection closes rather than waiting idle.
+  ASSERT_TRUE(runUntil(dispatcher_, [&] { return pool->connectionCount() == 0; }));
+  pool->newStream(c, c);
+  ASSERT_TRUE(runUntil(dispatcher_, [&] { return c.ready; }));
+  EXPECT_EQ(codecs_.size(), 2u);
+}
+
+TEST_F(ConnPoolTest, IdleConnectionsCloseAfterTheIdleTimeout) {
+  LoopbackServer server(dispatcher_);
+  auto pool =
+      makePool(server.address(), {.connection = {.idle_timeout = std::chrono::milliseconds(50)}});
+  RecordingRequest a;
+  pool->newStream(a, a);
+  ASSERT_TRUE(runUntil(dispatcher_, [&] { return a.ready; }));
+  // Busy connections are never idle, however long the response takes.
+  network::test::runFor(dispatcher_, std::chrono::milliseconds(150));
+  EXPECT_EQ(pool->connectionCount(), 1u);
+  codecs_[0]->respond();
+  EXPECT_EQ(pool->connectionCount(), 1u);
+  ASSERT_TRUE(runUntil(dispatcher_, [&] { return pool->connectionCount() == 0; }));
+}
+
+TEST_F(ConnPoolTest, GoAwayMovesNewStreamsElsewhereAndClosesWhenIdle) {
+  LoopbackServer server(dispatcher_);
+  auto pool = makePool(server.address(), {});
+  RecordingRequest a, b;
+  pool->newStream(a, a);
+  ASSERT_TRUE(runUntil(dispatcher_, [&] { return a.ready; }));
+  codecs_[0]->callbacks->onGoAway();
+  pool->newStream(b, b);
+  ASSERT_TRUE(runUntil(dispatcher_, [&] { return b.ready; }));
+  EXPECT_EQ(codecs_.size(), 2u);
+  EXPECT_EQ(pool->connectionCount(), 2u);
+  // The stream in flight on the old connection finishes; then that connection goes.
+  codecs_[0]->respond();
+  EXPECT_EQ(a.status, 200u);
+  ASSERT_TRUE(runUntil(dispatcher_, [&] { return pool->connectionCount() == 1; }));
+}
+
+TEST_F(ConnPoolTest, DrainClosesIdleConnectionsAndBusyOnesWhenDone) {
+  LoopbackServer server(dispatcher_);
+  auto pool = makePool(server.address(), {});
+  RecordingRequest a, b;
+  pool->newStream(a, a);
+  pool->newStream(b, b);
+  ASSERT_TRUE(runUntil(dispatcher_, [&] { return a.ready && b.ready; }));
+  codecs_[0]->respond();
+  runUntil(dispatcher_, [&] { return codecs_[0]->canStartStream(); });
+  pool->drainConnections();
+  ASSERT_TRUE(runUntil(dispatcher_, [&] { return pool->connectionCount() == 1; }));
+  codecs_[1]->respond();
+  ASSERT_TRUE(runUntil(dispatcher_, [&] { return pool->connectionCount() == 0; }));
 }
 
 }  // namespace
