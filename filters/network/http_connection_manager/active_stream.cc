@@ -77,10 +77,10 @@ void ActiveStream::decodeHeaders(std::unique_ptr<http::HeaderMap> headers, bool 
                    http::ResponseFlag::kDownstreamProtocolError);
     return;
   }
-  if (const std::string* expect = h.get("expect")) {
+  if (auto expect = h.get("expect")) {
     // Like Envoy: the proxy says "100 Continue" itself (the client starts sending at once)
     // and does not pass the expectation upstream.
-    if (expect->size() == 12 && strncasecmp(expect->c_str(), "100-continue", 12) == 0) {
+    if (expect->size() == 12 && strncasecmp(expect->data(), "100-continue", 12) == 0) {
       http::HeaderMap continue_headers;
       continue_headers.add(":status", "100");
       encoder_.encodeInformationalHeaders(continue_headers);

@@ -22,28 +22,30 @@ std::string_view trim(std::string_view text) {
   return text;
 }
 
-// The comma-separated tokens of a header value, lowercased.
-std::vector<std::string> tokens(std::string_view value) {
-  std::vector<std::string> out;
+// Calls `fn` with each comma-separated token of a header value, lowercased (short tokens
+// stay in std::string's inline storage, so this does not allocate).
+template <typename Fn>
+void forEachToken(std::string_view value, Fn fn) {
   while (!value.empty()) {
     size_t comma = value.find(',');
     std::string_view token = trim(value.substr(0, comma));
-    if (!token.empty()) out.push_back(lower(token));
+    if (!token.empty()) fn(lower(token));
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
-  return out;
 }
 
 }  // namespace
 
 void removeHopByHopHeaders(http::HeaderMap& headers, bool keep_upgrade) {
-  if (const std::string* connection = headers.get("connection")) {
-    for (const auto& name : tokens(*connection)) {
-      if (name == "upgrade" && keep_upgrade) continue;
-      if (name.empty() || name[0] == ':') continue;
+  if (auto connection = headers.get("connection")) {
+    // Copied: views into the map are only promised until it changes.
+    std::string names(*connection);
+    forEachToken(names, [&](const std::string& name) {
+      if (name == "upgrade" && keep_upgrade) return;
+      if (name[0] == ':') return;
       headers.remove(name);
-    }
+    });
   }
   if (!keep_upgrade) {
     headers.remove("connection");
@@ -54,7 +56,7 @@ void removeHopByHopHeaders(http::HeaderMap& headers, bool keep_upgrade) {
   headers.remove("keep-alive");
   headers.remove("proxy-connection");
   headers.remove("transfer-encoding");
-  if (const std::string* te = headers.get("te")) {
+  if (auto te = headers.get("te")) {
     if (lower(trim(*te)) != "trailers") headers.remove("te");
   }
 }
@@ -62,22 +64,28 @@ void removeHopByHopHeaders(http::HeaderMap& headers, bool keep_upgrade) {
 void addForwardingHeaders(http::HeaderMap& request, const network::Address& peer,
                           std::string_view scheme, bool generate_request_id) {
   if (peer.valid()) {
-    const std::string* existing = request.get("x-forwarded-for");
-    request.set("x-forwarded-for", existing ? *existing + ", " + peer.ip() : peer.ip());
+    auto existing = request.get("x-forwarded-for");
+    if (existing) {
+      std::string chain(*existing);
+      chain += ", ";
+      chain += peer.ip();
+      request.set("x-forwarded-for", chain);
+    } else {
+      request.set("x-forwarded-for", peer.ip());
+    }
   }
   if (!request.has("x-forwarded-proto")) request.set("x-forwarded-proto", scheme);
   if (generate_request_id && !request.has("x-request-id")) request.set("x-request-id", uuid4());
 }
 
 bool isWebSocketUpgrade(const http::HeaderMap& request) {
-  const std::string* upgrade = request.get("upgrade");
-  const std::string* connection = request.get("connection");
-  if (upgrade == nullptr || connection == nullptr) return false;
+  auto upgrade = request.get("upgrade");
+  auto connection = request.get("connection");
+  if (!upgrade || !connection) return false;
   if (lower(trim(*upgrade)) != "websocket") return false;
-  for (const auto& token : tokens(*connection)) {
-    if (token == "upgrade") return true;
-  }
-  return false;
+  bool found = false;
+  forEachToken(*connection, [&](const std::string& token) { found |= token == "upgrade"; });
+  return found;
 }
 
 }  // namespace remora::filters::hcm

@@ -83,7 +83,29 @@ std::string OwnedBuffer::toString() const {
   return out;
 }
 
+std::string_view OwnedBuffer::frontSlice() const {
+  evbuffer_iovec vec;
+  if (evbuffer_peek(buffer_, -1, nullptr, &vec, 1) < 1) return {};
+  return {static_cast<const char*>(vec.iov_base), vec.iov_len};
+}
+
 ssize_t OwnedBuffer::readFromFd(int fd, size_t max_length) {
+  // Small reads (the requests and responses of most HTTP exchanges) go through a per-thread
+  // scratch area and are appended at their real size: reserving max_length in the buffer for
+  // each would cost a large malloc and free per read, which showed in profiles. Once reads
+  // fill most of what was asked (a bulk transfer), read straight into reserved space and save
+  // the copy; a short read switches back.
+  constexpr size_t kScratchSize = 16 * 1024;
+  if (!bulk_reads_) {
+    thread_local char scratch[kScratchSize];
+    size_t want = std::min(max_length, kScratchSize);
+    ssize_t got = ::read(fd, scratch, want);
+    if (got > 0) {
+      evbuffer_add(buffer_, scratch, static_cast<size_t>(got));
+      bulk_reads_ = static_cast<size_t>(got) == want && want == kScratchSize;
+    }
+    return got;
+  }
   // evbuffer_read() caps a read at 4 KiB in libevent 2.1; reserve space and readv() instead.
   constexpr int kMaxVecs = 2;
   evbuffer_iovec vecs[kMaxVecs];
@@ -115,6 +137,7 @@ ssize_t OwnedBuffer::readFromFd(int fd, size_t max_length) {
     left -= vecs[used].iov_len;
   }
   evbuffer_commit_space(buffer_, vecs, used);
+  if (static_cast<size_t>(got) < max_length / 4) bulk_reads_ = false;
   return got;
 }
 

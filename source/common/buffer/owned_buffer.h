@@ -31,12 +31,15 @@ class OwnedBuffer : public Instance {
   size_t length() const override;
   void copyOut(size_t start, size_t size, void* out) const override;
   std::string toString() const override;
+  std::string_view frontSlice() const override;
   ssize_t readFromFd(int fd, size_t max_length) override;
   ssize_t writeToFd(int fd) override;
 
  private:
   friend class OwnedBufferAccess;
   evbuffer* buffer_;
+  // Whether recent reads filled most of what was asked (a bulk transfer); see readFromFd.
+  bool bulk_reads_ = false;
 };
 
 }  // namespace remora::buffer

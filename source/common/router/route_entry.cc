@@ -50,9 +50,9 @@ struct RouteEntry::ValueMatcher {
   std::unique_ptr<RE2> regex;
   bool present = true;
 
-  bool matches(const std::string* value) const {
-    if (kind == Kind::kPresent) return (value != nullptr) == present;
-    if (value == nullptr) return false;
+  bool matches(std::optional<std::string_view> value) const {
+    if (kind == Kind::kPresent) return value.has_value() == present;
+    if (!value) return false;
     switch (kind) {
       case Kind::kExact:
         return *value == text;
@@ -270,18 +270,18 @@ bool RouteEntry::matches(const http::HeaderMap& request) const {
     size_t q = full.find('?');
     std::string_view query = q == std::string_view::npos ? "" : full.substr(q + 1);
     for (const auto& m : query_) {
-      std::optional<std::string> value;
+      std::optional<std::string_view> value;
       std::string_view rest = query;
       while (!rest.empty() && !value) {
         size_t amp = rest.find('&');
         std::string_view pair = rest.substr(0, amp);
         size_t eq = pair.find('=');
         if (pair.substr(0, eq) == m.name) {
-          value = std::string(eq == std::string_view::npos ? "" : pair.substr(eq + 1));
+          value = eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
         }
         rest = amp == std::string_view::npos ? "" : rest.substr(amp + 1);
       }
-      if (!m.value.matches(value ? &*value : nullptr)) return false;
+      if (!m.value.matches(value)) return false;
     }
   }
   return true;

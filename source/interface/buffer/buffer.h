@@ -30,6 +30,9 @@ class Instance {
   // Copies `size` bytes starting at `start` into `out`; the range must be within length().
   virtual void copyOut(size_t start, size_t size, void* out) const = 0;
   virtual std::string toString() const = 0;
+  // The first contiguous piece of the buffer, valid until the buffer is next changed; empty
+  // only when the buffer is. Parsers walk a buffer with this and drain() instead of copying.
+  virtual std::string_view frontSlice() const = 0;
 
   // Appends up to `max_length` bytes read from `fd` (one read). Returns what read(2) would:
   // bytes read, 0 at end of stream, -1 with errno set.

@@ -209,7 +209,7 @@ virtual_hosts:
   EXPECT_EQ(h.getOr("x-config", ""), "1");
   std::vector<std::string> values;
   for (const auto& [name, value] : h.entries()) {
-    if (name == "x-route") values.push_back(value);
+    if (name == "x-route") values.emplace_back(value);
   }
   EXPECT_EQ(values, (std::vector<std::string>{"a", "b"}));
   http::HeaderMap response;

@@ -93,7 +93,7 @@ void ConnPoolImpl::attachPending() {
 
 void ConnPoolImpl::onConnected(CodecClient&) { attachPending(); }
 
-void ConnPoolImpl::onStreamDone(CodecClient& client) {
+void ConnPoolImpl::onStreamDone(CodecClient&) {
   if (!pending_.empty()) {
     // On the next loop turn: the stream that just ended is still unwinding through the codec.
     if (!attach_timer_) attach_timer_ = dispatcher_.createTimer([this] { attachPending(); });

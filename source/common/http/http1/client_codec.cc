@@ -13,7 +13,8 @@ class ClientConnectionImpl::ActiveRequest : public RequestEncoder,
 
   void encodeHeaders(const HeaderMap& headers, bool end_stream) override {
     head = headers.method() == "HEAD";
-    std::string out(headers.method());
+    std::string& out = headScratch();
+    out += headers.method();
     out += " ";
     out += headers.path().empty() ? "/" : headers.path();
     out += " HTTP/1.1\r\nhost: ";
@@ -31,13 +32,12 @@ class ClientConnectionImpl::ActiveRequest : public RequestEncoder,
       chunked_ = true;
     }
     out += "\r\n";
-    buffer::OwnedBuffer data(out);
-    parent_.connection_.write(data, false);
+    parent_.write(out);
     if (end_stream) request_complete = true;
   }
   void encodeData(buffer::Instance& data, bool end_stream) override {
     if (end_stream) request_complete = true;
-    buffer::OwnedBuffer out;
+    buffer::OwnedBuffer& out = parent_.write_scratch_;
     if (chunked_) {
       writeChunk(data, out);
       if (end_stream) out.add("0\r\n\r\n");
@@ -49,11 +49,11 @@ class ClientConnectionImpl::ActiveRequest : public RequestEncoder,
   void encodeTrailers(const HeaderMap& trailers) override {
     request_complete = true;
     if (!chunked_) return;
-    std::string out = "0\r\n";
+    std::string& out = headScratch();
+    out += "0\r\n";
     writeHeaders(trailers, out);
     out += "\r\n";
-    buffer::OwnedBuffer data(out);
-    parent_.connection_.write(data, false);
+    parent_.write(out);
   }
   Stream& stream() override { return *this; }
 
@@ -121,21 +121,32 @@ std::optional<CodecError> ClientConnectionImpl::dispatch(buffer::Instance& data)
     data.drain(data.length());
     return std::nullopt;
   }
-  std::string bytes = data.toString();
-  data.drain(data.length());
-  if (!active_ && !bytes.empty()) return fail("http1.unexpected_response");
-  return parse(bytes.data(), bytes.size());
-}
-
-std::optional<CodecError> ClientConnectionImpl::parse(const char* data, size_t length) {
-  size_t parsed = http_parser_execute(&parser_, &parser_settings_, data, length);
-  if (pending_error_) return fail(*pending_error_);
-  auto err = HTTP_PARSER_ERRNO(&parser_);
-  if (err != HPE_OK) return fail(std::string("http1.") + http_errno_name(err));
-  if (upgraded_ && parsed < length && active_) {
-    buffer::OwnedBuffer rest;
-    rest.add(data + parsed, length - parsed);
-    active_->decoder.decodeData(rest, false);
+  if (!active_ && data.length() > 0) {
+    data.drain(data.length());
+    return fail("http1.unexpected_response");
+  }
+  // Parsed straight from the buffer's chunks, without copying them first.
+  input_.move(data);
+  while (input_.length() > 0) {
+    std::string_view slice = input_.frontSlice();
+    size_t parsed = http_parser_execute(&parser_, &parser_settings_, slice.data(), slice.size());
+    input_.drain(parsed);
+    if (pending_error_) {
+      input_.drain(input_.length());
+      return fail(*pending_error_);
+    }
+    auto err = HTTP_PARSER_ERRNO(&parser_);
+    if (err != HPE_OK) {
+      input_.drain(input_.length());
+      return fail(std::string("http1.") + http_errno_name(err));
+    }
+    if (upgraded_) {
+      // What follows the 101 response belongs to the upgraded protocol.
+      if (active_ && input_.length() > 0) active_->decoder.decodeData(input_, false);
+      input_.drain(input_.length());
+      return std::nullopt;
+    }
+    if (parsed == 0) break;  // cannot happen without an error; never spin
   }
   return std::nullopt;
 }
@@ -184,8 +195,8 @@ int ClientConnectionImpl::onMessageBegin() {
 bool ClientConnectionImpl::finishHeader() {
   if (!reading_value_) return true;
   reading_value_ = false;
-  std::string name = field_;
-  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  lowercaseAscii(field_);
+  const std::string& name = field_;
   while (!value_.empty() && (value_.back() == ' ' || value_.back() == '\t')) value_.pop_back();
   if (!validHeaderName(name) || !validHeaderValue(value_)) {
     pending_error_ = "http1.invalid_response_header";
@@ -223,10 +234,12 @@ int ClientConnectionImpl::onHeadersComplete() {
   }
   if (!active_) return -1;
   uint32_t status = parser_.status_code;
-  auto headers = std::make_unique<HeaderMap>();
-  headers->add(":status", std::to_string(status));
-  for (const auto& [name, value] : headers_->entries()) headers->add(name, value);
-  if (const std::string* connection = headers->get("connection")) {
+  auto headers = std::move(headers_);
+  char status_text[4] = {static_cast<char>('0' + status / 100 % 10),
+                         static_cast<char>('0' + status / 10 % 10),
+                         static_cast<char>('0' + status % 10), 0};
+  headers->add(":status", std::string_view(status_text, 3));
+  if (auto connection = headers->get("connection")) {
     if (hasToken(*connection, "close")) {
       going_away_ = true;
       callbacks_.onGoAway();
@@ -246,16 +259,16 @@ int ClientConnectionImpl::onHeadersComplete() {
   active_->decoder.decodeHeaders(std::move(headers), no_body);
   if (no_body) {
     active_.reset();
-    return active_ == nullptr && headers_ ? 1 : 1;
+    return 1;  // no body follows
   }
   return 0;
 }
 
 int ClientConnectionImpl::onBody(const char* at, size_t length) {
   if (!active_) return 0;
-  buffer::OwnedBuffer data;
-  data.add(at, length);
-  active_->decoder.decodeData(data, false);
+  body_scratch_.add(at, length);
+  active_->decoder.decodeData(body_scratch_, false);
+  body_scratch_.drain(body_scratch_.length());
   return 0;
 }
 
@@ -268,8 +281,8 @@ int ClientConnectionImpl::onMessageComplete() {
   if (trailers_ && !trailers_->empty()) {
     request->decoder.decodeTrailers(std::move(trailers_));
   } else {
-    buffer::OwnedBuffer empty;
-    request->decoder.decodeData(empty, true);
+    body_scratch_.drain(body_scratch_.length());
+    request->decoder.decodeData(body_scratch_, true);
   }
   finishRequest(*request);
   connection_.dispatcher().deferredDelete(std::move(request));

@@ -43,11 +43,21 @@ class ClientConnectionImpl : public ClientConnection {
   int onBody(const char* at, size_t length);
   int onMessageComplete();
   bool finishHeader();
-  std::optional<CodecError> parse(const char* data, size_t length);
   std::optional<CodecError> fail(std::string details);
   void finishRequest(ActiveRequest& request);
 
+  // Writes a serialized head (or chunk trailer) to the connection.
+  void write(std::string_view bytes) {
+    write_scratch_.add(bytes);
+    connection_.write(write_scratch_, false);
+  }
+
   network::Connection& connection_;
+  // Reused for every write so none allocates a buffer; the connection drains it each time.
+  buffer::OwnedBuffer write_scratch_;
+  // Response bytes being parsed, and body pieces handed to the decoder.
+  buffer::OwnedBuffer input_;
+  buffer::OwnedBuffer body_scratch_;
   ClientConnectionCallbacks& callbacks_;
   Http1Settings settings_;
   http_parser parser_;

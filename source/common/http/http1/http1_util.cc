@@ -44,11 +44,14 @@ bool validHeaderValue(std::string_view value) {
   return true;
 }
 
+void lowercaseAscii(std::string& text) {
+  for (char& c : text) c = lowerAscii(c);
+}
+
 bool lowercaseEquals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) !=
-        std::tolower(static_cast<unsigned char>(b[i]))) {
+    if (lowerAscii(a[i]) != lowerAscii(b[i])) {
       return false;
     }
   }
@@ -69,17 +72,17 @@ bool hasToken(std::string_view value, std::string_view token) {
 }
 
 std::optional<CodecError> checkFraming(const HeaderMap& headers) {
-  const std::string* length = nullptr;
+  std::optional<std::string_view> length;
   bool transfer_encoding = false;
   for (const auto& [name, value] : headers.entries()) {
     if (name == "content-length") {
       if (value.empty() || value.find_first_not_of("0123456789") != std::string::npos) {
         return CodecError{400, "http1.invalid_content_length"};
       }
-      if (length != nullptr && *length != value) {
+      if (length && *length != value) {
         return CodecError{400, "http1.conflicting_content_length"};
       }
-      length = &value;
+      length = value;
     } else if (name == "transfer-encoding") {
       transfer_encoding = true;
       if (!lowercaseEquals(value, "chunked")) {
@@ -87,10 +90,16 @@ std::optional<CodecError> checkFraming(const HeaderMap& headers) {
       }
     }
   }
-  if (length != nullptr && transfer_encoding) {
+  if (length && transfer_encoding) {
     return CodecError{400, "http1.both_content_length_and_transfer_encoding"};
   }
   return std::nullopt;
+}
+
+std::string& headScratch() {
+  thread_local std::string scratch;
+  scratch.clear();
+  return scratch;
 }
 
 const char* reasonPhrase(uint32_t status) {

@@ -32,12 +32,19 @@ std::optional<CodecError> checkFraming(const HeaderMap& headers);
 
 const char* reasonPhrase(uint32_t status);
 
+// A per-thread string for serializing a message head, emptied; its capacity is kept, so
+// building a head costs no allocation once warm. Valid until the next call on this thread.
+std::string& headScratch();
+
 // Appends "name: value\r\n" for every non-pseudo header.
 void writeHeaders(const HeaderMap& headers, std::string& out);
 
 // Writes `data` as one chunk ("size\r\n...\r\n") into `out`, draining `data`.
 void writeChunk(buffer::Instance& data, buffer::Instance& out);
 
+// ASCII-only case folding: header names are ASCII, and std::tolower is a locale-aware call.
+inline char lowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c; }
+void lowercaseAscii(std::string& text);
 bool lowercaseEquals(std::string_view a, std::string_view b);
 // Whether a comma-separated header value contains `token` (case-insensitive).
 bool hasToken(std::string_view value, std::string_view token);

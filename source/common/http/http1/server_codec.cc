@@ -26,19 +26,26 @@ class ServerConnectionImpl::ActiveRequest : public ResponseEncoder,
 
   // StreamEncoder
   void encodeInformationalHeaders(const HeaderMap& headers) override {
-    std::string out = "HTTP/1.1 " + std::to_string(headers.status()) + " " +
-                      reasonPhrase(headers.status()) + "\r\n";
+    std::string& out = headScratch();
+    out += "HTTP/1.1 ";
+    out += std::to_string(headers.status());
+    out += " ";
+    out += reasonPhrase(headers.status());
+    out += "\r\n";
     writeHeaders(headers, out);
     out += "\r\n";
-    buffer::OwnedBuffer data(out);
-    parent_.connection_.write(data, false);
+    parent_.write(out);
   }
 
   void encodeHeaders(const HeaderMap& headers, bool end_stream) override {
     uint32_t status = headers.status();
     close_after_ = !keep_alive_ || parent_.going_away_;
-    std::string out = std::string(http10_ ? "HTTP/1.0 " : "HTTP/1.1 ") + std::to_string(status) +
-                      " " + reasonPhrase(status) + "\r\n";
+    std::string& out = headScratch();
+    out += http10_ ? "HTTP/1.0 " : "HTTP/1.1 ";
+    out += std::to_string(status);
+    out += " ";
+    out += reasonPhrase(status);
+    out += "\r\n";
     writeHeaders(headers, out);
     bool no_body = status < 200 || status == 204 || status == 304;
     if (status == 101 && websocket) {
@@ -61,13 +68,12 @@ class ServerConnectionImpl::ActiveRequest : public ResponseEncoder,
       out += "connection: keep-alive\r\n";
     }
     out += "\r\n";
-    buffer::OwnedBuffer data(out);
-    parent_.connection_.write(data, false);
+    parent_.write(out);
     if (end_stream) complete();
   }
 
   void encodeData(buffer::Instance& data, bool end_stream) override {
-    buffer::OwnedBuffer out;
+    buffer::OwnedBuffer& out = parent_.write_scratch_;
     if (chunked_ && !head_) {
       writeChunk(data, out);
       if (end_stream) out.add("0\r\n\r\n");
@@ -82,11 +88,11 @@ class ServerConnectionImpl::ActiveRequest : public ResponseEncoder,
 
   void encodeTrailers(const HeaderMap& trailers) override {
     if (chunked_ && !head_) {
-      std::string out = "0\r\n";
+      std::string& out = headScratch();
+      out += "0\r\n";
       writeHeaders(trailers, out);
       out += "\r\n";
-      buffer::OwnedBuffer data(out);
-      parent_.connection_.write(data, false);
+      parent_.write(out);
     }
     complete();
   }
@@ -170,48 +176,55 @@ std::optional<CodecError> ServerConnectionImpl::dispatch(buffer::Instance& data)
     data.drain(data.length());
     return std::nullopt;
   }
+  held_input_.move(data);
   if (paused_) {
-    held_input_.move(data);
     limitHeldInput();
     return std::nullopt;
   }
-  std::string bytes = data.toString();
-  data.drain(data.length());
-  return parse(bytes.data(), bytes.size());
+  return parseHeldInput();
 }
 
-std::optional<CodecError> ServerConnectionImpl::parse(const char* data, size_t length) {
-  chunk_start_ = data;
-  size_t parsed = http_parser_execute(&parser_, &parser_settings_, data, length);
-  if (length > 0) last_byte_before_chunk_ = data[std::max<size_t>(parsed, 1) - 1];
-  if (pending_error_) {
-    auto error = std::move(pending_error_);
-    pending_error_.reset();
-    closed_ = true;
-    return error;
-  }
-  auto err = HTTP_PARSER_ERRNO(&parser_);
-  if (err == HPE_PAUSED) {
-    // A complete request waits for its response: keep the rest for later, stop reading.
-    http_parser_pause(&parser_, 0);
-    held_input_.add(data + parsed, length - parsed);
-    limitHeldInput();
-    return std::nullopt;
-  }
-  if (err != HPE_OK) {
-    closed_ = true;
-    if (err == HPE_HEADER_OVERFLOW) return CodecError{431, "http1.headers_too_large"};
-    if (err == HPE_INVALID_VERSION) return CodecError{505, "http1.invalid_version"};
-    if (err == HPE_UNEXPECTED_CONTENT_LENGTH) {
-      return CodecError{400, "http1.both_content_length_and_transfer_encoding"};
+std::optional<CodecError> ServerConnectionImpl::parseHeldInput() {
+  // Straight from the buffer's chunks: no copy of the bytes before parsing.
+  while (held_input_.length() > 0 && !closed_) {
+    std::string_view slice = held_input_.frontSlice();
+    chunk_start_ = slice.data();
+    size_t parsed = http_parser_execute(&parser_, &parser_settings_, slice.data(), slice.size());
+    last_byte_before_chunk_ = slice[std::max<size_t>(parsed, 1) - 1];
+    held_input_.drain(parsed);
+    if (pending_error_) {
+      auto error = std::move(pending_error_);
+      pending_error_.reset();
+      closed_ = true;
+      held_input_.drain(held_input_.length());
+      return error;
     }
-    return CodecError{400, std::string("http1.") + http_errno_name(err)};
-  }
-  if (parser_.upgrade && parsed < length) {
-    // http-parser stops at the end of an upgrade request; what follows is the new protocol.
-    buffer::OwnedBuffer rest;
-    rest.add(data + parsed, length - parsed);
-    if (active_ && active_->decoder) active_->decoder->decodeData(rest, false);
+    auto err = HTTP_PARSER_ERRNO(&parser_);
+    if (err == HPE_PAUSED) {
+      // A complete request waits for its response: keep the rest for later.
+      http_parser_pause(&parser_, 0);
+      limitHeldInput();
+      return std::nullopt;
+    }
+    if (err != HPE_OK) {
+      closed_ = true;
+      held_input_.drain(held_input_.length());
+      if (err == HPE_HEADER_OVERFLOW) return CodecError{431, "http1.headers_too_large"};
+      if (err == HPE_INVALID_VERSION) return CodecError{505, "http1.invalid_version"};
+      if (err == HPE_UNEXPECTED_CONTENT_LENGTH) {
+        return CodecError{400, "http1.both_content_length_and_transfer_encoding"};
+      }
+      return CodecError{400, std::string("http1.") + http_errno_name(err)};
+    }
+    if (parser_.upgrade) {
+      // http-parser stops at the end of an upgrade request; what follows is the new protocol.
+      if (held_input_.length() > 0 && active_ && active_->decoder) {
+        active_->decoder->decodeData(held_input_, false);
+      }
+      held_input_.drain(held_input_.length());
+      return std::nullopt;
+    }
+    if (parsed == 0) break;  // cannot happen without an error; never spin
   }
   return std::nullopt;
 }
@@ -256,8 +269,8 @@ int ServerConnectionImpl::onUrl(const char* at, size_t length) {
 bool ServerConnectionImpl::finishHeader() {
   if (!reading_value_) return true;
   reading_value_ = false;
-  std::string name = field_;
-  for (auto& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  lowercaseAscii(field_);
+  const std::string& name = field_;
   while (!value_.empty() && (value_.back() == ' ' || value_.back() == '\t')) value_.pop_back();
   if (!validHeaderName(name)) {
     pending_error_ = CodecError{400, "http1.invalid_header_name"};
@@ -324,12 +337,12 @@ int ServerConnectionImpl::onHeadersComplete() {
   }
   protocol_ =
       parser_.http_major == 1 && parser_.http_minor == 0 ? Protocol::kHttp10 : Protocol::kHttp11;
-  auto headers = std::make_unique<HeaderMap>();
-  const char* method = http_method_str(static_cast<http_method>(parser_.method));
-  headers->add(":method", method);
-  std::string authority;
-  std::string path = url_;
-  std::string scheme = "http";
+  // The parsed map becomes the request's: pseudo-headers are appended (order among entries
+  // only matters for same-named ones) and Host gives way to :authority.
+  std::string_view method = http_method_str(static_cast<http_method>(parser_.method));
+  std::string_view authority;
+  std::string_view path = url_;
+  std::string_view scheme = "http";
   if (!url_.empty() && url_[0] != '/' && url_ != "*") {
     // Absolute form (explicit proxy): scheme://authority/path?query.
     http_parser_url u;
@@ -340,22 +353,23 @@ int ServerConnectionImpl::onHeadersComplete() {
       pending_error_ = CodecError{400, "http1.invalid_url"};
       return -1;
     }
-    scheme = url_.substr(u.field_data[UF_SCHEMA].off, u.field_data[UF_SCHEMA].len);
+    std::string_view url = url_;
+    scheme = url.substr(u.field_data[UF_SCHEMA].off, u.field_data[UF_SCHEMA].len);
     size_t host_start = u.field_data[UF_HOST].off;
     size_t host_end = (u.field_set & (1 << UF_PORT))
                           ? u.field_data[UF_PORT].off + u.field_data[UF_PORT].len
                           : host_start + u.field_data[UF_HOST].len;
-    authority = url_.substr(host_start, host_end - host_start);
-    path = (u.field_set & (1 << UF_PATH)) ? url_.substr(u.field_data[UF_PATH].off) : "/";
-  } else if (const std::string* host = headers_->get("host")) {
+    authority = url.substr(host_start, host_end - host_start);
+    path = (u.field_set & (1 << UF_PATH)) ? url.substr(u.field_data[UF_PATH].off) : "/";
+  } else if (auto host = headers_->get("host")) {
     authority = *host;
   }
-  headers->add(":scheme", scheme);
-  headers->add(":authority", authority);
-  headers->add(":path", path);
-  for (const auto& [name, value] : headers_->entries()) {
-    if (name != "host") headers->add(name, value);
-  }
+  headers_->add(":method", method);
+  headers_->add(":scheme", scheme);
+  headers_->add(":authority", authority);  // may view the map itself; add() allows that
+  headers_->add(":path", path);
+  headers_->remove("host");
+  auto headers = std::move(headers_);
   bool keep_alive = http_should_keep_alive(&parser_) != 0;
   bool head = parser_.method == HTTP_HEAD;
   releaseActive();
@@ -375,9 +389,9 @@ int ServerConnectionImpl::onHeadersComplete() {
 
 int ServerConnectionImpl::onBody(const char* at, size_t length) {
   if (!active_ || !active_->decoder) return 0;
-  buffer::OwnedBuffer data;
-  data.add(at, length);
-  active_->decoder->decodeData(data, false);
+  body_scratch_.add(at, length);
+  active_->decoder->decodeData(body_scratch_, false);
+  body_scratch_.drain(body_scratch_.length());
   return 0;
 }
 
@@ -388,8 +402,8 @@ int ServerConnectionImpl::onMessageComplete() {
     if (trailers_ && !trailers_->empty()) {
       active_->decoder->decodeTrailers(std::move(trailers_));
     } else {
-      buffer::OwnedBuffer empty;
-      active_->decoder->decodeData(empty, true);
+      body_scratch_.drain(body_scratch_.length());
+      active_->decoder->decodeData(body_scratch_, true);
     }
   }
   if (upgraded_) return 0;
@@ -443,9 +457,7 @@ void ServerConnectionImpl::resumeParsing() {
     connection_.readDisable(false);
   }
   if (held_input_.length() == 0 || closed_) return;
-  std::string bytes = held_input_.toString();
-  held_input_.drain(held_input_.length());
-  auto error = parse(bytes.data(), bytes.size());
+  auto error = parseHeldInput();
   if (error) {
     // Reported as a raw response by the connection manager normally; here it is simplest
     // to close, as the error came from a pipelined request.

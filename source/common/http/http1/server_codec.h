@@ -45,13 +45,23 @@ class ServerConnectionImpl : public ServerConnection {
   int onMessageComplete();
 
   bool finishHeader();
-  std::optional<CodecError> parse(const char* data, size_t length);
+  // Parses held_input_ from the front until it is used up, the parser pauses at the end of a
+  // request (the rest stays held), or the input is bad.
+  std::optional<CodecError> parseHeldInput();
   void onResponseComplete(bool close_connection);
   void resumeParsing();
   void releaseActive();
   void limitHeldInput();
 
+  // Writes a serialized head (or chunk trailer) to the connection.
+  void write(std::string_view bytes) {
+    write_scratch_.add(bytes);
+    connection_.write(write_scratch_, false);
+  }
+
   network::Connection& connection_;
+  // Reused for every write so none allocates a buffer; the connection drains it each time.
+  buffer::OwnedBuffer write_scratch_;
   ServerConnectionCallbacks& callbacks_;
   Http1Settings settings_;
   http_parser parser_;
@@ -72,8 +82,11 @@ class ServerConnectionImpl : public ServerConnection {
 
   std::unique_ptr<ActiveRequest> active_;
   std::optional<CodecError> pending_error_;
-  // Bytes after a complete request, held until its response is done (pipelining).
+  // Bytes read and not parsed yet: parsing pauses after each complete request until its
+  // response is done (pipelining).
   buffer::OwnedBuffer held_input_;
+  // Body pieces handed to the request's decoder.
+  buffer::OwnedBuffer body_scratch_;
   bool paused_ = false;
   bool read_disabled_for_pipelining_ = false;
   bool upgraded_ = false;

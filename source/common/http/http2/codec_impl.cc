@@ -19,7 +19,7 @@ bool connectionSpecific(std::string_view name) {
 std::vector<nghttp2_nv> toNv(const HeaderMap& headers) {
   std::vector<nghttp2_nv> nv;
   nv.reserve(headers.size());
-  auto add = [&nv](const std::string& name, const std::string& value) {
+  auto add = [&nv](std::string_view name, std::string_view value) {
     nv.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
                   reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(),
                   value.size(), NGHTTP2_NV_FLAG_NONE});

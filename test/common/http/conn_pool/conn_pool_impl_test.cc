@@ -140,7 +140,8 @@ TEST_F(ConnPoolTest, BusyConnectionsMakeTheQueueOpenMore) {
 
 TEST_F(ConnPoolTest, ConnectionLimitQueuesUntilOneFrees) {
   LoopbackServer server(dispatcher_);
-  auto pool = makePool(server.address(), {.max_connections = 1, .max_pending_requests = 10});
+  auto pool = makePool(server.address(),
+                       {.max_connections = 1, .max_pending_requests = 10, .connection = {}});
   RecordingRequest a, b;
   pool->newStream(a, a);
   pool->newStream(b, b);
@@ -153,7 +154,8 @@ TEST_F(ConnPoolTest, ConnectionLimitQueuesUntilOneFrees) {
 
 TEST_F(ConnPoolTest, PendingOverflowFailsAtOnce) {
   LoopbackServer server(dispatcher_);
-  auto pool = makePool(server.address(), {.max_connections = 1, .max_pending_requests = 1});
+  auto pool = makePool(server.address(),
+                       {.max_connections = 1, .max_pending_requests = 1, .connection = {}});
   RecordingRequest a, b;
   pool->newStream(a, a);
   EXPECT_EQ(pool->newStream(b, b), nullptr);

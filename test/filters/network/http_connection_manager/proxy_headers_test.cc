@@ -79,5 +79,19 @@ TEST(HeaderMapTest, SetReplacesAllAndTracksSize) {
   EXPECT_EQ(h.status(), 0u);
 }
 
+TEST(HeaderMapTest, AddingViewsOfItselfSurvivesTheArenaGrowing) {
+  http::HeaderMap h;
+  h.add("host", "example.com:8080");
+  // Each add copies a value viewed from the map while the arena grows and moves.
+  for (int i = 0; i < 200; ++i) h.add("copy", *h.get("host"));
+  h.set("host", h.entry(h.size() - 1).second);
+  EXPECT_EQ(h.size(), 201u);
+  for (const auto& [name, value] : h.entries()) EXPECT_EQ(value, "example.com:8080") << name;
+  EXPECT_EQ(h.byteSize(), 201u * 16 + 4 + 200u * 4);
+  h.remove("copy");
+  EXPECT_EQ(h.size(), 1u);
+  EXPECT_EQ(h.byteSize(), 20u);
+}
+
 }  // namespace
 }  // namespace remora::filters::hcm
