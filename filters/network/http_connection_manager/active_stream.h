@@ -3,7 +3,6 @@
 // One request/response exchange inside a connection manager: decoded by the codec, passed
 // through the decoder filters (the router last), answered through the encoder filters.
 
-#include <deque>
 #include <list>
 #include <memory>
 #include <vector>
@@ -103,10 +102,10 @@ class ActiveStream : public http::StreamDecoder,
   // Iteration paused at a filter that returned kStop; later steps wait in the queue.
   std::optional<size_t> decoder_paused_at_;
   std::optional<Frame> decoder_paused_frame_;
-  std::deque<Frame> decoder_queue_;
+  std::list<Frame> decoder_queue_;  // a list: an empty std::deque allocates
   std::optional<size_t> encoder_paused_at_;
   std::optional<Frame> encoder_paused_frame_;
-  std::deque<Frame> encoder_queue_;
+  std::list<Frame> encoder_queue_;
   std::vector<http::DownstreamWatermarkCallbacks*> watermark_callbacks_;
   const router::RouteEntry* route_ = nullptr;
   bool route_cached_ = false;

@@ -11,8 +11,7 @@ namespace {
 
 std::string lower(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (char& c : out) c = c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c;
   return out;
 }
 
@@ -38,27 +37,35 @@ void forEachToken(std::string_view value, Fn fn) {
 }  // namespace
 
 void removeHopByHopHeaders(http::HeaderMap& headers, bool keep_upgrade) {
-  if (auto connection = headers.get("connection")) {
-    // Copied: views into the map are only promised until it changes.
-    std::string names(*connection);
-    forEachToken(names, [&](const std::string& name) {
-      if (name == "upgrade" && keep_upgrade) return;
-      if (name[0] == ':') return;
-      headers.remove(name);
-    });
+  // One pass over the entries: the fixed hop-by-hop names, and those the Connection header
+  // lists (a handful at most, kept inline).
+  constexpr size_t kMaxListed = 8;
+  std::string listed[kMaxListed];
+  size_t listed_count = 0;
+  bool remove_te = false;
+  for (const auto& [name, value] : headers.entries()) {
+    if (name == "connection") {
+      forEachToken(value, [&](const std::string& token) {
+        if (token == "upgrade" && keep_upgrade) return;
+        if (token[0] == ':' || listed_count == kMaxListed) return;
+        listed[listed_count++] = token;
+      });
+    } else if (name == "te") {
+      remove_te = lower(trim(value)) != "trailers";
+    }
   }
-  if (!keep_upgrade) {
-    headers.remove("connection");
-    headers.remove("upgrade");
-  } else {
-    headers.set("connection", "upgrade");
-  }
-  headers.remove("keep-alive");
-  headers.remove("proxy-connection");
-  headers.remove("transfer-encoding");
-  if (auto te = headers.get("te")) {
-    if (lower(trim(*te)) != "trailers") headers.remove("te");
-  }
+  headers.removeIf([&](std::string_view name, std::string_view) {
+    if (name == "keep-alive" || name == "proxy-connection" || name == "transfer-encoding" ||
+        (remove_te && name == "te")) {
+      return true;
+    }
+    if (name == "connection" || name == "upgrade") return !keep_upgrade;
+    for (size_t i = 0; i < listed_count; ++i) {
+      if (listed[i] == name) return true;
+    }
+    return false;
+  });
+  if (keep_upgrade) headers.set("connection", "upgrade");
 }
 
 void addForwardingHeaders(http::HeaderMap& request, const network::Address& peer,
@@ -75,7 +82,11 @@ void addForwardingHeaders(http::HeaderMap& request, const network::Address& peer
     }
   }
   if (!request.has("x-forwarded-proto")) request.set("x-forwarded-proto", scheme);
-  if (generate_request_id && !request.has("x-request-id")) request.set("x-request-id", uuid4());
+  if (generate_request_id && !request.has("x-request-id")) {
+    char id[36];
+    writeUuid4(id);
+    request.set("x-request-id", std::string_view(id, sizeof(id)));
+  }
 }
 
 bool isWebSocketUpgrade(const http::HeaderMap& request) {

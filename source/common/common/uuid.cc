@@ -20,22 +20,26 @@ std::mt19937_64& generator() {
 }  // namespace
 
 std::string uuid4() {
+  std::string out(36, '-');
+  writeUuid4(out.data());
+  return out;
+}
+
+void writeUuid4(char* out) {
   uint64_t high = generator()();
   uint64_t low = generator()();
   high = (high & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
   low = (low & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;    // variant 10xx
   static const char kHex[] = "0123456789abcdef";
-  std::string out(36, '-');
   int pos = 0;
   auto put = [&](uint64_t value, int nibbles) {
     for (int i = nibbles - 1; i >= 0; --i) {
-      if (out[pos] == '-' && (pos == 8 || pos == 13 || pos == 18 || pos == 23)) ++pos;
+      if (pos == 8 || pos == 13 || pos == 18 || pos == 23) out[pos++] = '-';
       out[pos++] = kHex[(value >> (i * 4)) & 0xf];
     }
   };
   put(high, 16);
   put(low, 16);
-  return out;
 }
 
 }  // namespace remora

@@ -62,6 +62,21 @@ class HeaderMap {
   }
   // Removes every entry named `name`; returns how many were removed.
   size_t remove(std::string_view name) { return removeFrom(0, name); }
+  // Removes, in one pass, every entry for which `pred(name, value)` holds.
+  template <typename Pred>
+  size_t removeIf(Pred pred) {
+    size_t kept = 0;
+    for (size_t i = 0; i < slots_.size(); ++i) {
+      if (pred(view(slots_[i].name), view(slots_[i].value))) {
+        byte_size_ -= slots_[i].name.length + slots_[i].value.length;
+      } else {
+        slots_[kept++] = slots_[i];
+      }
+    }
+    size_t removed = slots_.size() - kept;
+    slots_.resize(kept);
+    return removed;
+  }
   // The first value named `name`, if any.
   std::optional<std::string_view> get(std::string_view name) const {
     for (const Slot& slot : slots_) {
