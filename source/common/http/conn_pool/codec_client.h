@@ -61,6 +61,8 @@ class CodecClient : public network::ConnectionCallbacks,
   bool goingAway() const { return going_away_; }
   const upstream::HostConstSharedPtr& host() const { return host_; }
   void close();
+  // The pool's handle on this client (its place in the pool's list).
+  std::list<std::unique_ptr<CodecClient>>::iterator pool_entry;
   // Takes no new stream; closes once the streams in flight end.
   void retireWhenIdle();
 

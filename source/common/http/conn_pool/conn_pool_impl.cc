@@ -76,6 +76,7 @@ void ConnPoolImpl::maybeConnect() {
         std::make_unique<CodecClient>(connect_(), codec_factory_, host_, *this, limits_.connection);
     auto& raw = *client;
     clients_.push_back(std::move(client));
+    raw.pool_entry = std::prev(clients_.end());
     raw.connect();
   }
 }
@@ -93,7 +94,10 @@ void ConnPoolImpl::attachPending() {
 
 void ConnPoolImpl::onConnected(CodecClient&) { attachPending(); }
 
-void ConnPoolImpl::onStreamDone(CodecClient&) {
+void ConnPoolImpl::onStreamDone(CodecClient& client) {
+  // Clients with room go to the front, where newStream() looks first: with many busy
+  // connections a new request then finds a free one at once instead of scanning them all.
+  clients_.splice(clients_.begin(), clients_, client.pool_entry);
   if (!pending_.empty()) {
     // On the next loop turn: the stream that just ended is still unwinding through the codec.
     if (!attach_timer_) attach_timer_ = dispatcher_.createTimer([this] { attachPending(); });
@@ -102,8 +106,7 @@ void ConnPoolImpl::onStreamDone(CodecClient&) {
 }
 
 void ConnPoolImpl::onClosed(CodecClient& client, bool connected, std::string_view reason) {
-  auto it = find(client);
-  if (it == clients_.end()) return;
+  auto it = client.pool_entry;
   auto owned = std::move(*it);
   clients_.erase(it);
   dispatcher_.deferredDelete(std::move(owned));
@@ -129,12 +132,5 @@ void ConnPoolImpl::drainConnections() {
 }
 
 void ConnPoolImpl::onPendingCancelled(Pending& pending) { pending_.erase(pending.self); }
-
-std::list<std::unique_ptr<CodecClient>>::iterator ConnPoolImpl::find(CodecClient& client) {
-  for (auto it = clients_.begin(); it != clients_.end(); ++it) {
-    if (it->get() == &client) return it;
-  }
-  return clients_.end();
-}
 
 }  // namespace remora::http

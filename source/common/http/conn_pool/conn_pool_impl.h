@@ -51,7 +51,6 @@ class ConnPoolImpl : public ConnectionPool, public CodecClientCallbacks {
   void maybeConnect();
   uint32_t connectingCapacity() const;
   void onPendingCancelled(Pending& pending);
-  std::list<std::unique_ptr<CodecClient>>::iterator find(CodecClient& client);
 
   event::Dispatcher& dispatcher_;
   upstream::HostConstSharedPtr host_;

@@ -278,11 +278,18 @@ void ConnectionImpl::releaseStream(int32_t id) {
 }
 
 std::optional<CodecError> ConnectionImpl::dispatch(buffer::Instance& data) {
-  std::string bytes = data.toString();
-  data.drain(data.length());
+  // Fed to nghttp2 chunk by chunk, straight from the buffer.
+  input_.move(data);
   dispatching_ = true;
-  ssize_t rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(bytes.data()),
-                                        bytes.size());
+  ssize_t rv = 0;
+  while (input_.length() > 0) {
+    std::string_view slice = input_.frontSlice();
+    rv = nghttp2_session_mem_recv(session_, reinterpret_cast<const uint8_t*>(slice.data()),
+                                  slice.size());
+    if (rv < 0) break;
+    input_.drain(slice.size());
+  }
+  input_.drain(input_.length());
   dispatching_ = false;
   sendPending();
   if (rv < 0) {
@@ -309,7 +316,7 @@ std::optional<CodecError> ConnectionImpl::dispatchEndOfStream() {
 
 void ConnectionImpl::sendPending() {
   if (sending_paused_ || dispatching_) return;
-  buffer::OwnedBuffer out;
+  buffer::OwnedBuffer& out = send_scratch_;
   while (true) {
     const uint8_t* data;
     ssize_t n = nghttp2_session_mem_send(session_, &data);
@@ -384,8 +391,8 @@ int ConnectionImpl::onFrameRecv(const nghttp2_frame* frame) {
     }
   } else if (frame->hd.type == NGHTTP2_DATA && end) {
     s->remote_end = true;
-    buffer::OwnedBuffer empty;
-    s->decoder->decodeData(empty, true);
+    body_scratch_.drain(body_scratch_.length());
+    s->decoder->decodeData(body_scratch_, true);
   }
   return 0;
 }
@@ -396,9 +403,9 @@ int ConnectionImpl::onDataChunk(int32_t stream_id, const uint8_t* data, size_t l
     nghttp2_session_consume(session_, stream_id, length);
     return 0;
   }
-  buffer::OwnedBuffer chunk;
-  chunk.add(data, length);
-  s->decoder->decodeData(chunk, false);
+  body_scratch_.add(data, length);
+  s->decoder->decodeData(body_scratch_, false);
+  body_scratch_.drain(body_scratch_.length());
   // The window opens again only once the consumer wants more (flow control).
   if (s->read_disabled > 0) {
     s->unconsumed += length;

@@ -59,6 +59,10 @@ class ConnectionImpl : public virtual Connection {
   Http2Settings settings_;
   nghttp2_session* session_ = nullptr;
   std::map<int32_t, std::unique_ptr<StreamImpl>> streams_;
+  // Bytes being fed to nghttp2; frames nghttp2 produced; DATA handed to a stream's decoder.
+  buffer::OwnedBuffer input_;
+  buffer::OwnedBuffer send_scratch_;
+  buffer::OwnedBuffer body_scratch_;
   bool sending_paused_ = false;
   bool dispatching_ = false;
   bool going_away_ = false;
