@@ -147,6 +147,31 @@ TEST_F(HttpIntegrationTest, ErrorsCarryTheRightStatus) {
       proxy_.metric(
           "remora_http_downstream_requests_total{code_class=\"4xx\",stat_prefix=\"ingress\"}"),
       1.0);
+  // Each failure is counted under its response flag, as the access log marks it.
+  auto flagged = [&](const char* flag) {
+    return proxy_.metric(std::string("remora_http_downstream_response_flags_total{flag=\"") + flag +
+                         "\",stat_prefix=\"ingress\"}");
+  };
+  EXPECT_EQ(flagged("NR"), 1.0);
+  EXPECT_EQ(flagged("UF"), 1.0);
+  EXPECT_EQ(flagged("UT"), 1.0);
+  EXPECT_EQ(flagged("UR"), 1.0);
+  EXPECT_EQ(flagged("UPE"), 1.0);
+  std::string log;
+  ASSERT_TRUE(waitFor([&] {
+    std::ifstream in(log_path_);
+    std::stringstream text;
+    text << in.rdbuf();
+    log = text.str();
+    return std::count(log.begin(), log.end(), '\n') >= 5;
+  })) << log;
+  for (const char* entry : {"\"response_code\":404,\"response_flags\":\"NR\"",
+                            "\"response_code\":503,\"response_flags\":\"UF\"",
+                            "\"response_code\":504,\"response_flags\":\"UT\"",
+                            "\"response_code\":502,\"response_flags\":\"UR\"",
+                            "\"response_code\":502,\"response_flags\":\"UPE\""}) {
+    EXPECT_NE(log.find(entry), std::string::npos) << entry << "\n" << log;
+  }
 }
 
 TEST_F(HttpIntegrationTest, ClusterRequestMetricsAndPromtool) {
@@ -284,6 +309,40 @@ TEST_F(HttpIntegrationTest, PipelinedRequestsAreAnsweredInOrder) {
   EXPECT_LT(second, third);
 }
 
+TEST_F(HttpIntegrationTest, ExplicitProxyRequestsInAbsoluteForm) {
+  // curl -x sends "GET http://service.example/app/proxied HTTP/1.1".
+  auto out = curl({"-x", base_, "http://service.example/app/proxied?q=1"}).output;
+  EXPECT_NE(out.find("saw GET /app/proxied?q=1 HTTP/1.1"), std::string::npos) << out;
+  EXPECT_EQ(last_request_.header("host"), "service.example");
+}
+
+TEST_F(HttpIntegrationTest, ExpectContinueIsAnsweredBeforeTheBodyIsSent) {
+  int fd = connectLoopback(proxy_.listenerPort("http_in"));
+  ASSERT_GE(fd, 0);
+  ASSERT_TRUE(sendAll(fd,
+                      "POST /app/upload HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+                      "Expect: 100-continue\r\n\r\n"));
+  // The interim response arrives while the body is still held back by the client.
+  std::string interim;
+  while (interim.find("\r\n\r\n") == std::string::npos) {
+    std::string more = recvExactly(fd, 1, seconds(5));
+    if (more.empty()) break;
+    interim += more;
+  }
+  EXPECT_EQ(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+  ASSERT_TRUE(sendAll(fd, "hello"));
+  std::string response;
+  while (response.find("body=5") == std::string::npos) {
+    std::string more = recvExactly(fd, 1, seconds(5));
+    if (more.empty()) break;
+    response += more;
+  }
+  EXPECT_EQ(response.substr(0, 12), "HTTP/1.1 200") << response;
+  EXPECT_NE(response.find("saw POST /app/upload HTTP/1.1 body=5"), std::string::npos) << response;
+  EXPECT_EQ(last_request_.header("expect"), "") << "the expectation is the proxy's to meet";
+  ::close(fd);
+}
+
 TEST_F(HttpIntegrationTest, MalformedRequestsAreRefusedAndNothingIsForwarded) {
   struct Case {
     std::string request;
@@ -299,6 +358,7 @@ TEST_F(HttpIntegrationTest, MalformedRequestsAreRefusedAndNothingIsForwarded) {
        "400"},
       {"GET /app HTTP/1.1\r\nHost: a\r\nBad Header: x\r\n\r\n", "400"},
       {"GET /app HTTP/1.1\r\nHost: a\r\nX-Folded: a\r\n b\r\n\r\n", "400"},
+      {std::string("GET /app HTTP/1.1\r\nHost: a\r\nX-Ctl: a\x01b\r\n\r\n"), "400"},
       {"POST /app HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", "400"},
       {"GET /app HTTP/1.1\r\nHost: a\r\n" + many_headers + "\r\n", "431"},
       {"GET /app HTTP/1.1\r\nHost: a\r\nX-Big: " + std::string(70 * 1024, 'a') + "\r\n\r\n", "431"},

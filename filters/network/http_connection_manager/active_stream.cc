@@ -320,6 +320,11 @@ void ActiveStream::finish() {
   if (info_.response_code != 0) {
     if (auto* counter = stats.forStatus(info_.response_code)) counter->inc();
   }
+  if (info_.response_flags != 0) {
+    for (const auto& [flag, counter] : stats.response_flags) {
+      if (info_.response_flags & flag) counter->inc();
+    }
+  }
   if (const auto& log = parent_.config().access_log) {
     std::string line = parent_.config().access_log_json
                            ? access_log::formatJson(request_headers_.get(), response_headers_.get(),

@@ -5,6 +5,7 @@
 
 #include "filters/network/http_connection_manager/connection_manager.h"
 #include "remora/extensions/filters/network/http_connection_manager/v1/http_connection_manager.pb.h"
+#include "source/common/access_log/access_log_format.h"
 #include "source/common/access_log/access_log_writer.h"
 #include "source/common/config/registry.h"
 #include "source/common/router/route_table.h"
@@ -51,6 +52,13 @@ HcmStats makeStats(const std::string& prefix, stats::Store& store) {
                                      "Connections closed waiting for request headers.", labels);
   s.idle_timeouts = &store.counter("remora_http_downstream_idle_timeouts_total",
                                    "Connections closed after the idle timeout.", labels);
+  for (const auto& [flag, name] : access_log::responseFlagNames()) {
+    s.response_flags.emplace_back(
+        static_cast<uint32_t>(flag),
+        &store.counter("remora_http_downstream_response_flags_total",
+                       "Requests that ended with a response flag (as in the access log).",
+                       {{"stat_prefix", prefix}, {"flag", name}}));
+  }
   return s;
 }
 

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "source/interface/http/filter.h"
@@ -32,6 +33,8 @@ struct HcmStats {
   stats::Counter* codec_errors = nullptr;
   stats::Counter* header_timeouts = nullptr;
   stats::Counter* idle_timeouts = nullptr;
+  // Requests that ended with a response flag, one counter per flag (bit i of the flags).
+  std::vector<std::pair<uint32_t, stats::Counter*>> response_flags;
 
   stats::Counter* forStatus(uint32_t status) const {
     if (status < 200) return requests_1xx;

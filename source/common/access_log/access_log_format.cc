@@ -6,7 +6,7 @@
 namespace remora::access_log {
 namespace {
 
-constexpr std::pair<http::ResponseFlag, const char*> kFlagNames[] = {
+constexpr ResponseFlagName kFlagNames[] = {
     {http::ResponseFlag::kNoRouteFound, "NR"},
     {http::ResponseFlag::kNoHealthyUpstream, "UH"},
     {http::ResponseFlag::kUpstreamConnectionFailure, "UF"},
@@ -20,6 +20,12 @@ constexpr std::pair<http::ResponseFlag, const char*> kFlagNames[] = {
     {http::ResponseFlag::kStreamIdleTimeout, "SI"},
     {http::ResponseFlag::kUpstreamOverflow, "UO"},
 };
+
+}  // namespace
+
+std::span<const ResponseFlagName> responseFlagNames() { return kFlagNames; }
+
+namespace {
 
 void appendEscaped(std::string& out, std::string_view text) {
   for (unsigned char c : text) {

@@ -2,6 +2,7 @@
 
 // One access-log line per request: JSON (default) or Envoy's default text layout.
 
+#include <span>
 #include <string>
 
 #include "source/interface/http/codec.h"
@@ -9,6 +10,13 @@
 #include "source/interface/http/stream_info.h"
 
 namespace remora::access_log {
+
+// Every response flag with Envoy's short name for it ("UF"), in a fixed order.
+struct ResponseFlagName {
+  http::ResponseFlag flag;
+  const char* name;
+};
+std::span<const ResponseFlagName> responseFlagNames();
 
 // Envoy's short names for the flags set in `flags` ("UF,URX"), or "-" when none.
 std::string responseFlagsString(uint32_t flags);
