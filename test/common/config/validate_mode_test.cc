@@ -6,11 +6,12 @@
 namespace remora::test {
 namespace {
 
-TEST(ValidateModeTest, ExampleConfigIsValid) {
-  auto result =
-      runCommand({remoraBinary(), "--mode", "validate", "-c", "docs/examples/tcp_proxy.yaml"});
-  EXPECT_EQ(result.exit_code, 0) << result.output;
-  EXPECT_EQ(result.output, "OK\n");
+TEST(ValidateModeTest, ExampleConfigsAreValid) {
+  for (const char* example : {"docs/examples/tcp_proxy.yaml", "docs/examples/http_proxy.yaml"}) {
+    auto result = runCommand({remoraBinary(), "--mode", "validate", "-c", example});
+    EXPECT_EQ(result.exit_code, 0) << example << ": " << result.output;
+    EXPECT_EQ(result.output, "OK\n") << example;
+  }
 }
 
 TEST(ValidateModeTest, EveryErrorIsPrintedAndExitIsOne) {
