@@ -210,6 +210,10 @@ std::unique_ptr<RouteEntry> RouteEntry::create(const config::route::v1::Route& p
         entry->timeout_ =
             std::chrono::milliseconds(TimeUtil::DurationToMilliseconds(action.timeout()));
       }
+      if (action.has_retry_policy()) {
+        entry->retry_policy_ =
+            RetryPolicy::fromProto(action.retry_policy(), apath + ".retry_policy", errors);
+      }
       break;
     }
     case config::route::v1::Route::kRedirect: {

@@ -14,6 +14,7 @@
 
 #include "remora/config/route/v1/route.pb.h"
 #include "source/common/router/header_ops.h"
+#include "source/common/router/retry_policy.h"
 #include "source/interface/config/errors.h"
 #include "source/interface/http/header_map.h"
 
@@ -42,6 +43,10 @@ class RouteEntry {
   const std::string& pickCluster(uint64_t random) const;
   // kCluster: 0 means no timeout.
   std::chrono::milliseconds timeout() const { return timeout_; }
+  // kCluster: null when the route does not retry.
+  const RetryPolicy* retryPolicy() const {
+    return retry_policy_ ? &*retry_policy_ : nullptr;
+  }
   // kCluster: path and authority rewrites, then header operations (config, virtual host,
   // route: most specific last).
   void applyRequestTransforms(http::HeaderMap& request) const;
@@ -82,6 +87,7 @@ class RouteEntry {
   std::string rewrite_substitution_;
   std::string host_rewrite_;
   std::chrono::milliseconds timeout_{15000};
+  std::optional<RetryPolicy> retry_policy_;
   // Redirect action.
   uint32_t redirect_status_ = 301;
   config::route::v1::RedirectAction redirect_;

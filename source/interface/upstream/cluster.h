@@ -3,6 +3,7 @@
 // Upstream clusters as a worker sees them. Cluster config (hosts, timeouts, stats handles) is
 // immutable and shared; load-balancer state is per worker, so picking a host takes no lock.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -20,9 +21,23 @@ enum class Protocol;
 
 namespace remora::upstream {
 
+// One upstream host. Address and weight are fixed when the host set is built; the health
+// and load fields are shared by every worker (atomics: written by health checking, outlier
+// detection and request accounting, read by load balancers on any thread).
 struct Host {
   network::Address address;
   uint32_t weight = 1;
+
+  // Why a host is unhealthy; zero means healthy.
+  enum HealthFlag : uint32_t {
+    kFailedActiveHealthCheck = 1 << 0,
+    kOutlierEjected = 1 << 1,
+  };
+  mutable std::atomic<uint32_t> health_flags{0};
+  // Requests in flight to this host from all workers (least request).
+  mutable std::atomic<uint64_t> active_requests{0};
+
+  bool healthy() const { return health_flags.load(std::memory_order_relaxed) == 0; }
 };
 using HostConstSharedPtr = std::shared_ptr<const Host>;
 
