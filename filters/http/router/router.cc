@@ -9,12 +9,16 @@ namespace remora::filters::router {
 namespace {
 // Request body held while the upstream stream is being set up, before reading pauses.
 constexpr size_t kPendingBodyLimit = 1024 * 1024;
+// Request body kept for replaying to a retry; a longer body turns retries off.
+constexpr size_t kReplayLimit = 256 * 1024;
 }  // namespace
 
 RouterFilter::~RouterFilter() {
   // onDestroy() normally ran cleanup(); the stream may be mid-destruction here, so only our
   // own members are touched.
   timeout_timer_.reset();
+  per_try_timer_.reset();
+  retry_timer_.reset();
   if (upstream_) upstream_->reset();
 }
 
@@ -50,12 +54,16 @@ http::FilterStatus RouterFilter::decodeHeaders(http::HeaderMap& headers, bool en
 
   const std::string& cluster_name = route->pickCluster(callbacks_->random());
   info.cluster_name = cluster_name;
+  if (const auto* policy = route->retryPolicy(); policy && policy->num_retries > 0) {
+    retry_state_.emplace(*policy, random_);
+  }
   route->applyRequestTransforms(headers);
   if (route->timeout().count() > 0) {
     timeout_timer_ = callbacks_->dispatcher().createTimer([this] { onTimeout(); });
     timeout_timer_->enable(route->timeout());
   }
   callbacks_->addDownstreamWatermarkCallbacks(*this);
+  watermark_registered_ = true;
   // May answer at once (pool failure); nothing may touch the stream after that.
   startUpstream();
   return http::FilterStatus::kStop;
@@ -69,13 +77,14 @@ bool RouterFilter::startUpstream() {
                                http::ResponseFlag::kNoClusterFound);
     return false;
   }
-  auto host = cluster->chooseHost();
+  auto host = cluster->chooseHost(this);
   if (host == nullptr) {
     callbacks_->sendLocalReply(503, "no healthy upstream", "no_healthy_upstream",
                                http::ResponseFlag::kNoHealthyUpstream);
     return false;
   }
   cluster_info_ = &cluster->info();
+  if (retry_state_) tried_hosts_.push_back(host);
   upstream_ready_ = false;
   upstream_ = std::make_unique<UpstreamRequest>(*this);
   upstream_->start(cluster->httpConnPool(host, callbacks_->downstreamProtocol()));
@@ -85,6 +94,10 @@ bool RouterFilter::startUpstream() {
 void RouterFilter::onUpstreamRefused(std::string_view details) {
   recordUpstreamEnd();
   if (refused_retries_left_ == 0 || body_sent_ || response_started_) {
+    if (retry_state_ &&
+        maybeRetry(retry_state_->retriableOutcome(remora::router::TryOutcome::kRefusedStream))) {
+      return;
+    }
     onUpstreamFailure(502, http::ResponseFlag::kUpstreamRemoteReset, details);
     return;
   }
@@ -97,8 +110,7 @@ void RouterFilter::onUpstreamRefused(std::string_view details) {
 http::FilterStatus RouterFilter::decodeData(buffer::Instance& data, bool end_stream) {
   request_end_stream_ = end_stream;
   if (upstream_ready_ && upstream_ && upstream_->encoder()) {
-    body_sent_ = true;
-    upstream_->encoder()->encodeData(data, end_stream);
+    sendBody(data, end_stream);
     return http::FilterStatus::kStop;
   }
   pending_body_.move(data);
@@ -113,6 +125,8 @@ http::FilterStatus RouterFilter::decodeTrailers(http::HeaderMap& trailers) {
   request_end_stream_ = true;
   if (upstream_ready_ && upstream_ && upstream_->encoder()) {
     upstream_->encoder()->encodeTrailers(trailers);
+    // Kept for a retry, which sends them again.
+    if (retry_state_) pending_trailers_ = std::make_unique<http::HeaderMap>(trailers);
   } else {
     pending_trailers_ = std::make_unique<http::HeaderMap>(trailers);
   }
@@ -126,17 +140,80 @@ void RouterFilter::onUpstreamReady(http::RequestEncoder& encoder) {
     upstream_start_ = std::chrono::steady_clock::now();
     upstream_counted_ = true;
   }
+  if (retry_state_ && retry_state_->policy().per_try_timeout.count() > 0) {
+    if (!per_try_timer_) {
+      per_try_timer_ = callbacks_->dispatcher().createTimer([this] { onPerTryTimeout(); });
+    }
+    per_try_timer_->enable(retry_state_->policy().per_try_timeout);
+  }
   bool body_follows = pending_body_.length() > 0 || pending_trailers_ || !request_end_stream_;
   encoder.encodeHeaders(*request_headers_, !body_follows);
   if (pending_body_.length() > 0 || (request_end_stream_ && !pending_trailers_ && body_follows)) {
-    body_sent_ = true;
-    encoder.encodeData(pending_body_, request_end_stream_ && !pending_trailers_);
+    sendBody(pending_body_, request_end_stream_ && !pending_trailers_);
   }
   if (pending_trailers_) encoder.encodeTrailers(*pending_trailers_);
   if (above_watermark_) {
     above_watermark_ = false;
     callbacks_->onDecoderFilterBelowWriteBufferLowWatermark();
   }
+}
+
+void RouterFilter::sendBody(buffer::Instance& data, bool end_stream) {
+  body_sent_ = true;
+  if (retry_state_ && replayable_) {
+    if (replay_.length() + data.length() > kReplayLimit) {
+      replayable_ = false;
+      replay_.drain(replay_.length());
+    } else {
+      replay_.add(data);
+    }
+  }
+  upstream_->encoder()->encodeData(data, end_stream);
+}
+
+bool RouterFilter::shouldSkipHost(const upstream::Host& host) const {
+  for (const auto& tried : tried_hosts_) {
+    if (tried.get() == &host) return true;
+  }
+  return false;
+}
+
+bool RouterFilter::maybeRetry(bool retriable) {
+  if (!retriable || !retry_state_ || response_started_) return false;
+  if (!replayable_ || !retry_state_->takeRetry()) return false;
+  recordUpstreamEnd();
+  if (cluster_info_) cluster_info_->onEvent(upstream::ClusterInfo::Event::kRetry);
+  if (per_try_timer_) per_try_timer_->disable();
+  if (upstream_) {
+    upstream_->reset();
+    // The abandoned try may be inside its own callback: it goes after this event.
+    callbacks_->dispatcher().deferredDelete(std::move(upstream_));
+  }
+  upstream_ready_ = false;
+  // What the abandoned try was sent goes first to the next one, then what has not been sent.
+  buffer::OwnedBuffer body;
+  body.move(replay_);
+  body.move(pending_body_);
+  pending_body_.move(body);
+  body_sent_ = false;
+  if (!retry_timer_) retry_timer_ = callbacks_->dispatcher().createTimer([this] { doRetry(); });
+  retry_timer_->enable(retry_state_->backoff());
+  return true;
+}
+
+void RouterFilter::doRetry() {
+  // May answer at once (no host, pool failure).
+  startUpstream();
+}
+
+void RouterFilter::onPerTryTimeout() {
+  if (cluster_info_) cluster_info_->onEvent(upstream::ClusterInfo::Event::kPerTryTimeout);
+  upstream_status_ = 0;
+  if (retry_state_ &&
+      maybeRetry(retry_state_->retriableOutcome(remora::router::TryOutcome::kPerTryTimeout))) {
+    return;
+  }
+  onTimeout();
 }
 
 void RouterFilter::recordUpstreamEnd() {
@@ -148,7 +225,19 @@ void RouterFilter::recordUpstreamEnd() {
 
 void RouterFilter::onUpstreamFailure(uint32_t status, http::ResponseFlag flag,
                                      std::string_view details) {
+  if (retry_state_) {
+    using remora::router::TryOutcome;
+    std::optional<TryOutcome> outcome;
+    if (flag == http::ResponseFlag::kUpstreamConnectionFailure) {
+      outcome = TryOutcome::kConnectFailure;
+    } else if (flag == http::ResponseFlag::kUpstreamRemoteReset ||
+               flag == http::ResponseFlag::kUpstreamProtocolError) {
+      outcome = TryOutcome::kReset;
+    }
+    if (outcome && maybeRetry(retry_state_->retriableOutcome(*outcome))) return;
+  }
   if (timeout_timer_) timeout_timer_->disable();
+  if (per_try_timer_) per_try_timer_->disable();
   recordUpstreamEnd();
   auto& info = callbacks_->streamInfo();
   if (response_started_) {
@@ -164,6 +253,9 @@ void RouterFilter::onUpstreamFailure(uint32_t status, http::ResponseFlag flag,
 
 void RouterFilter::onTimeout() {
   recordUpstreamEnd();
+  if (per_try_timer_) per_try_timer_->disable();
+  if (retry_timer_) retry_timer_->disable();
+  if (cluster_info_) cluster_info_->onEvent(upstream::ClusterInfo::Event::kTimeout);
   if (upstream_) upstream_->reset();
   if (response_started_) {
     callbacks_->streamInfo().setFlag(http::ResponseFlag::kUpstreamRequestTimeout);
@@ -179,10 +271,14 @@ void RouterFilter::onUpstreamInformational(std::unique_ptr<http::HeaderMap> head
 }
 
 void RouterFilter::onUpstreamHeaders(std::unique_ptr<http::HeaderMap> headers, bool end_stream) {
-  response_started_ = true;
   upstream_status_ = headers->status();
+  if (retry_state_ && !response_started_ && maybeRetry(retry_state_->retriableResponse(*headers))) {
+    return;
+  }
+  response_started_ = true;
   if (end_stream) recordUpstreamEnd();
   if (end_stream && timeout_timer_) timeout_timer_->disable();
+  if (end_stream && per_try_timer_) per_try_timer_->disable();
   if (const auto* route = callbacks_->route()) route->applyResponseTransforms(*headers);
   callbacks_->encodeHeaders(std::move(headers), end_stream);
 }
@@ -190,12 +286,14 @@ void RouterFilter::onUpstreamHeaders(std::unique_ptr<http::HeaderMap> headers, b
 void RouterFilter::onUpstreamData(buffer::Instance& data, bool end_stream) {
   if (end_stream) recordUpstreamEnd();
   if (end_stream && timeout_timer_) timeout_timer_->disable();
+  if (end_stream && per_try_timer_) per_try_timer_->disable();
   callbacks_->encodeData(data, end_stream);
 }
 
 void RouterFilter::onUpstreamTrailers(std::unique_ptr<http::HeaderMap> trailers) {
   recordUpstreamEnd();
   if (timeout_timer_) timeout_timer_->disable();
+  if (per_try_timer_) per_try_timer_->disable();
   callbacks_->encodeTrailers(std::move(trailers));
 }
 
@@ -212,8 +310,13 @@ void RouterFilter::onDestroy() { cleanup(); }
 void RouterFilter::cleanup() {
   recordUpstreamEnd();
   timeout_timer_.reset();
-  if (upstream_) {
+  per_try_timer_.reset();
+  retry_timer_.reset();
+  if (watermark_registered_) {
+    watermark_registered_ = false;
     callbacks_->removeDownstreamWatermarkCallbacks(*this);
+  }
+  if (upstream_) {
     upstream_->reset();
     // Deferred: this may run inside one of the upstream request's own callbacks.
     callbacks_->dispatcher().deferredDelete(std::move(upstream_));

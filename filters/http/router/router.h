@@ -4,19 +4,32 @@
 // names (through the worker's connection pool for that host) and streams the response back;
 // redirects and direct responses are answered here. Failures map to 404 (no route), 503 (no
 // cluster, no host, connect failure, overflow), 504 (timeout), 502 (reset or bad response).
+//
+// With a retry policy, a try that fails before any of its response went downstream is sent
+// again after a jittered backoff, to another host when there is one, replaying the request
+// body (kept while it stays under a bound; beyond it the request is not retried). The route
+// timeout covers every try; a per-try timeout covers one.
 
 #include <memory>
 
+#include <optional>
+#include <vector>
+
 #include "source/common/buffer/owned_buffer.h"
+#include "source/common/router/retry_policy.h"
+#include "source/interface/common/random.h"
 #include "source/interface/http/conn_pool.h"
 #include "source/interface/http/filter.h"
 #include "source/interface/upstream/cluster.h"
+#include "source/interface/upstream/load_balancer.h"
 
 namespace remora::filters::router {
 
 class UpstreamRequest;
 
-class RouterFilter : public http::StreamDecoderFilter, public http::DownstreamWatermarkCallbacks {
+class RouterFilter : public http::StreamDecoderFilter,
+                     public http::DownstreamWatermarkCallbacks,
+                     public upstream::LoadBalancerContext {
  public:
   RouterFilter() = default;
   ~RouterFilter() override;
@@ -43,8 +56,30 @@ class RouterFilter : public http::StreamDecoderFilter, public http::DownstreamWa
   void onUpstreamInformational(std::unique_ptr<http::HeaderMap> headers);
   http::StreamDecoderFilterCallbacks& callbacks() { return *callbacks_; }
 
+  // upstream::LoadBalancerContext
+  bool shouldSkipHost(const upstream::Host& host) const override;
+  uint32_t hostSelectionRetryCount() const override { return tried_hosts_.empty() ? 0 : 3; }
+
  private:
+  // The worker's generator, as the retry state wants it.
+  class Random : public RandomGenerator {
+   public:
+    explicit Random(RouterFilter& parent) : parent_(parent) {}
+    uint64_t random() override { return parent_.callbacks_->random(); }
+
+   private:
+    RouterFilter& parent_;
+  };
+
   void onTimeout();
+  void onPerTryTimeout();
+  // Takes a retry for a try that ended this way if the policy, the budget and the request
+  // (nothing of the response sent, body replayable) allow; then the try is abandoned and the
+  // next one scheduled. False: the caller answers with the failure.
+  bool maybeRetry(bool retriable);
+  void doRetry();
+  // Sends body bytes to the current try, keeping a copy for a retry while that is possible.
+  void sendBody(buffer::Instance& data, bool end_stream);
   // Picks a host and asks its pool for a stream.
   bool startUpstream();
   // Records the upstream request's metrics once, when it ends either way.
@@ -61,6 +96,7 @@ class RouterFilter : public http::StreamDecoderFilter, public http::DownstreamWa
   bool upstream_ready_ = false;
   bool response_started_ = false;
   bool above_watermark_ = false;
+  bool watermark_registered_ = false;
   event::TimerPtr timeout_timer_;
   // Metrics of the upstream request (the cluster outlives the request in a static config).
   const upstream::ClusterInfo* cluster_info_ = nullptr;
@@ -70,6 +106,16 @@ class RouterFilter : public http::StreamDecoderFilter, public http::DownstreamWa
   // Whether any request body went upstream (a refused request is re-sent only without one).
   bool body_sent_ = false;
   uint32_t refused_retries_left_ = 2;
+
+  Random random_{*this};
+  std::optional<remora::router::RetryState> retry_state_;
+  // The request body sent so far, for replaying to a retry; dropped (and retries given up)
+  // once it would pass the replay bound.
+  buffer::OwnedBuffer replay_;
+  bool replayable_ = true;
+  std::vector<upstream::HostConstSharedPtr> tried_hosts_;
+  event::TimerPtr per_try_timer_;
+  event::TimerPtr retry_timer_;
 };
 
 }  // namespace remora::filters::router

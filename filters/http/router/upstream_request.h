@@ -3,8 +3,8 @@
 // One request's upstream half: waits for a stream from the pool, then relays the upstream
 // response (and its resets and flow control) to the router.
 
-#include "source/interface/http/codec.h"
 #include "source/interface/event/dispatcher.h"
+#include "source/interface/http/codec.h"
 #include "source/interface/http/conn_pool.h"
 
 namespace remora::filters::router {

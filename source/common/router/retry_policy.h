@@ -67,6 +67,7 @@ class RetryState {
   // Takes one retry if any is left.
   bool takeRetry();
   uint32_t retriesTaken() const { return taken_; }
+  const RetryPolicy& policy() const { return policy_; }
   // The wait before the retry just taken: uniform in [0, min(max, base * 2^(n-1))].
   std::chrono::milliseconds backoff();
 

@@ -44,9 +44,7 @@ class RouteEntry {
   // kCluster: 0 means no timeout.
   std::chrono::milliseconds timeout() const { return timeout_; }
   // kCluster: null when the route does not retry.
-  const RetryPolicy* retryPolicy() const {
-    return retry_policy_ ? &*retry_policy_ : nullptr;
-  }
+  const RetryPolicy* retryPolicy() const { return retry_policy_ ? &*retry_policy_ : nullptr; }
   // kCluster: path and authority rewrites, then header operations (config, virtual host,
   // route: most specific last).
   void applyRequestTransforms(http::HeaderMap& request) const;

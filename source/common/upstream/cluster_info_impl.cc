@@ -72,6 +72,32 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
       &store.histogram("remora_cluster_upstream_request_duration_seconds",
                        "Time from sending an HTTP request upstream to the end of its response.",
                        labels, kDurationBuckets);
+  retries_ = &store.counter("remora_cluster_upstream_retries_total",
+                            "Requests sent again under a route's retry policy.", labels);
+  retry_overflows_ =
+      &store.counter("remora_cluster_upstream_retry_overflows_total",
+                     "Retries not made because the retry budget or breaker was full.", labels);
+  per_try_timeouts_ = &store.counter("remora_cluster_upstream_per_try_timeouts_total",
+                                     "Tries that ran out of their per-try timeout.", labels);
+  timeouts_ = &store.counter("remora_cluster_upstream_timeouts_total",
+                             "Requests that ran out of their route timeout.", labels);
+}
+
+void ClusterInfoImpl::onEvent(Event event) const {
+  switch (event) {
+    case Event::kRetry:
+      retries_->inc();
+      break;
+    case Event::kRetryOverflow:
+      retry_overflows_->inc();
+      break;
+    case Event::kPerTryTimeout:
+      per_try_timeouts_->inc();
+      break;
+    case Event::kTimeout:
+      timeouts_->inc();
+      break;
+  }
 }
 
 stats::Counter& ClusterInfoImpl::requestsWithStatus(uint32_t status) const {

@@ -27,6 +27,7 @@ class ClusterInfoImpl : public ClusterInfo {
   const std::vector<HostConstSharedPtr>& hosts() const override { return hosts_; }
   void onUpstreamRequestStart() const override;
   void onUpstreamRequestEnd(uint32_t status, std::chrono::nanoseconds duration) const override;
+  void onEvent(Event event) const override;
 
   const network::ConnectionStats& connectionStats() const { return connection_stats_; }
   // The protocol of upstream HTTP requests for a request that came in as `downstream`.
@@ -44,6 +45,10 @@ class ClusterInfoImpl : public ClusterInfo {
   stats::Store& store_;
   stats::Gauge* requests_active_;
   stats::Histogram* request_duration_;
+  stats::Counter* retries_;
+  stats::Counter* retry_overflows_;
+  stats::Counter* per_try_timeouts_;
+  stats::Counter* timeouts_;
   std::chrono::milliseconds connect_timeout_;
   uint32_t buffer_limit_;
   std::vector<HostConstSharedPtr> hosts_;

@@ -1,5 +1,7 @@
 #include "source/common/upstream/cluster_manager_impl.h"
 
+#include "source/interface/upstream/load_balancer.h"
+
 namespace remora::upstream {
 
 ThreadLocalClusterImpl::ThreadLocalClusterImpl(ClusterInfoConstSharedPtr info,
@@ -19,6 +21,17 @@ http::ConnectionPool& ThreadLocalClusterImpl::httpConnPool(const HostConstShared
       dispatcher_, host, protocol, [this, host] { return createConnection(host); },
       codecs_(protocol), http::ConnPoolLimits{.connection = info_->httpConnectionOptions()});
   return *pools_.emplace(key, std::move(pool)).first->second;
+}
+
+HostConstSharedPtr ThreadLocalClusterImpl::chooseHost(const LoadBalancerContext* context) {
+  HostConstSharedPtr host = balancer_.pick();
+  if (context == nullptr || host == nullptr) return host;
+  // A retry avoids hosts already tried when others are there to take it.
+  for (uint32_t i = 0; i < context->hostSelectionRetryCount() && context->shouldSkipHost(*host);
+       ++i) {
+    host = balancer_.pick();
+  }
+  return host;
 }
 
 network::ClientConnectionPtr ThreadLocalClusterImpl::createConnection(

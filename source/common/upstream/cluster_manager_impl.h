@@ -27,7 +27,7 @@ class ThreadLocalClusterImpl : public ThreadLocalCluster {
                          const ClientCodecFactoryProvider& codecs);
   ~ThreadLocalClusterImpl() override;
   const ClusterInfo& info() const override { return *info_; }
-  HostConstSharedPtr chooseHost() override { return balancer_.pick(); }
+  HostConstSharedPtr chooseHost(const LoadBalancerContext* context = nullptr) override;
   network::ClientConnectionPtr createConnection(const HostConstSharedPtr& host) override;
   http::ConnectionPool& httpConnPool(const HostConstSharedPtr& host,
                                      http::Protocol downstream_protocol) override;

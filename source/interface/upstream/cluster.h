@@ -21,6 +21,8 @@ enum class Protocol;
 
 namespace remora::upstream {
 
+class LoadBalancerContext;
+
 // One upstream host. Address and weight are fixed when the host set is built; the health
 // and load fields are shared by every worker (atomics: written by health checking, outlier
 // detection and request accounting, read by load balancers on any thread).
@@ -54,6 +56,15 @@ class ClusterInfo {
   virtual void onUpstreamRequestStart() const = 0;
   // `status` is the upstream response's status, or 0 when the request ended without one.
   virtual void onUpstreamRequestEnd(uint32_t status, std::chrono::nanoseconds duration) const = 0;
+
+  // Resilience events, counted per cluster.
+  enum class Event {
+    kRetry,          // a request was sent again
+    kRetryOverflow,  // a retry was wanted but the retry budget or breaker refused it
+    kPerTryTimeout,  // one try ran out of its per-try timeout
+    kTimeout,        // a request ran out of its route timeout
+  };
+  virtual void onEvent(Event event) const = 0;
 };
 
 // One cluster on one worker. Used only on that worker's thread.
@@ -62,7 +73,8 @@ class ThreadLocalCluster {
   virtual ~ThreadLocalCluster() = default;
   virtual const ClusterInfo& info() const = 0;
   // Picks a host with the cluster's load balancer; null when the cluster has no hosts.
-  virtual HostConstSharedPtr chooseHost() = 0;
+  // `context` (optional) carries the request's hash key and the hosts to avoid.
+  virtual HostConstSharedPtr chooseHost(const LoadBalancerContext* context = nullptr) = 0;
   // A client connection to `host`, not yet connected, with the cluster's buffer limit, connect
   // timeout and statistics (connections, connect failures and timeouts, bytes) attached.
   virtual network::ClientConnectionPtr createConnection(const HostConstSharedPtr& host) = 0;

@@ -1,0 +1,179 @@
+// Retries against the real process: scripted upstreams that fail in each way, curl as client.
+
+#include <atomic>
+
+#include "gtest/gtest.h"
+#include "test/integration/fake_http_upstream.h"
+#include "test/integration/proxy_process.h"
+
+namespace remora::test {
+namespace {
+
+std::string endpoint(uint16_t port) {
+  return "        - endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: " +
+         std::to_string(port) + "}}}\n";
+}
+
+// Cluster `pool` of `ports`; routes: /retry (5xx, connect-failure, reset; 2 retries),
+// /try (per-try timeout 200 ms, retry on 5xx), /once (no retry policy).
+std::string retryConfig(const std::vector<uint16_t>& ports) {
+  std::string endpoints;
+  for (uint16_t p : ports) endpoints += endpoint(p);
+  return R"(
+admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}
+static_resources:
+  listeners:
+  - name: http_in
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    filter_chains:
+    - filters:
+      - name: remora.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/remora.extensions.filters.network.http_connection_manager.v1.HttpConnectionManager
+          stat_prefix: ingress
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes:
+              - match: {prefix: /retry}
+                route:
+                  cluster: pool
+                  retry_policy: {retry_on: "5xx,connect-failure,reset", num_retries: 2,
+                                 retry_back_off: {base_interval: 0.005s}}
+              - match: {prefix: /try}
+                route:
+                  cluster: pool
+                  timeout: 5s
+                  retry_policy: {retry_on: "5xx", num_retries: 2, per_try_timeout: 0.2s}
+              - match: {prefix: /once}
+                route: {cluster: pool}
+          http_filters:
+          - name: remora.filters.http.router
+  clusters:
+  - name: pool
+    connect_timeout: 1s
+    load_assignment:
+      endpoints:
+      - lb_endpoints:
+)" + endpoints;
+}
+
+class RetryIntegrationTest : public ::testing::Test {
+ protected:
+  void start(const std::vector<uint16_t>& ports) {
+    std::string error;
+    ASSERT_TRUE(proxy_.start(retryConfig(ports), {"--concurrency", "1"}, error)) << error;
+    base_ = "http://127.0.0.1:" + std::to_string(proxy_.listenerPort("http_in"));
+  }
+  // The status curl saw, and the body.
+  std::pair<std::string, std::string> get(const std::string& path,
+                                          std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {"/usr/bin/curl", "-s", "-m", "10", "-w", "\n%{http_code}"};
+    for (auto& e : extra) argv.push_back(e);
+    argv.push_back(base_ + path);
+    std::string out = runCommand(argv).output;
+    size_t nl = out.rfind('\n');
+    return {out.substr(nl + 1), out.substr(0, nl)};
+  }
+  double metric(const std::string& name) { return proxy_.metric(name).value_or(-1); }
+
+  ProxyProcess proxy_;
+  std::string base_;
+};
+
+TEST_F(RetryIntegrationTest, FiveHundredsAreRetriedOnTheOtherHost) {
+  std::atomic<int> failing_hits{0};
+  FakeUpstream failing(httpServe([&](const FakeRequest&) {
+    ++failing_hits;
+    return httpResponse(503, "busy");
+  }));
+  FakeUpstream good(
+      httpServe([](const FakeRequest& r) { return httpResponse(200, "ok " + r.body); }));
+  start({failing.port(), good.port()});
+  for (int i = 0; i < 20; ++i) {
+    auto [status, body] = get("/retry");
+    EXPECT_EQ(status, "200") << body;
+  }
+  // Every try that reached the failing host was retried, on the other one (never twice on
+  // the failing host: that would have taken a third try and shown up here).
+  EXPECT_GE(failing_hits.load(), 10);
+  EXPECT_LE(failing_hits.load(), 20);
+  EXPECT_TRUE(waitFor([&] {
+    return metric("remora_cluster_upstream_retries_total{cluster=\"pool\"}") ==
+           static_cast<double>(failing_hits.load());
+  })) << failing_hits.load();
+  // Without a retry policy the 503 goes to the client.
+  int fives = 0;
+  for (int i = 0; i < 4; ++i) fives += get("/once").first == "503";
+  EXPECT_EQ(fives, 2);
+}
+
+TEST_F(RetryIntegrationTest, ConnectFailuresAndResetsAreRetried) {
+  uint16_t dead = unusedPort();
+  FakeUpstream resetting(httpServe([](const FakeRequest&) { return std::string(); }));
+  FakeUpstream good(httpServe([](const FakeRequest&) { return httpResponse(200, "fine"); }));
+  start({dead, resetting.port(), good.port()});
+  for (int i = 0; i < 12; ++i) {
+    auto [status, body] = get("/retry");
+    EXPECT_EQ(status, "200");
+    EXPECT_EQ(body, "fine");
+  }
+}
+
+TEST_F(RetryIntegrationTest, BodiesAreReplayedToTheRetry) {
+  FakeUpstream failing(httpServe([](const FakeRequest&) { return httpResponse(500, "no"); }));
+  FakeUpstream good(httpServe([](const FakeRequest& r) {
+    return httpResponse(200, "got " + std::to_string(r.body.size()) + " " + r.body.substr(0, 5));
+  }));
+  start({failing.port(), good.port()});
+  std::string body = "hello" + std::string(100000, 'x');
+  std::string path = makeTempDir() + "/body";
+  writeFile(path, body);
+  for (int i = 0; i < 4; ++i) {
+    auto [status, answer] = get("/retry", {"--data-binary", "@" + path});
+    EXPECT_EQ(status, "200");
+    EXPECT_EQ(answer, "got 100005 hello");
+  }
+}
+
+TEST_F(RetryIntegrationTest, RetriesRunOutAndTheLastAnswerStands) {
+  std::atomic<int> hits{0};
+  FakeUpstream a(httpServe([&](const FakeRequest&) {
+    ++hits;
+    return httpResponse(503, "a");
+  }));
+  FakeUpstream b(httpServe([&](const FakeRequest&) {
+    ++hits;
+    return httpResponse(503, "b");
+  }));
+  start({a.port(), b.port()});
+  auto [status, body] = get("/retry");
+  EXPECT_EQ(status, "503");
+  EXPECT_EQ(hits.load(), 3);  // the first try and two retries
+}
+
+TEST_F(RetryIntegrationTest, PerTryTimeoutMovesOnToAnotherHost) {
+  std::atomic<int> hung{0};
+  FakeUpstream hanging(httpServe([&](const FakeRequest&) {
+    ++hung;
+    return std::string("HANG");
+  }));
+  FakeUpstream good(httpServe([](const FakeRequest&) { return httpResponse(200, "quick"); }));
+  start({hanging.port(), good.port()});
+  for (int i = 0; i < 4; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    auto [status, body] = get("/try");
+    EXPECT_EQ(status, "200");
+    EXPECT_EQ(body, "quick");
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(3));
+  }
+  EXPECT_GE(hung.load(), 2);
+  EXPECT_TRUE(waitFor([&] {
+    return metric("remora_cluster_upstream_per_try_timeouts_total{cluster=\"pool\"}") ==
+           static_cast<double>(hung.load());
+  })) << hung.load();
+}
+
+}  // namespace
+}  // namespace remora::test
