@@ -1,5 +1,7 @@
 // Retries against the real process: scripted upstreams that fail in each way, curl as client.
 
+#include <unistd.h>
+
 #include <atomic>
 
 #include "gtest/gtest.h"
@@ -16,7 +18,7 @@ std::string endpoint(uint16_t port) {
 
 // Cluster `pool` of `ports`; routes: /retry (5xx, connect-failure, reset; 2 retries),
 // /try (per-try timeout 200 ms, retry on 5xx), /once (no retry policy).
-std::string retryConfig(const std::vector<uint16_t>& ports) {
+std::string retryConfig(const std::vector<uint16_t>& ports, const std::string& cluster_extra = "") {
   std::string endpoints;
   for (uint16_t p : ports) endpoints += endpoint(p);
   return R"(
@@ -53,6 +55,8 @@ static_resources:
   clusters:
   - name: pool
     connect_timeout: 1s
+)" + cluster_extra +
+         R"(
     load_assignment:
       endpoints:
       - lb_endpoints:
@@ -61,9 +65,10 @@ static_resources:
 
 class RetryIntegrationTest : public ::testing::Test {
  protected:
-  void start(const std::vector<uint16_t>& ports) {
+  void start(const std::vector<uint16_t>& ports, const std::string& cluster_extra = "") {
     std::string error;
-    ASSERT_TRUE(proxy_.start(retryConfig(ports), {"--concurrency", "1"}, error)) << error;
+    ASSERT_TRUE(proxy_.start(retryConfig(ports, cluster_extra), {"--concurrency", "1"}, error))
+        << error;
     base_ = "http://127.0.0.1:" + std::to_string(proxy_.listenerPort("http_in"));
   }
   // The status curl saw, and the body.
@@ -173,6 +178,40 @@ TEST_F(RetryIntegrationTest, PerTryTimeoutMovesOnToAnotherHost) {
     return metric("remora_cluster_upstream_per_try_timeouts_total{cluster=\"pool\"}") ==
            static_cast<double>(hung.load());
   })) << hung.load();
+}
+
+TEST_F(RetryIntegrationTest, MaxRequestsBreakerAnswersOverflowAtOnce) {
+  FakeUpstream hanging(httpServe([](const FakeRequest&) { return std::string("HANG"); }));
+  start({hanging.port()}, "    circuit_breakers: {max_requests: 2}");
+  // Two requests hang upstream, their clients waiting...
+  std::vector<int> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(connectLoopback(proxy_.listenerPort("http_in")));
+    ASSERT_TRUE(sendAll(held.back(), "GET /once HTTP/1.1\r\nHost: a\r\n\r\n"));
+  }
+  ASSERT_TRUE(waitFor(
+      [&] { return metric("remora_cluster_upstream_requests_active{cluster=\"pool\"}") == 2.0; }));
+  EXPECT_EQ(metric("remora_cluster_circuit_breaker_open{breaker=\"requests\",cluster=\"pool\"}"),
+            1.0);
+  // ...so the third is refused at once, and says why.
+  auto start_time = std::chrono::steady_clock::now();
+  std::string out = runCommand({"/usr/bin/curl", "-s", "-i", "-m", "10", base_ + "/once"}).output;
+  EXPECT_LT(std::chrono::steady_clock::now() - start_time, std::chrono::seconds(2));
+  EXPECT_EQ(out.substr(0, 12), "HTTP/1.1 503") << out;
+  EXPECT_NE(out.find("x-remora-overloaded: true"), std::string::npos) << out;
+  EXPECT_EQ(
+      metric(
+          "remora_cluster_circuit_breaker_overflows_total{breaker=\"requests\",cluster=\"pool\"}"),
+      1.0);
+  EXPECT_EQ(
+      metric("remora_http_downstream_response_flags_total{flag=\"UO\",stat_prefix=\"ingress\"}"),
+      1.0);
+  for (int fd : held) ::close(fd);
+  // Once they are gone the breaker closes.
+  EXPECT_TRUE(waitFor([&] {
+    return metric("remora_cluster_circuit_breaker_open{breaker=\"requests\",cluster=\"pool\"}") ==
+           0.0;
+  }));
 }
 
 }  // namespace

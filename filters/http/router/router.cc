@@ -15,7 +15,8 @@ constexpr size_t kReplayLimit = 256 * 1024;
 
 RouterFilter::~RouterFilter() {
   // onDestroy() normally ran cleanup(); the stream may be mid-destruction here, so only our
-  // own members are touched.
+  // own members (and the cluster's breaker counts) are touched.
+  releaseSlots();
   timeout_timer_.reset();
   per_try_timer_.reset();
   retry_timer_.reset();
@@ -84,6 +85,12 @@ bool RouterFilter::startUpstream() {
     return false;
   }
   cluster_info_ = &cluster->info();
+  if (!cluster_info_->tryAcquireRequest()) {
+    callbacks_->sendLocalReply(503, "upstream overflow: max requests", "upstream_overflow",
+                               http::ResponseFlag::kUpstreamOverflow);
+    return false;
+  }
+  request_slot_ = true;
   if (retry_state_) tried_hosts_.push_back(host);
   upstream_ready_ = false;
   upstream_ = std::make_unique<UpstreamRequest>(*this);
@@ -180,8 +187,17 @@ bool RouterFilter::shouldSkipHost(const upstream::Host& host) const {
 
 bool RouterFilter::maybeRetry(bool retriable) {
   if (!retriable || !retry_state_ || response_started_) return false;
-  if (!replayable_ || !retry_state_->takeRetry()) return false;
+  if (!replayable_ || retry_state_->retriesTaken() >= retry_state_->policy().num_retries) {
+    return false;
+  }
   recordUpstreamEnd();
+  if (cluster_info_ && !cluster_info_->tryAcquireRetry()) {
+    // The retry budget or max-retries breaker is full: the failure stands.
+    cluster_info_->onEvent(upstream::ClusterInfo::Event::kRetryOverflow);
+    return false;
+  }
+  retry_slot_ = cluster_info_ != nullptr;
+  retry_state_->takeRetry();
   if (cluster_info_) cluster_info_->onEvent(upstream::ClusterInfo::Event::kRetry);
   if (per_try_timer_) per_try_timer_->disable();
   if (upstream_) {
@@ -216,7 +232,19 @@ void RouterFilter::onPerTryTimeout() {
   onTimeout();
 }
 
+void RouterFilter::releaseSlots() {
+  if (request_slot_) {
+    request_slot_ = false;
+    cluster_info_->releaseRequest();
+  }
+  if (retry_slot_) {
+    retry_slot_ = false;
+    cluster_info_->releaseRetry();
+  }
+}
+
 void RouterFilter::recordUpstreamEnd() {
+  releaseSlots();
   if (!upstream_counted_) return;
   upstream_counted_ = false;
   cluster_info_->onUpstreamRequestEnd(upstream_status_,
@@ -309,6 +337,7 @@ void RouterFilter::onDestroy() { cleanup(); }
 
 void RouterFilter::cleanup() {
   recordUpstreamEnd();
+  releaseSlots();
   timeout_timer_.reset();
   per_try_timer_.reset();
   retry_timer_.reset();

@@ -84,6 +84,8 @@ class RouterFilter : public http::StreamDecoderFilter,
   bool startUpstream();
   // Records the upstream request's metrics once, when it ends either way.
   void recordUpstreamEnd();
+  // Gives back the cluster breaker slots the current try holds.
+  void releaseSlots();
   void cleanup();
 
   http::StreamDecoderFilterCallbacks* callbacks_ = nullptr;
@@ -103,6 +105,8 @@ class RouterFilter : public http::StreamDecoderFilter,
   std::chrono::steady_clock::time_point upstream_start_;
   uint32_t upstream_status_ = 0;
   bool upstream_counted_ = false;
+  bool request_slot_ = false;
+  bool retry_slot_ = false;
   // Whether any request body went upstream (a refused request is re-sent only without one).
   bool body_sent_ = false;
   uint32_t refused_retries_left_ = 2;

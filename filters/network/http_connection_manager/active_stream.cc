@@ -185,6 +185,9 @@ void ActiveStream::sendLocalReply(uint32_t status, std::string_view body, std::s
   }
   auto headers = std::make_unique<http::HeaderMap>();
   headers->add(":status", std::to_string(status));
+  // A breaker or limit refused the request: say so, as Envoy's x-envoy-overloaded does, so
+  // clients and callers' retry logic can tell overload from failure.
+  if (flag == http::ResponseFlag::kUpstreamOverflow) headers->add("x-remora-overloaded", "true");
   if (!body.empty()) {
     headers->add("content-type", "text/plain");
     headers->add("content-length", std::to_string(body.size()));

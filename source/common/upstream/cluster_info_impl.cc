@@ -39,6 +39,26 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
                 http_options.idle_timeout()))
           : kDefaultUpstreamIdleTimeout;
   http_connection_.max_requests = http_options.max_requests_per_connection().value();
+  ResourceLimits limits;
+  const auto& breakers = config.circuit_breakers();
+  if (breakers.has_max_connections()) limits.max_connections = breakers.max_connections().value();
+  if (breakers.has_max_pending_requests()) {
+    limits.max_pending_requests = breakers.max_pending_requests().value();
+  }
+  if (breakers.has_max_requests()) limits.max_requests = breakers.max_requests().value();
+  if (breakers.has_max_retries()) limits.max_retries = breakers.max_retries().value();
+  if (breakers.has_retry_budget()) {
+    const auto& budget = breakers.retry_budget();
+    if (budget.has_budget_percent()) limits.retry_budget_percent = budget.budget_percent().value();
+    if (budget.has_min_retry_concurrency()) {
+      limits.retry_budget_min_concurrency = budget.min_retry_concurrency().value();
+    }
+  } else {
+    // Without a budget only max_retries applies.
+    limits.retry_budget_percent = 100.0;
+    limits.retry_budget_min_concurrency = limits.max_retries;
+  }
+  resources_ = std::make_unique<ResourceManager>(limits, name_, store);
   for (const auto& locality : config.load_assignment().endpoints()) {
     for (const auto& lb_endpoint : locality.lb_endpoints()) {
       const auto& sa = lb_endpoint.endpoint().address().socket_address();

@@ -9,6 +9,7 @@
 #include "remora/config/cluster/v1/cluster.pb.h"
 #include "source/common/http/conn_pool/codec_client.h"
 #include "source/common/network/connection_impl.h"
+#include "source/common/upstream/resource_manager.h"
 #include "source/interface/http/codec.h"
 #include "source/interface/network/transport_socket.h"
 #include "source/interface/stats/stats.h"
@@ -28,6 +29,11 @@ class ClusterInfoImpl : public ClusterInfo {
   void onUpstreamRequestStart() const override;
   void onUpstreamRequestEnd(uint32_t status, std::chrono::nanoseconds duration) const override;
   void onEvent(Event event) const override;
+  bool tryAcquireRequest() const override { return resources_->requests().tryAcquire(); }
+  void releaseRequest() const override { resources_->requests().release(); }
+  bool tryAcquireRetry() const override { return resources_->tryAcquireRetry(); }
+  void releaseRetry() const override { resources_->retries().release(); }
+  ResourceManager& resourceManager() const { return *resources_; }
 
   const network::ConnectionStats& connectionStats() const { return connection_stats_; }
   // The protocol of upstream HTTP requests for a request that came in as `downstream`.
@@ -56,6 +62,7 @@ class ClusterInfoImpl : public ClusterInfo {
   std::unique_ptr<network::TransportSocketFactory> transport_;
   config::cluster::v1::Cluster::HttpProtocol http_protocol_;
   http::CodecClientOptions http_connection_;
+  std::unique_ptr<ResourceManager> resources_;
 };
 using ClusterInfoConstSharedPtr = std::shared_ptr<const ClusterInfoImpl>;
 

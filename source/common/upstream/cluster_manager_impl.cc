@@ -19,7 +19,10 @@ http::ConnectionPool& ThreadLocalClusterImpl::httpConnPool(const HostConstShared
   if (it != pools_.end()) return *it->second;
   auto pool = std::make_unique<http::ConnPoolImpl>(
       dispatcher_, host, protocol, [this, host] { return createConnection(host); },
-      codecs_(protocol), http::ConnPoolLimits{.connection = info_->httpConnectionOptions()});
+      codecs_(protocol),
+      http::ConnPoolLimits{.cluster_connections = &info_->resourceManager().connections(),
+                           .cluster_pending = &info_->resourceManager().pendingRequests(),
+                           .connection = info_->httpConnectionOptions()});
   return *pools_.emplace(key, std::move(pool)).first->second;
 }
 

@@ -65,6 +65,13 @@ class ClusterInfo {
     kTimeout,        // a request ran out of its route timeout
   };
   virtual void onEvent(Event event) const = 0;
+
+  // Circuit breakers shared by every worker: false (counted as an overflow) when the
+  // cluster's limit is reached; every successful acquire is paired with a release.
+  virtual bool tryAcquireRequest() const = 0;
+  virtual void releaseRequest() const = 0;
+  virtual bool tryAcquireRetry() const = 0;
+  virtual void releaseRetry() const = 0;
 };
 
 // One cluster on one worker. Used only on that worker's thread.

@@ -28,7 +28,10 @@ ConnPoolImpl::ConnPoolImpl(event::Dispatcher& dispatcher, upstream::HostConstSha
 
 ConnPoolImpl::~ConnPoolImpl() {
   // Owners cancel their pending requests before the pool goes; clients close with it.
-  pending_.clear();
+  while (!pending_.empty()) popPending(true);
+  if (limits_.cluster_connections) {
+    for (size_t i = 0; i < clients_.size(); ++i) limits_.cluster_connections->release();
+  }
   clients_.clear();
 }
 
@@ -40,7 +43,8 @@ PendingRequest* ConnPoolImpl::newStream(StreamDecoder& response_decoder, PoolCal
       return nullptr;
     }
   }
-  if (pending_.size() >= limits_.max_pending_requests) {
+  if (pending_.size() >= limits_.max_pending_requests ||
+      (limits_.cluster_pending && !limits_.cluster_pending->tryAcquire())) {
     callbacks.onPoolFailure(PoolFailureReason::kOverflow, "too many pending requests", host_);
     return nullptr;
   }
@@ -68,8 +72,12 @@ uint32_t ConnPoolImpl::connectingCapacity() const {
 void ConnPoolImpl::maybeConnect() {
   while (pending_.size() > connectingCapacity()) {
     if (clients_.size() >= limits_.max_connections) {
-      if (connectingCapacity() > 0) return;  // they will come
       // Full of busy connections: requests wait for one to free up.
+      return;
+    }
+    if (limits_.cluster_connections && !limits_.cluster_connections->tryAcquire()) {
+      // The cluster's connection breaker: requests wait here for a connection to free up
+      // (or fail as pending overflow), as in Envoy.
       return;
     }
     auto client =
@@ -84,8 +92,7 @@ void ConnPoolImpl::maybeConnect() {
 void ConnPoolImpl::attachPending() {
   for (auto& client : clients_) {
     while (!pending_.empty() && client->canStartStream()) {
-      auto pending = std::move(pending_.front());
-      pending_.pop_front();
+      auto pending = popPending(true);
       RequestEncoder& encoder = client->newStream(pending->decoder);
       pending->callbacks.onPoolReady(encoder, host_);
     }
@@ -109,6 +116,7 @@ void ConnPoolImpl::onClosed(CodecClient& client, bool connected, std::string_vie
   auto it = client.pool_entry;
   auto owned = std::move(*it);
   clients_.erase(it);
+  if (limits_.cluster_connections) limits_.cluster_connections->release();
   dispatcher_.deferredDelete(std::move(owned));
   if (!connected) {
     // The connect failed: what queued for it fails too, as Envoy does, rather than waiting
@@ -116,8 +124,7 @@ void ConnPoolImpl::onClosed(CodecClient& client, bool connected, std::string_vie
     uint32_t capacity = connectingCapacity();
     std::string details(reason.empty() ? "connection failure" : reason);
     while (pending_.size() > capacity) {
-      auto pending = std::move(pending_.back());
-      pending_.pop_back();
+      auto pending = popPending(false);
       pending->callbacks.onPoolFailure(PoolFailureReason::kConnectionFailure, details, host_);
     }
     return;
@@ -131,6 +138,20 @@ void ConnPoolImpl::drainConnections() {
   for (auto& client : clients_) client->retireWhenIdle();
 }
 
-void ConnPoolImpl::onPendingCancelled(Pending& pending) { pending_.erase(pending.self); }
+void ConnPoolImpl::onPendingCancelled(Pending& pending) {
+  pending_.erase(pending.self);
+  if (limits_.cluster_pending) limits_.cluster_pending->release();
+}
+
+std::unique_ptr<ConnPoolImpl::Pending> ConnPoolImpl::popPending(bool front) {
+  auto pending = std::move(front ? pending_.front() : pending_.back());
+  if (front) {
+    pending_.pop_front();
+  } else {
+    pending_.pop_back();
+  }
+  if (limits_.cluster_pending) limits_.cluster_pending->release();
+  return pending;
+}
 
 }  // namespace remora::http

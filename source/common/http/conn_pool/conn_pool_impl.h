@@ -8,6 +8,7 @@
 #include <memory>
 
 #include "source/common/http/conn_pool/codec_client.h"
+#include "source/common/upstream/resource_manager.h"
 #include "source/interface/event/dispatcher.h"
 #include "source/interface/http/conn_pool.h"
 
@@ -16,6 +17,9 @@ namespace remora::http {
 struct ConnPoolLimits {
   uint32_t max_connections = 1024;
   uint32_t max_pending_requests = 1024;
+  // The cluster's circuit breakers, shared with every other pool of the cluster (optional).
+  upstream::Resource* cluster_connections = nullptr;
+  upstream::Resource* cluster_pending = nullptr;
   // Per-connection limits (requests before retiring, idle timeout).
   CodecClientOptions connection;
 };
@@ -51,6 +55,8 @@ class ConnPoolImpl : public ConnectionPool, public CodecClientCallbacks {
   void maybeConnect();
   uint32_t connectingCapacity() const;
   void onPendingCancelled(Pending& pending);
+  // Takes the first pending request off the queue (its breaker slot is released).
+  std::unique_ptr<Pending> popPending(bool front);
 
   event::Dispatcher& dispatcher_;
   upstream::HostConstSharedPtr host_;
