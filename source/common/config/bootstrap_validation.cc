@@ -118,6 +118,12 @@ void checkCluster(const cluster::v1::Cluster& cluster, const std::string& path, 
       (http_options.idle_timeout().seconds() < 0 || http_options.idle_timeout().nanos() < 0)) {
     errors.add(path + ".common_http_protocol_options.idle_timeout", "must not be negative");
   }
+  const auto& budget = cluster.circuit_breakers().retry_budget();
+  if (budget.has_budget_percent() &&
+      !(budget.budget_percent().value() >= 0 && budget.budget_percent().value() <= 100)) {
+    errors.add(path + ".circuit_breakers.retry_budget.budget_percent",
+               "must be between 0 and 100");
+  }
   const auto& assignment = cluster.load_assignment();
   std::string apath = path + ".load_assignment";
   if (!assignment.cluster_name().empty() && assignment.cluster_name() != cluster.name()) {

@@ -104,6 +104,13 @@ TEST(BootstrapValidationTest, NegativeUpstreamIdleTimeout) {
                                       "idle_timeout: must not be negative"}));
 }
 
+TEST(BootstrapValidationTest, RetryBudgetIsAPercentage) {
+  EXPECT_EQ(validate("static_resources: {clusters: [{name: a, circuit_breakers: {retry_budget: "
+                     "{budget_percent: 150}}}]}"),
+            (std::vector<std::string>{"static_resources.clusters[0].circuit_breakers.retry_budget."
+                                      "budget_percent: must be between 0 and 100"}));
+}
+
 TEST(BootstrapValidationTest, DuplicateListenerNames) {
   std::string yaml = "static_resources: {listeners: [";
   for (int i = 0; i < 2; ++i) {
