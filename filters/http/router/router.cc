@@ -294,6 +294,15 @@ void RouterFilter::onTimeout() {
                              http::ResponseFlag::kUpstreamRequestTimeout);
 }
 
+void RouterFilter::onUpstreamHostDone(const upstream::Host& host,
+                                      std::chrono::nanoseconds latency) {
+  // Looked up again: cluster objects may be swapped between events.
+  if (auto* cluster =
+          callbacks_->worker().clusterManager().getCluster(callbacks_->streamInfo().cluster_name)) {
+    cluster->onRequestComplete(host, latency);
+  }
+}
+
 void RouterFilter::onUpstreamInformational(std::unique_ptr<http::HeaderMap> headers) {
   callbacks_->encodeInformationalHeaders(std::move(headers));
 }

@@ -54,6 +54,8 @@ class RouterFilter : public http::StreamDecoderFilter,
   void onUpstreamData(buffer::Instance& data, bool end_stream);
   void onUpstreamTrailers(std::unique_ptr<http::HeaderMap> trailers);
   void onUpstreamInformational(std::unique_ptr<http::HeaderMap> headers);
+  // A try's response from `host` completed after `latency`.
+  void onUpstreamHostDone(const upstream::Host& host, std::chrono::nanoseconds latency);
   http::StreamDecoderFilterCallbacks& callbacks() { return *callbacks_; }
 
   // upstream::LoadBalancerContext

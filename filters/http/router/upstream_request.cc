@@ -6,9 +6,17 @@ namespace remora::filters::router {
 
 UpstreamRequest::~UpstreamRequest() { reset(); }
 
+void UpstreamRequest::releaseHost(bool completed) {
+  if (!host_) return;
+  host_->active_requests.fetch_sub(1, std::memory_order_relaxed);
+  if (completed) parent_.onUpstreamHostDone(*host_, std::chrono::steady_clock::now() - started_);
+  host_.reset();
+}
+
 void UpstreamRequest::start(http::ConnectionPool& pool) { pending_ = pool.newStream(*this, *this); }
 
 void UpstreamRequest::reset() {
+  releaseHost(false);
   if (reset_) return;
   reset_ = true;
   if (pending_) {
@@ -27,6 +35,9 @@ void UpstreamRequest::onPoolReady(http::RequestEncoder& encoder,
   pending_ = nullptr;
   encoder_ = &encoder;
   encoder_->stream().addCallbacks(*this);
+  host_ = host;
+  host_->active_requests.fetch_add(1, std::memory_order_relaxed);
+  started_ = std::chrono::steady_clock::now();
   parent_.callbacks().streamInfo().upstream_host = host->address;
   parent_.onUpstreamReady(encoder);
 }
@@ -47,21 +58,29 @@ void UpstreamRequest::decodeInformationalHeaders(std::unique_ptr<http::HeaderMap
 }
 
 void UpstreamRequest::decodeHeaders(std::unique_ptr<http::HeaderMap> headers, bool end_stream) {
-  if (end_stream) response_complete_ = true;
+  if (end_stream) {
+    response_complete_ = true;
+    releaseHost(true);
+  }
   parent_.onUpstreamHeaders(std::move(headers), end_stream);
 }
 
 void UpstreamRequest::decodeData(buffer::Instance& data, bool end_stream) {
-  if (end_stream) response_complete_ = true;
+  if (end_stream) {
+    response_complete_ = true;
+    releaseHost(true);
+  }
   parent_.onUpstreamData(data, end_stream);
 }
 
 void UpstreamRequest::decodeTrailers(std::unique_ptr<http::HeaderMap> trailers) {
   response_complete_ = true;
+  releaseHost(true);
   parent_.onUpstreamTrailers(std::move(trailers));
 }
 
 void UpstreamRequest::onResetStream(http::StreamResetReason reason, std::string_view details) {
+  releaseHost(false);
   encoder_ = nullptr;
   reset_ = true;
   switch (reason) {

@@ -3,7 +3,9 @@
 // One request's upstream half: waits for a stream from the pool, then relays the upstream
 // response (and its resets and flow control) to the router.
 
+#include <chrono>
 #include "source/interface/event/dispatcher.h"
+
 #include "source/interface/http/codec.h"
 #include "source/interface/http/conn_pool.h"
 
@@ -43,7 +45,13 @@ class UpstreamRequest : public http::StreamDecoder,
   void onBelowWriteBufferLowWatermark() override;
 
  private:
+  // The request no longer loads its host: counts it out of the host's requests in flight and,
+  // when it completed, reports its latency to the cluster's balancer.
+  void releaseHost(bool completed);
+
   RouterFilter& parent_;
+  upstream::HostConstSharedPtr host_;
+  std::chrono::steady_clock::time_point started_;
   http::PendingRequest* pending_ = nullptr;
   http::RequestEncoder* encoder_ = nullptr;
   bool response_complete_ = false;

@@ -59,6 +59,37 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
     limits.retry_budget_min_concurrency = limits.max_retries;
   }
   resources_ = std::make_unique<ResourceManager>(limits, name_, store);
+  using Policy = LbConfig::Policy;
+  switch (config.lb_policy()) {
+    case config::cluster::v1::Cluster::LEAST_REQUEST:
+      lb_config_.policy = Policy::kLeastRequest;
+      break;
+    case config::cluster::v1::Cluster::RANDOM:
+      lb_config_.policy = Policy::kRandom;
+      break;
+    case config::cluster::v1::Cluster::RING_HASH:
+      lb_config_.policy = Policy::kRingHash;
+      break;
+    case config::cluster::v1::Cluster::MAGLEV:
+      lb_config_.policy = Policy::kMaglev;
+      break;
+    case config::cluster::v1::Cluster::PEAK_EWMA:
+      lb_config_.policy = Policy::kPeakEwma;
+      break;
+    default:
+      lb_config_.policy = Policy::kRoundRobin;
+      break;
+  }
+  if (config.has_healthy_panic_threshold()) {
+    lb_config_.panic_threshold_percent = config.healthy_panic_threshold().value();
+  }
+  if (config.has_least_request_choice_count()) {
+    lb_config_.least_request_choice_count = config.least_request_choice_count().value();
+  }
+  if (config.has_peak_ewma_decay()) {
+    lb_config_.ewma_decay = std::chrono::milliseconds(
+        google::protobuf::util::TimeUtil::DurationToMilliseconds(config.peak_ewma_decay()));
+  }
   for (const auto& locality : config.load_assignment().endpoints()) {
     for (const auto& lb_endpoint : locality.lb_endpoints()) {
       const auto& sa = lb_endpoint.endpoint().address().socket_address();

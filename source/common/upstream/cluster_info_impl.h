@@ -9,6 +9,7 @@
 #include "remora/config/cluster/v1/cluster.pb.h"
 #include "source/common/http/conn_pool/codec_client.h"
 #include "source/common/network/connection_impl.h"
+#include "source/common/upstream/load_balancer_impl.h"
 #include "source/common/upstream/resource_manager.h"
 #include "source/interface/http/codec.h"
 #include "source/interface/network/transport_socket.h"
@@ -34,6 +35,7 @@ class ClusterInfoImpl : public ClusterInfo {
   bool tryAcquireRetry() const override { return resources_->tryAcquireRetry(); }
   void releaseRetry() const override { resources_->retries().release(); }
   ResourceManager& resourceManager() const { return *resources_; }
+  const LbConfig& lbConfig() const { return lb_config_; }
 
   const network::ConnectionStats& connectionStats() const { return connection_stats_; }
   // The protocol of upstream HTTP requests for a request that came in as `downstream`.
@@ -63,6 +65,7 @@ class ClusterInfoImpl : public ClusterInfo {
   config::cluster::v1::Cluster::HttpProtocol http_protocol_;
   http::CodecClientOptions http_connection_;
   std::unique_ptr<ResourceManager> resources_;
+  LbConfig lb_config_;
 };
 using ClusterInfoConstSharedPtr = std::shared_ptr<const ClusterInfoImpl>;
 

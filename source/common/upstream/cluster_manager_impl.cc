@@ -7,7 +7,11 @@ namespace remora::upstream {
 ThreadLocalClusterImpl::ThreadLocalClusterImpl(ClusterInfoConstSharedPtr info,
                                                event::Dispatcher& dispatcher,
                                                const ClientCodecFactoryProvider& codecs)
-    : info_(std::move(info)), dispatcher_(dispatcher), codecs_(codecs), balancer_(info_->hosts()) {}
+    : info_(std::move(info)),
+      dispatcher_(dispatcher),
+      codecs_(codecs),
+      balancer_(createLoadBalancer(info_->lbConfig(), info_->hosts(), random_,
+                                   dispatcher.timeSource())) {}
 
 ThreadLocalClusterImpl::~ThreadLocalClusterImpl() = default;
 
@@ -27,14 +31,7 @@ http::ConnectionPool& ThreadLocalClusterImpl::httpConnPool(const HostConstShared
 }
 
 HostConstSharedPtr ThreadLocalClusterImpl::chooseHost(const LoadBalancerContext* context) {
-  HostConstSharedPtr host = balancer_.pick();
-  if (context == nullptr || host == nullptr) return host;
-  // A retry avoids hosts already tried when others are there to take it.
-  for (uint32_t i = 0; i < context->hostSelectionRetryCount() && context->shouldSkipHost(*host);
-       ++i) {
-    host = balancer_.pick();
-  }
-  return host;
+  return balancer_->chooseHost(context);
 }
 
 network::ClientConnectionPtr ThreadLocalClusterImpl::createConnection(

@@ -9,9 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "source/common/common/random_generator.h"
 #include "source/common/http/conn_pool/conn_pool_impl.h"
 #include "source/common/upstream/cluster_info_impl.h"
-#include "source/common/upstream/round_robin.h"
+#include "source/common/upstream/load_balancer_impl.h"
 #include "source/interface/event/dispatcher.h"
 #include "source/interface/upstream/cluster.h"
 
@@ -31,12 +32,16 @@ class ThreadLocalClusterImpl : public ThreadLocalCluster {
   network::ClientConnectionPtr createConnection(const HostConstSharedPtr& host) override;
   http::ConnectionPool& httpConnPool(const HostConstSharedPtr& host,
                                      http::Protocol downstream_protocol) override;
+  void onRequestComplete(const Host& host, std::chrono::nanoseconds latency) override {
+    balancer_->onRequestComplete(host, latency);
+  }
 
  private:
   ClusterInfoConstSharedPtr info_;
   event::Dispatcher& dispatcher_;
   const ClientCodecFactoryProvider& codecs_;
-  RoundRobinBalancer balancer_;
+  MersenneRandom random_;
+  LoadBalancerPtr balancer_;
   // Keyed by host object (owned by info_, so stable) and protocol.
   std::map<std::pair<const Host*, http::Protocol>, std::unique_ptr<http::ConnPoolImpl>> pools_;
 };

@@ -89,6 +89,8 @@ class ThreadLocalCluster {
   // downstream protocol, for clusters that follow it). Owned by this cluster object.
   virtual http::ConnectionPool& httpConnPool(const HostConstSharedPtr& host,
                                              http::Protocol downstream_protocol) = 0;
+  // A request to `host` finished after `latency` (latency-aware balancing learns from it).
+  virtual void onRequestComplete(const Host& host, std::chrono::nanoseconds latency) = 0;
 };
 
 // A worker's view of all clusters.

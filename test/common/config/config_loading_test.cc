@@ -89,7 +89,7 @@ TEST(BootstrapLoaderTest, BadDurationAndEnum) {
             "must end with 's'; expected a duration such as \"5s\" or \"0.25s\"\n");
   EXPECT_EQ(parseError("static_resources: {clusters: [{name: a, lb_policy: FOO}]}"),
             "static_resources.clusters[0].lb_policy: invalid value \"FOO\", expected one of "
-            "ROUND_ROBIN\n");
+            "ROUND_ROBIN, LEAST_REQUEST, RANDOM, RING_HASH, MAGLEV, PEAK_EWMA\n");
 }
 
 TEST(BootstrapLoaderTest, TypedConfigErrors) {

@@ -100,12 +100,13 @@ TEST_F(ClusterManagerImplTest, GetClusterAndUpdateKeepsUnchangedClusters) {
 
   // An update with the same info object keeps the cluster, balancer state and all: the next
   // pick continues the sequence (B, A, B for weights 1, 2) instead of restarting it.
-  RoundRobinBalancer reference(a->hosts());
-  EXPECT_EQ(tl_a->chooseHost(), reference.pick());
+  MersenneRandom random;
+  auto reference = createLoadBalancer(a->lbConfig(), a->hosts(), random, dispatcher_.timeSource());
+  EXPECT_EQ(tl_a->chooseHost(), reference->chooseHost(nullptr));
   auto b2 = info(makeCluster("b", {{loopback(3), 1}}));
   manager.update({b2, a});
   EXPECT_EQ(manager.getCluster("a"), tl_a);
-  EXPECT_EQ(tl_a->chooseHost(), reference.pick());
+  EXPECT_EQ(tl_a->chooseHost(), reference->chooseHost(nullptr));
   // A new info object for the same name replaces the cluster.
   EXPECT_EQ(&manager.getCluster("b")->info(), b2.get());
   EXPECT_EQ(manager.getCluster("b")->chooseHost()->address, loopback(3));
