@@ -1,4 +1,4 @@
-#include "source/common/upstream/round_robin.h"
+// Smooth weighted round robin (lb_policy ROUND_ROBIN), pick by pick.
 
 #include <gtest/gtest.h>
 
@@ -7,8 +7,29 @@
 #include <string>
 #include <vector>
 
+#include "source/common/common/random_generator.h"
+#include "source/common/upstream/load_balancer_impl.h"
+
 namespace remora::upstream {
 namespace {
+
+class NoTime : public event::TimeSource {
+ public:
+  std::chrono::steady_clock::time_point monotonicTime() const override { return {}; }
+};
+
+// The ROUND_ROBIN balancer with nothing but hosts: round robin uses neither randomness nor time.
+class RoundRobinBalancer {
+ public:
+  explicit RoundRobinBalancer(const std::vector<HostConstSharedPtr>& hosts)
+      : lb_(createLoadBalancer(LbConfig{}, hosts, random_, time_)) {}
+  HostConstSharedPtr pick() { return lb_->chooseHost(nullptr); }
+
+ private:
+  MersenneRandom random_;
+  NoTime time_;
+  LoadBalancerPtr lb_;
+};
 
 // Hosts 127.0.0.1:1, :2, ... with the given weights; a host is named by its port.
 std::vector<HostConstSharedPtr> makeHosts(const std::vector<uint32_t>& weights) {
