@@ -3,6 +3,7 @@
 #include "filters/http/router/upstream_request.h"
 #include "source/common/common/logger.h"
 #include "source/common/router/route_table.h"
+#include "source/common/upstream/load_balancer_impl.h"
 #include "source/interface/server/worker_context.h"
 
 namespace remora::filters::router {
@@ -55,6 +56,7 @@ http::FilterStatus RouterFilter::decodeHeaders(http::HeaderMap& headers, bool en
 
   const std::string& cluster_name = route->pickCluster(callbacks_->random());
   info.cluster_name = cluster_name;
+  if (!route->hashPolicies().empty()) computeHashKey(*route, headers);
   if (const auto* policy = route->retryPolicy(); policy && policy->num_retries > 0) {
     retry_state_.emplace(*policy, random_);
   }
@@ -176,6 +178,84 @@ void RouterFilter::sendBody(buffer::Instance& data, bool end_stream) {
     }
   }
   upstream_->encoder()->encodeData(data, end_stream);
+}
+
+namespace {
+
+// The value of cookie `name` in the request's Cookie headers.
+std::optional<std::string_view> cookieValue(const http::HeaderMap& headers, std::string_view name) {
+  for (const auto& [header, value] : headers.entries()) {
+    if (header != "cookie") continue;
+    std::string_view rest = value;
+    while (!rest.empty()) {
+      size_t semi = rest.find(';');
+      std::string_view pair = rest.substr(0, semi);
+      while (!pair.empty() && pair.front() == ' ') pair.remove_prefix(1);
+      size_t eq = pair.find('=');
+      if (eq != std::string_view::npos && pair.substr(0, eq) == name) return pair.substr(eq + 1);
+      rest = semi == std::string_view::npos ? "" : rest.substr(semi + 1);
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string_view> queryValue(std::string_view path, std::string_view name) {
+  size_t q = path.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view rest = path.substr(q + 1);
+  while (!rest.empty()) {
+    size_t amp = rest.find('&');
+    std::string_view pair = rest.substr(0, amp);
+    size_t eq = pair.find('=');
+    if (pair.substr(0, eq) == name) {
+      return eq == std::string_view::npos ? std::string_view() : pair.substr(eq + 1);
+    }
+    rest = amp == std::string_view::npos ? "" : rest.substr(amp + 1);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void RouterFilter::computeHashKey(const remora::router::RouteEntry& route,
+                                  const http::HeaderMap& headers) {
+  using Kind = remora::router::HashPolicy::Kind;
+  for (const auto& policy : route.hashPolicies()) {
+    std::optional<uint64_t> hash;
+    switch (policy.kind) {
+      case Kind::kHeader:
+        if (auto value = headers.get(policy.name)) hash = upstream::stableHash(*value);
+        break;
+      case Kind::kCookie:
+        if (auto value = cookieValue(headers, policy.name)) {
+          hash = upstream::stableHash(*value);
+        } else if (policy.cookie_ttl.count() > 0) {
+          // No cookie yet: make one up, stick to wherever it hashes, and hand it to the client.
+          char value[17];
+          snprintf(value, sizeof(value), "%016llx",
+                   static_cast<unsigned long long>(callbacks_->random()));
+          hash = upstream::stableHash(value);
+          set_cookie_ =
+              policy.name + "=" + value + "; Max-Age=" + std::to_string(policy.cookie_ttl.count()) +
+              (policy.cookie_path.empty() ? "" : "; Path=" + policy.cookie_path) + "; HttpOnly";
+        }
+        break;
+      case Kind::kSourceIp:
+        if (callbacks_->connection().remoteAddress().valid()) {
+          hash = upstream::stableHash(callbacks_->connection().remoteAddress().ip());
+        }
+        break;
+      case Kind::kQueryParameter:
+        if (auto value = queryValue(headers.path(), policy.name)) {
+          hash = upstream::stableHash(*value);
+        }
+        break;
+    }
+    if (!hash) continue;
+    // Combined as Envoy does: rotate what is there, then mix in the new value.
+    hash_key_ = hash_key_ ? ((*hash_key_ << 1) | (*hash_key_ >> 63)) ^ *hash : *hash;
+    if (policy.terminal) break;
+  }
 }
 
 bool RouterFilter::shouldSkipHost(const upstream::Host& host) const {
@@ -313,6 +393,7 @@ void RouterFilter::onUpstreamHeaders(std::unique_ptr<http::HeaderMap> headers, b
     return;
   }
   response_started_ = true;
+  if (!set_cookie_.empty()) headers->add("set-cookie", set_cookie_);
   if (end_stream) recordUpstreamEnd();
   if (end_stream && timeout_timer_) timeout_timer_->disable();
   if (end_stream && per_try_timer_) per_try_timer_->disable();

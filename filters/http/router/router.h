@@ -59,6 +59,7 @@ class RouterFilter : public http::StreamDecoderFilter,
   http::StreamDecoderFilterCallbacks& callbacks() { return *callbacks_; }
 
   // upstream::LoadBalancerContext
+  std::optional<uint64_t> hashKey() const override { return hash_key_; }
   bool shouldSkipHost(const upstream::Host& host) const override;
   uint32_t hostSelectionRetryCount() const override { return tried_hosts_.empty() ? 0 : 3; }
 
@@ -73,6 +74,8 @@ class RouterFilter : public http::StreamDecoderFilter,
     RouterFilter& parent_;
   };
 
+  // The route's hash policies applied to the request (and a made-up affinity cookie).
+  void computeHashKey(const remora::router::RouteEntry& route, const http::HeaderMap& headers);
   void onTimeout();
   void onPerTryTimeout();
   // Takes a retry for a try that ended this way if the policy, the budget and the request
@@ -120,6 +123,9 @@ class RouterFilter : public http::StreamDecoderFilter,
   buffer::OwnedBuffer replay_;
   bool replayable_ = true;
   std::vector<upstream::HostConstSharedPtr> tried_hosts_;
+  std::optional<uint64_t> hash_key_;
+  // A Set-Cookie for the response when the proxy made up the affinity cookie.
+  std::string set_cookie_;
   event::TimerPtr per_try_timer_;
   event::TimerPtr retry_timer_;
 };

@@ -210,6 +210,43 @@ std::unique_ptr<RouteEntry> RouteEntry::create(const config::route::v1::Route& p
         entry->timeout_ =
             std::chrono::milliseconds(TimeUtil::DurationToMilliseconds(action.timeout()));
       }
+      for (int h = 0; h < action.hash_policy_size(); ++h) {
+        const auto& hp = action.hash_policy(h);
+        std::string hpath = apath + ".hash_policy[" + std::to_string(h) + "]";
+        HashPolicy policy;
+        policy.terminal = hp.terminal();
+        switch (hp.policy_specifier_case()) {
+          case config::route::v1::HashPolicy::kHeader:
+            policy.kind = HashPolicy::Kind::kHeader;
+            policy.name = lower(hp.header().header_name());
+            if (policy.name.empty()) errors.add(hpath + ".header.header_name", "required");
+            break;
+          case config::route::v1::HashPolicy::kCookie:
+            policy.kind = HashPolicy::Kind::kCookie;
+            policy.name = hp.cookie().name();
+            policy.cookie_ttl = std::chrono::seconds(hp.cookie().ttl().seconds());
+            policy.cookie_path = hp.cookie().path();
+            if (policy.name.empty()) errors.add(hpath + ".cookie.name", "required");
+            break;
+          case config::route::v1::HashPolicy::kConnectionProperties:
+            policy.kind = HashPolicy::Kind::kSourceIp;
+            if (!hp.connection_properties().source_ip()) {
+              errors.add(hpath + ".connection_properties.source_ip", "must be true");
+            }
+            break;
+          case config::route::v1::HashPolicy::kQueryParameter:
+            policy.kind = HashPolicy::Kind::kQueryParameter;
+            policy.name = hp.query_parameter().name();
+            if (policy.name.empty()) errors.add(hpath + ".query_parameter.name", "required");
+            break;
+          default:
+            errors.add(hpath,
+                       "one of header, cookie, connection_properties, query_parameter is "
+                       "required");
+            break;
+        }
+        entry->hash_policies_.push_back(std::move(policy));
+      }
       if (action.has_retry_policy()) {
         entry->retry_policy_ =
             RetryPolicy::fromProto(action.retry_policy(), apath + ".retry_policy", errors);

@@ -20,6 +20,16 @@
 
 namespace remora::router {
 
+// One hash_policy entry of a route.
+struct HashPolicy {
+  enum class Kind { kHeader, kCookie, kSourceIp, kQueryParameter };
+  Kind kind = Kind::kHeader;
+  std::string name;  // header, cookie or query parameter name
+  std::chrono::seconds cookie_ttl{0};
+  std::string cookie_path;
+  bool terminal = false;
+};
+
 class RouteEntry {
  public:
   enum class Kind { kCluster, kRedirect, kDirectResponse };
@@ -43,6 +53,8 @@ class RouteEntry {
   const std::string& pickCluster(uint64_t random) const;
   // kCluster: 0 means no timeout.
   std::chrono::milliseconds timeout() const { return timeout_; }
+  // kCluster: how the request's hash key is made (empty: none).
+  const std::vector<HashPolicy>& hashPolicies() const { return hash_policies_; }
   // kCluster: null when the route does not retry.
   const RetryPolicy* retryPolicy() const { return retry_policy_ ? &*retry_policy_ : nullptr; }
   // kCluster: path and authority rewrites, then header operations (config, virtual host,
@@ -86,6 +98,7 @@ class RouteEntry {
   std::string host_rewrite_;
   std::chrono::milliseconds timeout_{15000};
   std::optional<RetryPolicy> retry_policy_;
+  std::vector<HashPolicy> hash_policies_;
   // Redirect action.
   uint32_t redirect_status_ = 301;
   config::route::v1::RedirectAction redirect_;

@@ -1,8 +1,10 @@
-// Retries against the real process: scripted upstreams that fail in each way, curl as client.
+// Resilience against the real process: retries with scripted upstreams that fail in each way,
+// circuit breakers, and session affinity through consistent hashing; curl as the client.
 
 #include <unistd.h>
 
 #include <atomic>
+#include <set>
 
 #include "gtest/gtest.h"
 #include "test/integration/fake_http_upstream.h"
@@ -50,6 +52,14 @@ static_resources:
                   retry_policy: {retry_on: "5xx", num_retries: 2, per_try_timeout: 0.2s}
               - match: {prefix: /once}
                 route: {cluster: pool}
+              - match: {prefix: /sticky}
+                route:
+                  cluster: pool
+                  hash_policy: [{header: {header_name: x-user}}]
+              - match: {prefix: /cookie}
+                route:
+                  cluster: pool
+                  hash_policy: [{cookie: {name: affinity, ttl: 60s, path: /}}]
           http_filters:
           - name: remora.filters.http.router
   clusters:
@@ -213,6 +223,49 @@ TEST_F(RetryIntegrationTest, MaxRequestsBreakerAnswersOverflowAtOnce) {
            0.0;
   }));
 }
+
+class SessionAffinityTest : public RetryIntegrationTest,
+                            public ::testing::WithParamInterface<std::string> {
+ protected:
+  void SetUp() override {
+    for (int i = 0; i < 3; ++i) {
+      upstreams_.push_back(std::make_unique<FakeUpstream>(httpServe(
+          [i](const FakeRequest&) { return httpResponse(200, "backend-" + std::to_string(i)); })));
+    }
+    start({upstreams_[0]->port(), upstreams_[1]->port(), upstreams_[2]->port()},
+          "    lb_policy: " + GetParam());
+  }
+  std::vector<std::unique_ptr<FakeUpstream>> upstreams_;
+};
+
+TEST_P(SessionAffinityTest, SameHeaderSameHost) {
+  std::set<std::string> all;
+  for (int user = 0; user < 30; ++user) {
+    std::string header = "x-user: user-" + std::to_string(user);
+    std::string first = get("/sticky", {"-H", header}).second;
+    for (int again = 0; again < 3; ++again) {
+      EXPECT_EQ(get("/sticky", {"-H", header}).second, first) << header;
+    }
+    all.insert(first);
+  }
+  EXPECT_EQ(all.size(), 3u) << "30 users should reach every host";
+}
+
+TEST_P(SessionAffinityTest, MadeUpCookieKeepsTheClientOnItsHost) {
+  std::string out = runCommand({"/usr/bin/curl", "-s", "-i", "-m", "10", base_ + "/cookie"}).output;
+  size_t at = out.find("set-cookie: affinity=");
+  ASSERT_NE(at, std::string::npos) << out;
+  std::string cookie = out.substr(at + 12, out.find(';', at) - at - 12);
+  EXPECT_NE(out.find("Max-Age=60; Path=/; HttpOnly"), std::string::npos) << out;
+  std::string first = out.substr(out.find("backend-"));
+  for (int i = 0; i < 5; ++i) {
+    auto [status, body] = get("/cookie", {"-H", "Cookie: other=1; " + cookie});
+    EXPECT_EQ(body, first);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(ConsistentHashing, SessionAffinityTest,
+                         ::testing::Values("RING_HASH", "MAGLEV"));
 
 }  // namespace
 }  // namespace remora::test
