@@ -38,6 +38,39 @@ Server::~Server() {
   if (signal_fd_ >= 0) ::close(signal_fd_);
 }
 
+std::string Server::clusterHostLines(const upstream::ClusterInfoImpl& cluster,
+                                     const upstream::Host& host) {
+  // Envoy's /clusters layout: cluster::host::field::value, one field per line.
+  std::string prefix = cluster.name() + "::" + host.address.asString() + "::";
+  uint32_t flags = host.health_flags.load(std::memory_order_relaxed);
+  std::string health = flags == 0 ? "healthy" : "";
+  if (flags & upstream::Host::kFailedActiveHealthCheck) health += "/failed_active_hc";
+  if (flags & upstream::Host::kOutlierEjected) health += "/failed_outlier_check";
+  uint32_t ejections = 0;
+  if (auto* detector = cluster.outlierDetector()) ejections = detector->state(host).ejections;
+  auto line = [&](const char* field, const std::string& value) {
+    return prefix + field + "::" + value + "\n";
+  };
+  return line("weight", std::to_string(host.weight)) + line("health_flags", health) +
+         line("outlier_ejections", std::to_string(ejections)) +
+         line("rq_active", std::to_string(host.active_requests.load())) +
+         line("rq_total", std::to_string(host.requests_total.load())) +
+         line("rq_error", std::to_string(host.errors_total.load()));
+}
+
+void Server::startOutlierDetection() {
+  for (const auto& cluster : snapshot_->clusters) {
+    upstream::OutlierDetector* detector = cluster->outlierDetector();
+    if (detector == nullptr) continue;
+    size_t index = outlier_timers_.size();
+    outlier_timers_.push_back(main_dispatcher_.createTimer([this, detector, index] {
+      detector->evaluate(main_dispatcher_.timeSource().monotonicTime());
+      outlier_timers_[index]->enable(detector->config().interval);
+    }));
+    outlier_timers_.back()->enable(detector->config().interval);
+  }
+}
+
 int Server::run() {
   // Signals are read from a signalfd on the main loop; blocking them here, before any worker
   // thread exists, keeps them from being delivered to a worker instead.
@@ -48,6 +81,7 @@ int Server::run() {
     return 1;
   }
   stats::registerProcessStats(*store_, static_cast<int>(concurrency_), start_time_);
+  startOutlierDetection();
 
   for (uint32_t i = 0; i < concurrency_; ++i) {
     workers_.push_back(std::make_unique<Worker>(i));
@@ -169,13 +203,12 @@ void Server::addAdminHandlers() {
                        }
                        return response;
                      });
-  admin_->addHandler("/clusters", "clusters and their hosts with weights", false,
-                     [this](const AdminRequest&) {
+  admin_->addHandler("/clusters", "clusters and their hosts: weight, health, ejections, requests",
+                     false, [this](const AdminRequest&) {
                        AdminResponse response;
                        for (const auto& cluster : snapshot_->clusters) {
                          for (const auto& host : cluster->hosts()) {
-                           response.body += cluster->name() + "::" + host->address.asString() +
-                                            "::weight::" + std::to_string(host->weight) + "\n";
+                           response.body += clusterHostLines(*cluster, *host);
                          }
                          if (cluster->hosts().empty()) response.body += cluster->name() + "::\n";
                        }

@@ -31,6 +31,10 @@ class Server {
   int run();
 
  private:
+  // Arms each cluster's outlier-detection interval on the main loop.
+  void startOutlierDetection();
+  static std::string clusterHostLines(const upstream::ClusterInfoImpl& cluster,
+                                      const upstream::Host& host);
   bool bindListeners(std::string& error);
   bool startAdmin(std::string& error);
   void addAdminHandlers();
@@ -56,6 +60,8 @@ class Server {
   int signal_fd_ = -1;
   event::FileEventPtr signal_event_;
   event::TimerPtr drain_timer_;
+  // One per cluster with outlier detection: its interval's evaluation, on the main thread.
+  std::vector<event::TimerPtr> outlier_timers_;
   std::chrono::steady_clock::time_point drain_deadline_;
   std::chrono::steady_clock::time_point start_time_;
 };

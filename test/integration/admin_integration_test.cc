@@ -72,7 +72,10 @@ TEST_F(AdminIntegrationTest, ConfigDumpIsTheRunningConfigAsJson) {
 TEST_F(AdminIntegrationTest, ListenersAndClustersShowAddresses) {
   EXPECT_NE(proxy_.listenerPort("tcp_in"), 0);
   auto clusters = proxy_.admin("GET", "/clusters").body;
-  EXPECT_EQ(clusters, "backend::127.0.0.1:" + std::to_string(upstream_.port()) + "::weight::2\n");
+  std::string host = "backend::127.0.0.1:" + std::to_string(upstream_.port()) + "::";
+  EXPECT_EQ(clusters, host + "weight::2\n" + host + "health_flags::healthy\n" + host +
+                          "outlier_ejections::0\n" + host + "rq_active::0\n" + host +
+                          "rq_total::0\n" + host + "rq_error::0\n");
 }
 
 TEST_F(AdminIntegrationTest, MetricsPassPromtoolLint) {

@@ -224,6 +224,29 @@ TEST_F(RetryIntegrationTest, MaxRequestsBreakerAnswersOverflowAtOnce) {
   }));
 }
 
+TEST_F(RetryIntegrationTest, FailingHostIsEjectedAndListedSo) {
+  FakeUpstream failing(httpServe([](const FakeRequest&) { return httpResponse(503, "bad"); }));
+  FakeUpstream good1(httpServe([](const FakeRequest&) { return httpResponse(200, "ok"); }));
+  FakeUpstream good2(httpServe([](const FakeRequest&) { return httpResponse(200, "ok"); }));
+  start({failing.port(), good1.port(), good2.port()},
+        "    outlier_detection: {consecutive_5xx: 3, max_ejection_percent: 50, "
+        "base_ejection_time: 30s}");
+  int failures = 0;
+  for (int i = 0; i < 30; ++i) failures += get("/once").first != "200";
+  // Three 503s in a row from the failing host eject it; after that only good hosts answer.
+  EXPECT_EQ(failures, 3);
+  EXPECT_EQ(metric("remora_cluster_outlier_ejections_active{cluster=\"pool\"}"), 1.0);
+  EXPECT_EQ(
+      metric("remora_cluster_outlier_ejections_total{cluster=\"pool\",reason=\"consecutive_5xx\"}"),
+      1.0);
+  std::string clusters = proxy_.admin("GET", "/clusters").body;
+  std::string bad = "pool::127.0.0.1:" + std::to_string(failing.port()) + "::";
+  EXPECT_NE(clusters.find(bad + "health_flags::/failed_outlier_check"), std::string::npos)
+      << clusters;
+  EXPECT_NE(clusters.find(bad + "outlier_ejections::1"), std::string::npos);
+  EXPECT_NE(clusters.find(bad + "rq_error::3"), std::string::npos);
+}
+
 class SessionAffinityTest : public RetryIntegrationTest,
                             public ::testing::WithParamInterface<std::string> {
  protected:

@@ -305,6 +305,7 @@ void RouterFilter::doRetry() {
 void RouterFilter::onPerTryTimeout() {
   if (cluster_info_) cluster_info_->onEvent(upstream::ClusterInfo::Event::kPerTryTimeout);
   upstream_status_ = 0;
+  if (upstream_) upstream_->timeout();
   if (retry_state_ &&
       maybeRetry(retry_state_->retriableOutcome(remora::router::TryOutcome::kPerTryTimeout))) {
     return;
@@ -364,7 +365,7 @@ void RouterFilter::onTimeout() {
   if (per_try_timer_) per_try_timer_->disable();
   if (retry_timer_) retry_timer_->disable();
   if (cluster_info_) cluster_info_->onEvent(upstream::ClusterInfo::Event::kTimeout);
-  if (upstream_) upstream_->reset();
+  if (upstream_) upstream_->timeout();
   if (response_started_) {
     callbacks_->streamInfo().setFlag(http::ResponseFlag::kUpstreamRequestTimeout);
     callbacks_->resetStream();
@@ -380,6 +381,14 @@ void RouterFilter::onUpstreamHostDone(const upstream::Host& host,
   if (auto* cluster =
           callbacks_->worker().clusterManager().getCluster(callbacks_->streamInfo().cluster_name)) {
     cluster->onRequestComplete(host, latency);
+  }
+}
+
+void RouterFilter::onUpstreamHostResult(const upstream::Host& host, uint32_t status) {
+  if (status >= 100 && status < 200) return;
+  if (auto* cluster =
+          callbacks_->worker().clusterManager().getCluster(callbacks_->streamInfo().cluster_name)) {
+    cluster->onHostResult(host, status);
   }
 }
 

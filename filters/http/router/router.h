@@ -56,6 +56,8 @@ class RouterFilter : public http::StreamDecoderFilter,
   void onUpstreamInformational(std::unique_ptr<http::HeaderMap> headers);
   // A try's response from `host` completed after `latency`.
   void onUpstreamHostDone(const upstream::Host& host, std::chrono::nanoseconds latency);
+  // For outlier detection: a response status from `host`, or 0 for a local-origin failure.
+  void onUpstreamHostResult(const upstream::Host& host, uint32_t status);
   http::StreamDecoderFilterCallbacks& callbacks() { return *callbacks_; }
 
   // upstream::LoadBalancerContext

@@ -15,6 +15,11 @@ void UpstreamRequest::releaseHost(bool completed) {
 
 void UpstreamRequest::start(http::ConnectionPool& pool) { pending_ = pool.newStream(*this, *this); }
 
+void UpstreamRequest::timeout() {
+  if (host_) parent_.onUpstreamHostResult(*host_, 0);
+  reset();
+}
+
 void UpstreamRequest::reset() {
   releaseHost(false);
   if (reset_) return;
@@ -46,6 +51,9 @@ void UpstreamRequest::onPoolFailure(http::PoolFailureReason reason, std::string_
                                     const upstream::HostConstSharedPtr& host) {
   pending_ = nullptr;
   parent_.callbacks().streamInfo().upstream_host = host->address;
+  if (reason == http::PoolFailureReason::kConnectionFailure) {
+    parent_.onUpstreamHostResult(*host, 0);
+  }
   if (reason == http::PoolFailureReason::kOverflow) {
     parent_.onUpstreamFailure(503, http::ResponseFlag::kUpstreamOverflow, details);
   } else {
@@ -58,6 +66,7 @@ void UpstreamRequest::decodeInformationalHeaders(std::unique_ptr<http::HeaderMap
 }
 
 void UpstreamRequest::decodeHeaders(std::unique_ptr<http::HeaderMap> headers, bool end_stream) {
+  if (host_) parent_.onUpstreamHostResult(*host_, headers->status());
   if (end_stream) {
     response_complete_ = true;
     releaseHost(true);
@@ -80,6 +89,7 @@ void UpstreamRequest::decodeTrailers(std::unique_ptr<http::HeaderMap> trailers) 
 }
 
 void UpstreamRequest::onResetStream(http::StreamResetReason reason, std::string_view details) {
+  if (host_ && !response_complete_) parent_.onUpstreamHostResult(*host_, 0);
   releaseHost(false);
   encoder_ = nullptr;
   reset_ = true;

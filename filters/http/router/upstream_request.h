@@ -24,6 +24,8 @@ class UpstreamRequest : public http::StreamDecoder,
   void start(http::ConnectionPool& pool);
   // Abandons the upstream side: cancels a pending pool request or resets the stream.
   void reset();
+  // The try ran out of time: counted against the host (outlier detection), then reset.
+  void timeout();
   http::RequestEncoder* encoder() { return encoder_; }
   bool responseComplete() const { return response_complete_; }
 

@@ -3,6 +3,7 @@
 #include <google/protobuf/util/time_util.h>
 
 #include <atomic>
+#include <optional>
 #include <unordered_map>
 
 #include "source/common/network/raw_transport_socket.h"
@@ -86,6 +87,44 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
   if (config.has_least_request_choice_count()) {
     lb_config_.least_request_choice_count = config.least_request_choice_count().value();
   }
+  std::optional<OutlierConfig> outlier_config;
+  if (config.has_outlier_detection()) {
+    const auto& od = config.outlier_detection();
+    OutlierConfig oc;
+    auto ms = [](const google::protobuf::Duration& d) {
+      return std::chrono::milliseconds(google::protobuf::util::TimeUtil::DurationToMilliseconds(d));
+    };
+    if (od.has_consecutive_5xx()) oc.consecutive_5xx = od.consecutive_5xx().value();
+    if (od.has_consecutive_gateway_failure()) {
+      oc.consecutive_gateway_failure = od.consecutive_gateway_failure().value();
+    }
+    if (od.has_consecutive_local_origin_failure()) {
+      oc.consecutive_local_origin_failure = od.consecutive_local_origin_failure().value();
+    }
+    if (od.has_interval()) oc.interval = ms(od.interval());
+    if (od.has_base_ejection_time()) oc.base_ejection_time = ms(od.base_ejection_time());
+    if (od.has_max_ejection_time()) oc.max_ejection_time = ms(od.max_ejection_time());
+    if (od.has_max_ejection_percent()) oc.max_ejection_percent = od.max_ejection_percent().value();
+    if (od.has_success_rate_minimum_hosts()) {
+      oc.success_rate_minimum_hosts = od.success_rate_minimum_hosts().value();
+    }
+    if (od.has_success_rate_request_volume()) {
+      oc.success_rate_request_volume = od.success_rate_request_volume().value();
+    }
+    if (od.has_success_rate_stdev_factor()) {
+      oc.success_rate_stdev_factor = od.success_rate_stdev_factor().value() / 1000.0;
+    }
+    if (od.has_failure_percentage_threshold()) {
+      oc.failure_percentage_threshold = od.failure_percentage_threshold().value();
+    }
+    if (od.has_failure_percentage_minimum_hosts()) {
+      oc.failure_percentage_minimum_hosts = od.failure_percentage_minimum_hosts().value();
+    }
+    if (od.has_failure_percentage_request_volume()) {
+      oc.failure_percentage_request_volume = od.failure_percentage_request_volume().value();
+    }
+    outlier_config = oc;
+  }
   if (config.has_peak_ewma_decay()) {
     lb_config_.ewma_decay = std::chrono::milliseconds(
         google::protobuf::util::TimeUtil::DurationToMilliseconds(config.peak_ewma_decay()));
@@ -132,6 +171,10 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
                                      "Tries that ran out of their per-try timeout.", labels);
   timeouts_ = &store.counter("remora_cluster_upstream_timeouts_total",
                              "Requests that ran out of their route timeout.", labels);
+  // Built last: it needs the host list.
+  if (outlier_config) {
+    outlier_ = std::make_unique<OutlierDetector>(*outlier_config, hosts_, name_, store);
+  }
 }
 
 void ClusterInfoImpl::onEvent(Event event) const {

@@ -10,6 +10,7 @@
 #include "source/common/http/conn_pool/codec_client.h"
 #include "source/common/network/connection_impl.h"
 #include "source/common/upstream/load_balancer_impl.h"
+#include "source/common/upstream/outlier_detector.h"
 #include "source/common/upstream/resource_manager.h"
 #include "source/interface/http/codec.h"
 #include "source/interface/network/transport_socket.h"
@@ -36,6 +37,8 @@ class ClusterInfoImpl : public ClusterInfo {
   void releaseRetry() const override { resources_->retries().release(); }
   ResourceManager& resourceManager() const { return *resources_; }
   const LbConfig& lbConfig() const { return lb_config_; }
+  // Null when the cluster has no outlier detection.
+  OutlierDetector* outlierDetector() const { return outlier_.get(); }
 
   const network::ConnectionStats& connectionStats() const { return connection_stats_; }
   // The protocol of upstream HTTP requests for a request that came in as `downstream`.
@@ -66,6 +69,7 @@ class ClusterInfoImpl : public ClusterInfo {
   http::CodecClientOptions http_connection_;
   std::unique_ptr<ResourceManager> resources_;
   LbConfig lb_config_;
+  std::unique_ptr<OutlierDetector> outlier_;
 };
 using ClusterInfoConstSharedPtr = std::shared_ptr<const ClusterInfoImpl>;
 

@@ -35,6 +35,13 @@ class ThreadLocalClusterImpl : public ThreadLocalCluster {
   void onRequestComplete(const Host& host, std::chrono::nanoseconds latency) override {
     balancer_->onRequestComplete(host, latency);
   }
+  void onHostResult(const Host& host, uint32_t status) override {
+    host.requests_total.fetch_add(1, std::memory_order_relaxed);
+    if (status == 0 || status >= 500) host.errors_total.fetch_add(1, std::memory_order_relaxed);
+    if (auto* detector = info_->outlierDetector()) {
+      detector->reportResult(host, status, dispatcher_.timeSource().monotonicTime());
+    }
+  }
 
  private:
   ClusterInfoConstSharedPtr info_;

@@ -38,6 +38,10 @@ struct Host {
   mutable std::atomic<uint32_t> health_flags{0};
   // Requests in flight to this host from all workers (least request).
   mutable std::atomic<uint64_t> active_requests{0};
+  // Requests that ended with a response or a local-origin failure, and those that failed
+  // (5xx or local origin), for the admin page.
+  mutable std::atomic<uint64_t> requests_total{0};
+  mutable std::atomic<uint64_t> errors_total{0};
 
   bool healthy() const { return health_flags.load(std::memory_order_relaxed) == 0; }
 };
@@ -91,6 +95,9 @@ class ThreadLocalCluster {
                                              http::Protocol downstream_protocol) = 0;
   // A request to `host` finished after `latency` (latency-aware balancing learns from it).
   virtual void onRequestComplete(const Host& host, std::chrono::nanoseconds latency) = 0;
+  // How a request to `host` ended, for outlier detection: the response status, or 0 for a
+  // local-origin failure (connect failure, reset, timeout).
+  virtual void onHostResult(const Host& host, uint32_t status) = 0;
 };
 
 // A worker's view of all clusters.
