@@ -52,6 +52,21 @@ static_resources:
                   retry_policy: {retry_on: "5xx", num_retries: 2, per_try_timeout: 0.2s}
               - match: {prefix: /once}
                 route: {cluster: pool}
+              - match: {prefix: /fault/abort}
+                route: {cluster: pool}
+                fault: {abort: {http_status: 503, percentage: 100}}
+              - match: {prefix: /fault/grpc}
+                route: {cluster: pool}
+                fault: {abort: {grpc_status: 14, percentage: 100}}
+              - match: {prefix: /fault/delay}
+                route: {cluster: pool}
+                fault: {delay: {fixed_delay: 0.3s, percentage: 100}}
+              - match: {prefix: /fault/never}
+                route: {cluster: pool}
+                fault: {abort: {http_status: 500, percentage: 0}}
+              - match: {prefix: /limited}
+                route: {cluster: pool}
+                rate_limit: {max_tokens: 5, fill_interval: 60s}
               - match: {prefix: /sticky}
                 route:
                   cluster: pool
@@ -61,6 +76,8 @@ static_resources:
                   cluster: pool
                   hash_policy: [{cookie: {name: affinity, ttl: 60s, path: /}}]
           http_filters:
+          - name: remora.filters.http.fault
+          - name: remora.filters.http.local_ratelimit
           - name: remora.filters.http.router
   clusters:
   - name: pool
@@ -245,6 +262,45 @@ TEST_F(RetryIntegrationTest, FailingHostIsEjectedAndListedSo) {
       << clusters;
   EXPECT_NE(clusters.find(bad + "outlier_ejections::1"), std::string::npos);
   EXPECT_NE(clusters.find(bad + "rq_error::3"), std::string::npos);
+}
+
+TEST_F(RetryIntegrationTest, FaultsAreInjectedPerRoute) {
+  std::atomic<int> hits{0};
+  FakeUpstream good(httpServe([&](const FakeRequest&) {
+    ++hits;
+    return httpResponse(200, "ok");
+  }));
+  start({good.port()});
+  EXPECT_EQ(get("/fault/abort").first, "503");
+  std::string grpc =
+      runCommand({"/usr/bin/curl", "-s", "-i", "-m", "10", base_ + "/fault/grpc"}).output;
+  EXPECT_EQ(grpc.substr(0, 12), "HTTP/1.1 200") << grpc;
+  EXPECT_NE(grpc.find("grpc-status: 14"), std::string::npos) << grpc;
+  EXPECT_EQ(hits.load(), 0) << "an aborted request reached the upstream";
+  auto start_time = std::chrono::steady_clock::now();
+  EXPECT_EQ(get("/fault/delay").second, "ok");
+  EXPECT_GE(std::chrono::steady_clock::now() - start_time, std::chrono::milliseconds(300));
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(get("/fault/never").first, "200");
+  EXPECT_EQ(metric("remora_http_fault_aborts_injected_total{listener=\"http_in\"}"), 2.0);
+  EXPECT_EQ(metric("remora_http_fault_delays_injected_total{listener=\"http_in\"}"), 1.0);
+  EXPECT_EQ(
+      metric("remora_http_downstream_response_flags_total{flag=\"FI\",stat_prefix=\"ingress\"}"),
+      2.0);
+}
+
+TEST_F(RetryIntegrationTest, RateLimitedRouteAnswers429WithHints) {
+  FakeUpstream good(httpServe([](const FakeRequest&) { return httpResponse(200, "ok"); }));
+  start({good.port()});
+  for (int i = 0; i < 5; ++i) EXPECT_EQ(get("/limited").first, "200");
+  std::string out =
+      runCommand({"/usr/bin/curl", "-s", "-i", "-m", "10", base_ + "/limited"}).output;
+  EXPECT_EQ(out.substr(0, 12), "HTTP/1.1 429") << out;
+  EXPECT_NE(out.find("x-ratelimit-limit: 5"), std::string::npos) << out;
+  EXPECT_NE(out.find("x-ratelimit-remaining: 0"), std::string::npos);
+  EXPECT_NE(out.find("x-ratelimit-reset: "), std::string::npos);
+  // Other routes are not limited.
+  EXPECT_EQ(get("/once").first, "200");
+  EXPECT_EQ(metric("remora_http_local_rate_limited_total{listener=\"http_in\"}"), 1.0);
 }
 
 class SessionAffinityTest : public RetryIntegrationTest,

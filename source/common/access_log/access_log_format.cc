@@ -19,6 +19,9 @@ constexpr ResponseFlagName kFlagNames[] = {
     {http::ResponseFlag::kNoClusterFound, "NC"},
     {http::ResponseFlag::kStreamIdleTimeout, "SI"},
     {http::ResponseFlag::kUpstreamOverflow, "UO"},
+    {http::ResponseFlag::kDelayInjected, "DI"},
+    {http::ResponseFlag::kFaultInjected, "FI"},
+    {http::ResponseFlag::kRateLimited, "RL"},
 };
 
 }  // namespace

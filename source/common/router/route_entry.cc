@@ -82,6 +82,22 @@ struct RouteEntry::QueryMatch {
 
 RouteEntry::~RouteEntry() = default;
 
+std::shared_ptr<TokenBucket> makeTokenBucket(const config::route::v1::LocalRateLimit& proto,
+                                             const std::string& path, config::Errors& errors) {
+  size_t before = errors.lines().size();
+  if (proto.max_tokens() == 0) errors.add(path + ".max_tokens", "must be positive");
+  uint32_t per_fill =
+      proto.has_tokens_per_fill() ? proto.tokens_per_fill().value() : proto.max_tokens();
+  if (proto.has_tokens_per_fill() && per_fill == 0) {
+    errors.add(path + ".tokens_per_fill", "must be positive");
+  }
+  auto interval = std::chrono::milliseconds(
+      google::protobuf::util::TimeUtil::DurationToMilliseconds(proto.fill_interval()));
+  if (interval.count() <= 0) errors.add(path + ".fill_interval", "must be at least 1ms");
+  if (errors.lines().size() != before) return nullptr;
+  return std::make_shared<TokenBucket>(proto.max_tokens(), per_fill, interval);
+}
+
 std::unique_ptr<RouteEntry> RouteEntry::create(const config::route::v1::Route& proto,
                                                const std::string& path,
                                                std::vector<const HeaderOps*> request_parents,
@@ -283,6 +299,46 @@ std::unique_ptr<RouteEntry> RouteEntry::create(const config::route::v1::Route& p
   entry->request_parents_ = std::move(request_parents);
   entry->response_parents_ = std::move(response_parents);
   if (errors.lines().size() != before) return nullptr;
+  if (proto.has_fault()) {
+    const auto& f = proto.fault();
+    FaultConfig fault;
+    auto per_million = [&](double percentage, const std::string& field) -> uint32_t {
+      if (!(percentage >= 0 && percentage <= 100)) {
+        errors.add(path + ".fault." + field, "must be between 0 and 100");
+        return 0;
+      }
+      return static_cast<uint32_t>(percentage * 10000);
+    };
+    if (f.has_delay()) {
+      if (f.delay().fixed_delay().seconds() < 0 || f.delay().fixed_delay().nanos() < 0) {
+        errors.add(path + ".fault.delay.fixed_delay", "must not be negative");
+      }
+      fault.delay = std::chrono::milliseconds(
+          google::protobuf::util::TimeUtil::DurationToMilliseconds(f.delay().fixed_delay()));
+      fault.delay_per_million = per_million(f.delay().percentage(), "delay.percentage");
+    }
+    if (f.has_abort()) {
+      const auto& a = f.abort();
+      if (a.has_http_status()) {
+        fault.abort_http_status = a.http_status();
+        if (a.http_status() < 200 || a.http_status() > 599) {
+          errors.add(path + ".fault.abort.http_status", "must be between 200 and 599");
+        }
+      } else if (a.has_grpc_status()) {
+        fault.abort_grpc_status = a.grpc_status();
+        if (a.grpc_status() < 1 || a.grpc_status() > 16) {
+          errors.add(path + ".fault.abort.grpc_status", "must be between 1 and 16");
+        }
+      } else {
+        errors.add(path + ".fault.abort", "http_status or grpc_status is required");
+      }
+      fault.abort_per_million = per_million(a.percentage(), "abort.percentage");
+    }
+    entry->fault_ = fault;
+  }
+  if (proto.has_rate_limit()) {
+    entry->rate_limit_ = makeTokenBucket(proto.rate_limit(), path + ".rate_limit", errors);
+  }
   return entry;
 }
 

@@ -15,6 +15,7 @@
 #include "remora/config/route/v1/route.pb.h"
 #include "source/common/router/header_ops.h"
 #include "source/common/router/retry_policy.h"
+#include "source/common/router/token_bucket.h"
 #include "source/interface/config/errors.h"
 #include "source/interface/http/header_map.h"
 
@@ -29,6 +30,19 @@ struct HashPolicy {
   std::string cookie_path;
   bool terminal = false;
 };
+
+// A route's fault injection (remora.filters.http.fault).
+struct FaultConfig {
+  std::chrono::milliseconds delay{0};
+  uint32_t delay_per_million = 0;  // share of requests delayed
+  uint32_t abort_http_status = 0;
+  uint32_t abort_grpc_status = 0;
+  uint32_t abort_per_million = 0;
+};
+
+// Builds a token bucket from config; null (with errors under `path`) when invalid.
+std::shared_ptr<TokenBucket> makeTokenBucket(const config::route::v1::LocalRateLimit& proto,
+                                             const std::string& path, config::Errors& errors);
 
 class RouteEntry {
  public:
@@ -53,6 +67,15 @@ class RouteEntry {
   const std::string& pickCluster(uint64_t random) const;
   // kCluster: 0 means no timeout.
   std::chrono::milliseconds timeout() const { return timeout_; }
+  // Null when the route injects no fault.
+  const FaultConfig* fault() const { return fault_ ? &*fault_ : nullptr; }
+  // The route's token bucket, else its virtual host's; null when neither limits.
+  TokenBucket* rateLimit() const {
+    return rate_limit_ ? rate_limit_.get() : vhost_rate_limit_.get();
+  }
+  void setVirtualHostRateLimit(std::shared_ptr<TokenBucket> bucket) {
+    vhost_rate_limit_ = std::move(bucket);
+  }
   // kCluster: how the request's hash key is made (empty: none).
   const std::vector<HashPolicy>& hashPolicies() const { return hash_policies_; }
   // kCluster: null when the route does not retry.
@@ -99,6 +122,9 @@ class RouteEntry {
   std::chrono::milliseconds timeout_{15000};
   std::optional<RetryPolicy> retry_policy_;
   std::vector<HashPolicy> hash_policies_;
+  std::optional<FaultConfig> fault_;
+  std::shared_ptr<TokenBucket> rate_limit_;
+  std::shared_ptr<TokenBucket> vhost_rate_limit_;
   // Redirect action.
   uint32_t redirect_status_ = 301;
   config::route::v1::RedirectAction redirect_;

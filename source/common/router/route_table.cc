@@ -62,6 +62,10 @@ std::shared_ptr<const RouteTable> RouteTable::create(
                    "\"" + domain + "\" is not a domain: use a name, *.suffix, prefix.* or *");
       }
     }
+    std::shared_ptr<TokenBucket> vhost_bucket;
+    if (proto.has_rate_limit()) {
+      vhost_bucket = makeTokenBucket(proto.rate_limit(), vpath + ".rate_limit", errors);
+    }
     std::vector<const HeaderOps*> request_parents = {&table->request_ops_, &vhost->request_ops};
     std::vector<const HeaderOps*> response_parents = {&table->response_ops_, &vhost->response_ops};
     for (int r = 0; r < proto.routes_size(); ++r) {
@@ -69,6 +73,7 @@ std::shared_ptr<const RouteTable> RouteTable::create(
       auto entry =
           RouteEntry::create(proto.routes(r), rpath, request_parents, response_parents, errors);
       if (!entry) continue;
+      entry->setVirtualHostRateLimit(vhost_bucket);
       if (entry->kind() == RouteEntry::Kind::kCluster) {
         const auto& action = proto.routes(r).route();
         if (action.has_weighted_clusters()) {

@@ -26,6 +26,9 @@ enum class ResponseFlag : uint32_t {
   kNoClusterFound = 1 << 9,                   // NC
   kStreamIdleTimeout = 1 << 10,               // SI
   kUpstreamOverflow = 1 << 11,                // UO
+  kDelayInjected = 1 << 12,                   // DI
+  kFaultInjected = 1 << 13,                   // FI
+  kRateLimited = 1 << 14,                     // RL
 };
 
 struct StreamInfo {
