@@ -58,8 +58,13 @@ std::string Server::clusterHostLines(const upstream::ClusterInfoImpl& cluster,
          line("rq_error", std::to_string(host.errors_total.load()));
 }
 
-void Server::startOutlierDetection() {
+void Server::startHealthChecking() {
   for (const auto& cluster : snapshot_->clusters) {
+    if (const auto& hc = cluster->healthCheck()) {
+      health_checkers_.push_back(std::make_unique<upstream::HealthChecker>(
+          *hc, cluster->name(), cluster->hosts(), main_dispatcher_, random_, *store_));
+      health_checkers_.back()->start();
+    }
     upstream::OutlierDetector* detector = cluster->outlierDetector();
     if (detector == nullptr) continue;
     size_t index = outlier_timers_.size();
@@ -81,7 +86,7 @@ int Server::run() {
     return 1;
   }
   stats::registerProcessStats(*store_, static_cast<int>(concurrency_), start_time_);
-  startOutlierDetection();
+  startHealthChecking();
 
   for (uint32_t i = 0; i < concurrency_; ++i) {
     workers_.push_back(std::make_unique<Worker>(i));

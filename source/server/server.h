@@ -9,7 +9,9 @@
 #include <vector>
 
 #include "remora/config/bootstrap/v1/bootstrap.pb.h"
+#include "source/common/common/random_generator.h"
 #include "source/common/event/libevent_dispatcher.h"
+#include "source/common/upstream/health_checker.h"
 #include "source/interface/stats/stats.h"
 #include "source/server/admin/admin_server.h"
 #include "source/server/config_snapshot.h"
@@ -31,8 +33,8 @@ class Server {
   int run();
 
  private:
-  // Arms each cluster's outlier-detection interval on the main loop.
-  void startOutlierDetection();
+  // Starts active health checks and arms outlier-detection intervals, on the main loop.
+  void startHealthChecking();
   static std::string clusterHostLines(const upstream::ClusterInfoImpl& cluster,
                                       const upstream::Host& host);
   bool bindListeners(std::string& error);
@@ -62,6 +64,9 @@ class Server {
   event::TimerPtr drain_timer_;
   // One per cluster with outlier detection: its interval's evaluation, on the main thread.
   std::vector<event::TimerPtr> outlier_timers_;
+  // Active health checks run here, on the main thread: once per host for all workers.
+  MersenneRandom random_;
+  std::vector<std::unique_ptr<upstream::HealthChecker>> health_checkers_;
   std::chrono::steady_clock::time_point drain_deadline_;
   std::chrono::steady_clock::time_point start_time_;
 };

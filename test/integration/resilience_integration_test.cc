@@ -303,6 +303,32 @@ TEST_F(RetryIntegrationTest, RateLimitedRouteAnswers429WithHints) {
   EXPECT_EQ(metric("remora_http_local_rate_limited_total{listener=\"http_in\"}"), 1.0);
 }
 
+TEST_F(RetryIntegrationTest, ActiveHealthCheckTakesAFailingHostOut) {
+  auto serve = [](bool healthy) {
+    return httpServe([healthy](const FakeRequest& r) {
+      if (r.requestLine().find("/healthz") != std::string::npos) {
+        return httpResponse(healthy ? 200 : 503, "");
+      }
+      return httpResponse(200, healthy ? "good" : "sick");
+    });
+  };
+  FakeUpstream sick(serve(false));
+  FakeUpstream good1(serve(true));
+  FakeUpstream good2(serve(true));
+  start({sick.port(), good1.port(), good2.port()},
+        "    health_checks: [{interval: 0.1s, timeout: 1s, unhealthy_threshold: 2, "
+        "http_health_check: {path: /healthz}}]");
+  std::string bad = "pool::127.0.0.1:" + std::to_string(sick.port()) + "::";
+  ASSERT_TRUE(waitFor([&] {
+    return proxy_.admin("GET", "/clusters").body.find(bad + "health_flags::/failed_active_hc") !=
+           std::string::npos;
+  }));
+  // Every worker sees it: no request reaches the sick host now.
+  for (int i = 0; i < 12; ++i) EXPECT_EQ(get("/once").second, "good");
+  EXPECT_GE(metric("remora_cluster_health_checks_total{cluster=\"pool\",result=\"failure\"}"), 1.0);
+  EXPECT_GE(metric("remora_cluster_health_checks_total{cluster=\"pool\",result=\"success\"}"), 2.0);
+}
+
 class SessionAffinityTest : public RetryIntegrationTest,
                             public ::testing::WithParamInterface<std::string> {
  protected:

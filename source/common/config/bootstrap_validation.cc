@@ -118,11 +118,29 @@ void checkCluster(const cluster::v1::Cluster& cluster, const std::string& path, 
       (http_options.idle_timeout().seconds() < 0 || http_options.idle_timeout().nanos() < 0)) {
     errors.add(path + ".common_http_protocol_options.idle_timeout", "must not be negative");
   }
+  if (cluster.health_checks_size() > 1) {
+    errors.add(path + ".health_checks", "at most one health check per cluster");
+  }
+  for (int h = 0; h < cluster.health_checks_size(); ++h) {
+    const auto& hc = cluster.health_checks(h);
+    std::string hpath = indexed(path, "health_checks", h);
+    if (!hc.has_http_health_check() && !hc.has_tcp_health_check()) {
+      errors.add(hpath, "http_health_check or tcp_health_check is required");
+    }
+    if (hc.has_interval()) checkPositive(hc.interval(), hpath + ".interval", errors);
+    if (hc.has_timeout()) checkPositive(hc.timeout(), hpath + ".timeout", errors);
+    for (int r = 0; r < hc.http_health_check().expected_statuses_size(); ++r) {
+      const auto& range = hc.http_health_check().expected_statuses(r);
+      if (range.start() < 100 || range.end() > 600 || range.start() >= range.end()) {
+        errors.add(indexed(hpath + ".http_health_check", "expected_statuses", r),
+                   "must be a range of statuses with 100 <= start < end <= 600");
+      }
+    }
+  }
   const auto& budget = cluster.circuit_breakers().retry_budget();
   if (budget.has_budget_percent() &&
       !(budget.budget_percent().value() >= 0 && budget.budget_percent().value() <= 100)) {
-    errors.add(path + ".circuit_breakers.retry_budget.budget_percent",
-               "must be between 0 and 100");
+    errors.add(path + ".circuit_breakers.retry_budget.budget_percent", "must be between 0 and 100");
   }
   const auto& assignment = cluster.load_assignment();
   std::string apath = path + ".load_assignment";

@@ -87,6 +87,32 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
   if (config.has_least_request_choice_count()) {
     lb_config_.least_request_choice_count = config.least_request_choice_count().value();
   }
+  if (config.health_checks_size() > 0) {
+    const auto& hc = config.health_checks(0);
+    auto ms = [](const google::protobuf::Duration& d) {
+      return std::chrono::milliseconds(google::protobuf::util::TimeUtil::DurationToMilliseconds(d));
+    };
+    HealthCheckConfig c;
+    if (hc.has_timeout()) c.timeout = ms(hc.timeout());
+    if (hc.has_interval()) c.interval = ms(hc.interval());
+    if (hc.has_interval_jitter()) c.interval_jitter = ms(hc.interval_jitter());
+    if (hc.has_unhealthy_threshold()) c.unhealthy_threshold = hc.unhealthy_threshold().value();
+    if (hc.has_healthy_threshold()) c.healthy_threshold = hc.healthy_threshold().value();
+    if (hc.has_tcp_health_check()) {
+      c.kind = HealthCheckConfig::Kind::kTcp;
+    } else {
+      const auto& http = hc.http_health_check();
+      if (!http.path().empty()) c.path = http.path();
+      c.host = http.host();
+      if (http.expected_statuses_size() > 0) {
+        c.expected_statuses.clear();
+        for (const auto& range : http.expected_statuses()) {
+          c.expected_statuses.emplace_back(range.start(), range.end());
+        }
+      }
+    }
+    health_check_ = c;
+  }
   std::optional<OutlierConfig> outlier_config;
   if (config.has_outlier_detection()) {
     const auto& od = config.outlier_detection();

@@ -3,12 +3,14 @@
 // Immutable cluster data built once on the main thread from a Cluster proto.
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "remora/config/cluster/v1/cluster.pb.h"
 #include "source/common/http/conn_pool/codec_client.h"
 #include "source/common/network/connection_impl.h"
+#include "source/common/upstream/health_checker.h"
 #include "source/common/upstream/load_balancer_impl.h"
 #include "source/common/upstream/outlier_detector.h"
 #include "source/common/upstream/resource_manager.h"
@@ -37,6 +39,8 @@ class ClusterInfoImpl : public ClusterInfo {
   void releaseRetry() const override { resources_->retries().release(); }
   ResourceManager& resourceManager() const { return *resources_; }
   const LbConfig& lbConfig() const { return lb_config_; }
+  // Absent when the cluster has no active health check.
+  const std::optional<HealthCheckConfig>& healthCheck() const { return health_check_; }
   // Null when the cluster has no outlier detection.
   OutlierDetector* outlierDetector() const { return outlier_.get(); }
 
@@ -70,6 +74,7 @@ class ClusterInfoImpl : public ClusterInfo {
   std::unique_ptr<ResourceManager> resources_;
   LbConfig lb_config_;
   std::unique_ptr<OutlierDetector> outlier_;
+  std::optional<HealthCheckConfig> health_check_;
 };
 using ClusterInfoConstSharedPtr = std::shared_ptr<const ClusterInfoImpl>;
 

@@ -111,6 +111,20 @@ TEST(BootstrapValidationTest, RetryBudgetIsAPercentage) {
                                       "budget_percent: must be between 0 and 100"}));
 }
 
+TEST(BootstrapValidationTest, HealthCheckRules) {
+  EXPECT_EQ(
+      validate("static_resources: {clusters: [{name: a, health_checks: [{interval: 0s}, "
+               "{http_health_check: {expected_statuses: [{start: 300, end: 200}]}}]}]}"),
+      (std::vector<std::string>{
+          "static_resources.clusters[0].health_checks: at most one health check per cluster",
+          "static_resources.clusters[0].health_checks[0]: http_health_check or "
+          "tcp_health_check is required",
+          "static_resources.clusters[0].health_checks[0].interval: must be positive (at least "
+          "1ms)",
+          "static_resources.clusters[0].health_checks[1].http_health_check.expected_statuses[0]"
+          ": must be a range of statuses with 100 <= start < end <= 600"}));
+}
+
 TEST(BootstrapValidationTest, DuplicateListenerNames) {
   std::string yaml = "static_resources: {listeners: [";
   for (int i = 0; i < 2; ++i) {
