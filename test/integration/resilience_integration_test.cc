@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <mutex>
 #include <set>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "test/integration/fake_http_upstream.h"
@@ -20,7 +22,8 @@ std::string endpoint(uint16_t port) {
 
 // Cluster `pool` of `ports`; routes: /retry (5xx, connect-failure, reset; 2 retries),
 // /try (per-try timeout 200 ms, retry on 5xx), /once (no retry policy).
-std::string retryConfig(const std::vector<uint16_t>& ports, const std::string& cluster_extra = "") {
+std::string retryConfig(const std::vector<uint16_t>& ports, const std::string& cluster_extra,
+                        uint16_t shadow_port) {
   std::string endpoints;
   for (uint16_t p : ports) endpoints += endpoint(p);
   return R"(
@@ -67,6 +70,10 @@ static_resources:
               - match: {prefix: /limited}
                 route: {cluster: pool}
                 rate_limit: {max_tokens: 5, fill_interval: 60s}
+              - match: {prefix: /mirror}
+                route:
+                  cluster: pool
+                  request_mirror_policies: [{cluster: shadow}]
               - match: {prefix: /sticky}
                 route:
                   cluster: pool
@@ -80,6 +87,12 @@ static_resources:
           - name: remora.filters.http.local_ratelimit
           - name: remora.filters.http.router
   clusters:
+  - name: shadow
+    load_assignment:
+      endpoints:
+      - lb_endpoints:
+        - endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: )" +
+         std::to_string(shadow_port) + R"(}}}
   - name: pool
     connect_timeout: 1s
 )" + cluster_extra +
@@ -92,9 +105,12 @@ static_resources:
 
 class RetryIntegrationTest : public ::testing::Test {
  protected:
-  void start(const std::vector<uint16_t>& ports, const std::string& cluster_extra = "") {
+  void start(const std::vector<uint16_t>& ports, const std::string& cluster_extra = "",
+             uint16_t shadow_port = 0) {
+    if (shadow_port == 0) shadow_port = unusedPort();
     std::string error;
-    ASSERT_TRUE(proxy_.start(retryConfig(ports, cluster_extra), {"--concurrency", "1"}, error))
+    ASSERT_TRUE(
+        proxy_.start(retryConfig(ports, cluster_extra, shadow_port), {"--concurrency", "1"}, error))
         << error;
     base_ = "http://127.0.0.1:" + std::to_string(proxy_.listenerPort("http_in"));
   }
@@ -327,6 +343,51 @@ TEST_F(RetryIntegrationTest, ActiveHealthCheckTakesAFailingHostOut) {
   for (int i = 0; i < 12; ++i) EXPECT_EQ(get("/once").second, "good");
   EXPECT_GE(metric("remora_cluster_health_checks_total{cluster=\"pool\",result=\"failure\"}"), 1.0);
   EXPECT_GE(metric("remora_cluster_health_checks_total{cluster=\"pool\",result=\"success\"}"), 2.0);
+}
+
+TEST_F(RetryIntegrationTest, MirroredCopiesGoToTheShadowWithoutSlowingTheRequest) {
+  FakeUpstream real(httpServe([](const FakeRequest& r) {
+    return httpResponse(200, "real " + std::to_string(r.body.size()));
+  }));
+  std::mutex mutex;
+  std::vector<FakeRequest> mirrored;
+  std::atomic<bool> release{false};
+  FakeUpstream shadow(httpServe([&](const FakeRequest& r) {
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      mirrored.push_back(r);
+    }
+    // A slow shadow: the real response must not wait for it.
+    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return httpResponse(500, "ignored");
+  }));
+  // Lets the shadow answer however this test ends (it is destroyed before `shadow`).
+  struct Release {
+    std::atomic<bool>& flag;
+    ~Release() { flag = true; }
+  } release_on_exit{release};
+  start({real.port()}, "", shadow.port());
+  auto start_time = std::chrono::steady_clock::now();
+  auto [status, body] = get("/mirror/x", {"--data-binary", "payload", "-H", "Host: svc:8080"});
+  EXPECT_EQ(status, "200");
+  EXPECT_EQ(body, "real 7");
+  EXPECT_LT(std::chrono::steady_clock::now() - start_time, std::chrono::seconds(2));
+  ASSERT_TRUE(waitFor([&] {
+    std::lock_guard<std::mutex> lock(mutex);
+    return !mirrored.empty();
+  }));
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    EXPECT_EQ(mirrored[0].header("host"), "svc-shadow:8080");
+    EXPECT_EQ(mirrored[0].body, "payload");
+    EXPECT_NE(mirrored[0].requestLine().find("POST /mirror/x"), std::string::npos);
+  }
+  release = true;
+  EXPECT_EQ(metric("remora_cluster_upstream_mirror_requests_total{cluster=\"shadow\"}"), 1.0);
+  // Routes without a mirror send nothing to the shadow.
+  get("/once");
+  std::lock_guard<std::mutex> lock(mutex);
+  EXPECT_EQ(mirrored.size(), 1u);
 }
 
 class SessionAffinityTest : public RetryIntegrationTest,

@@ -1,5 +1,6 @@
 #include "filters/http/router/router.h"
 
+#include "filters/http/router/shadow_request.h"
 #include "filters/http/router/upstream_request.h"
 #include "source/common/common/logger.h"
 #include "source/common/router/route_table.h"
@@ -18,6 +19,7 @@ RouterFilter::~RouterFilter() {
   // onDestroy() normally ran cleanup(); the stream may be mid-destruction here, so only our
   // own members (and the cluster's breaker counts) are touched.
   releaseSlots();
+  for (auto* shadow : shadows_) shadow->detach();
   timeout_timer_.reset();
   per_try_timer_.reset();
   retry_timer_.reset();
@@ -61,6 +63,14 @@ http::FilterStatus RouterFilter::decodeHeaders(http::HeaderMap& headers, bool en
     retry_state_.emplace(*policy, random_);
   }
   route->applyRequestTransforms(headers);
+  for (const auto& mirror : route->mirrorPolicies()) {
+    if (callbacks_->random() % 1000000 >= mirror.per_million) continue;
+    if (auto* shadow_cluster = callbacks_->worker().clusterManager().getCluster(mirror.cluster)) {
+      shadows_.push_back(ShadowRequest::start(callbacks_->dispatcher(), *shadow_cluster,
+                                              callbacks_->downstreamProtocol(), headers, end_stream,
+                                              route->timeout()));
+    }
+  }
   if (route->timeout().count() > 0) {
     timeout_timer_ = callbacks_->dispatcher().createTimer([this] { onTimeout(); });
     timeout_timer_->enable(route->timeout());
@@ -118,6 +128,7 @@ void RouterFilter::onUpstreamRefused(std::string_view details) {
 
 http::FilterStatus RouterFilter::decodeData(buffer::Instance& data, bool end_stream) {
   request_end_stream_ = end_stream;
+  for (auto* shadow : shadows_) shadow->sendData(data, end_stream);
   if (upstream_ready_ && upstream_ && upstream_->encoder()) {
     sendBody(data, end_stream);
     return http::FilterStatus::kStop;
@@ -132,6 +143,7 @@ http::FilterStatus RouterFilter::decodeData(buffer::Instance& data, bool end_str
 
 http::FilterStatus RouterFilter::decodeTrailers(http::HeaderMap& trailers) {
   request_end_stream_ = true;
+  for (auto* shadow : shadows_) shadow->sendTrailers(trailers);
   if (upstream_ready_ && upstream_ && upstream_->encoder()) {
     upstream_->encoder()->encodeTrailers(trailers);
     // Kept for a retry, which sends them again.
@@ -437,6 +449,8 @@ void RouterFilter::onDestroy() { cleanup(); }
 void RouterFilter::cleanup() {
   recordUpstreamEnd();
   releaseSlots();
+  for (auto* shadow : shadows_) shadow->detach();
+  shadows_.clear();
   timeout_timer_.reset();
   per_try_timer_.reset();
   retry_timer_.reset();

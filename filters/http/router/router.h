@@ -25,6 +25,7 @@
 
 namespace remora::filters::router {
 
+class ShadowRequest;
 class UpstreamRequest;
 
 class RouterFilter : public http::StreamDecoderFilter,
@@ -128,6 +129,8 @@ class RouterFilter : public http::StreamDecoderFilter,
   std::optional<uint64_t> hash_key_;
   // A Set-Cookie for the response when the proxy made up the affinity cookie.
   std::string set_cookie_;
+  // Copies of this request on their way to shadow clusters.
+  std::vector<ShadowRequest*> shadows_;
   event::TimerPtr per_try_timer_;
   event::TimerPtr retry_timer_;
 };

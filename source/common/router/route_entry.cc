@@ -263,6 +263,19 @@ std::unique_ptr<RouteEntry> RouteEntry::create(const config::route::v1::Route& p
         }
         entry->hash_policies_.push_back(std::move(policy));
       }
+      for (int m = 0; m < action.request_mirror_policies_size(); ++m) {
+        const auto& mp = action.request_mirror_policies(m);
+        std::string mpath = apath + ".request_mirror_policies[" + std::to_string(m) + "]";
+        MirrorPolicy mirror;
+        mirror.cluster = mp.cluster();
+        if (mirror.cluster.empty()) errors.add(mpath + ".cluster", "required");
+        if (mp.has_percentage()) {
+          double pct = mp.percentage().value();
+          if (!(pct >= 0 && pct <= 100)) errors.add(mpath + ".percentage", "must be 0-100");
+          mirror.per_million = static_cast<uint32_t>(std::clamp(pct, 0.0, 100.0) * 10000);
+        }
+        entry->mirror_policies_.push_back(std::move(mirror));
+      }
       if (action.has_retry_policy()) {
         entry->retry_policy_ =
             RetryPolicy::fromProto(action.retry_policy(), apath + ".retry_policy", errors);

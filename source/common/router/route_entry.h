@@ -31,6 +31,12 @@ struct HashPolicy {
   bool terminal = false;
 };
 
+// One mirror target of a route.
+struct MirrorPolicy {
+  std::string cluster;
+  uint32_t per_million = 1000000;
+};
+
 // A route's fault injection (remora.filters.http.fault).
 struct FaultConfig {
   std::chrono::milliseconds delay{0};
@@ -67,6 +73,8 @@ class RouteEntry {
   const std::string& pickCluster(uint64_t random) const;
   // kCluster: 0 means no timeout.
   std::chrono::milliseconds timeout() const { return timeout_; }
+  // kCluster: shadow clusters that get copies of requests.
+  const std::vector<MirrorPolicy>& mirrorPolicies() const { return mirror_policies_; }
   // Null when the route injects no fault.
   const FaultConfig* fault() const { return fault_ ? &*fault_ : nullptr; }
   // The route's token bucket, else its virtual host's; null when neither limits.
@@ -122,6 +130,7 @@ class RouteEntry {
   std::chrono::milliseconds timeout_{15000};
   std::optional<RetryPolicy> retry_policy_;
   std::vector<HashPolicy> hash_policies_;
+  std::vector<MirrorPolicy> mirror_policies_;
   std::optional<FaultConfig> fault_;
   std::shared_ptr<TokenBucket> rate_limit_;
   std::shared_ptr<TokenBucket> vhost_rate_limit_;

@@ -88,6 +88,13 @@ std::shared_ptr<const RouteTable> RouteTable::create(
         } else if (!cluster_exists(action.cluster())) {
           errors.add(rpath + ".route.cluster", "unknown cluster \"" + action.cluster() + "\"");
         }
+        for (int m = 0; m < action.request_mirror_policies_size(); ++m) {
+          const std::string& name = action.request_mirror_policies(m).cluster();
+          if (!name.empty() && !cluster_exists(name)) {
+            errors.add(rpath + ".route.request_mirror_policies[" + std::to_string(m) + "].cluster",
+                       "unknown cluster \"" + name + "\"");
+          }
+        }
       }
       vhost->routes.push_back(std::move(entry));
     }

@@ -195,6 +195,9 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
                      "Retries not made because the retry budget or breaker was full.", labels);
   per_try_timeouts_ = &store.counter("remora_cluster_upstream_per_try_timeouts_total",
                                      "Tries that ran out of their per-try timeout.", labels);
+  mirror_requests_ = &store.counter("remora_cluster_upstream_mirror_requests_total",
+                                    "Mirrored copies of requests sent to this shadow cluster.",
+                                    labels);
   timeouts_ = &store.counter("remora_cluster_upstream_timeouts_total",
                              "Requests that ran out of their route timeout.", labels);
   // Built last: it needs the host list.
@@ -216,6 +219,9 @@ void ClusterInfoImpl::onEvent(Event event) const {
       break;
     case Event::kTimeout:
       timeouts_->inc();
+      break;
+    case Event::kMirrorRequest:
+      mirror_requests_->inc();
       break;
   }
 }

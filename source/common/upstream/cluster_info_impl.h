@@ -64,6 +64,7 @@ class ClusterInfoImpl : public ClusterInfo {
   stats::Counter* retry_overflows_;
   stats::Counter* per_try_timeouts_;
   stats::Counter* timeouts_;
+  stats::Counter* mirror_requests_;
   std::chrono::milliseconds connect_timeout_;
   uint32_t buffer_limit_;
   std::vector<HostConstSharedPtr> hosts_;

@@ -67,6 +67,7 @@ class ClusterInfo {
     kRetryOverflow,  // a retry was wanted but the retry budget or breaker refused it
     kPerTryTimeout,  // one try ran out of its per-try timeout
     kTimeout,        // a request ran out of its route timeout
+    kMirrorRequest,  // a mirrored copy of a request was sent to this (shadow) cluster
   };
   virtual void onEvent(Event event) const = 0;
 

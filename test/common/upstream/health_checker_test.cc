@@ -88,7 +88,9 @@ TEST_F(HealthCheckerTest, HttpCheckFollowsTheStatusWithThresholds) {
   server.status = 503;
   ASSERT_TRUE(runUntil(dispatcher_, [&] { return count("failure") >= 1; }));
   double failures_seen = count("failure");
-  if (failures_seen < 2) EXPECT_TRUE(host->healthy());
+  if (failures_seen < 2) {
+    EXPECT_TRUE(host->healthy());
+  }
   ASSERT_TRUE(runUntil(dispatcher_, [&] { return !host->healthy(); }));
   EXPECT_GE(count("failure"), 2);
   EXPECT_TRUE(host->health_flags & Host::kFailedActiveHealthCheck);
