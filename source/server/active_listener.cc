@@ -142,6 +142,12 @@ ActiveListener::~ActiveListener() {
 
 void ActiveListener::onAccept(int fd, const network::Address& local,
                               const network::Address& remote) {
+  if (config_->max_connections != 0 &&
+      config_->open_connections.load(std::memory_order_relaxed) >= config_->max_connections) {
+    config_->connections_overflow->inc();
+    ::close(fd);
+    return;
+  }
   if (config_->listener_filters.empty()) {
     createConnection(fd, local, remote);
     return;
@@ -177,6 +183,7 @@ void ActiveListener::createConnection(int fd, const network::Address& local,
   auto& raw = *connection;
   connections_.push_back(std::make_unique<ActiveConnection>(*this, std::move(connection)));
   connections_.back()->self_ = std::prev(connections_.end());
+  config_->open_connections.fetch_add(1, std::memory_order_relaxed);
   worker_.onConnectionOpened();
   raw.initializeReadFilters();
 }
@@ -185,6 +192,7 @@ void ActiveListener::removeConnection(ActiveConnection& connection) {
   auto it = connection.self_;
   worker_.dispatcher().deferredDelete(std::move(*it));
   connections_.erase(it);
+  config_->open_connections.fetch_sub(1, std::memory_order_relaxed);
   worker_.onConnectionClosed();
 }
 

@@ -84,6 +84,9 @@ void buildListenerStats(ListenerConfig& listener, stats::Store& store) {
   listener.no_filter_chain_match =
       &store.counter("remora_listener_no_filter_chain_match_total",
                      "Connections closed because no filter chain matched.", labels);
+  listener.connections_overflow = &store.counter(
+      "remora_listener_connections_overflow_total",
+      "Connections closed at accept: the listener's max_connections was reached.", labels);
   listener.listener_filter_timeouts =
       &store.counter("remora_listener_filter_timeouts_total",
                      "Connections closed because listener filters took too long.", labels);
@@ -97,6 +100,7 @@ std::shared_ptr<ListenerConfig> buildListener(const config::listener::v1::Listen
   const auto& sa = proto.address().socket_address();
   listener->address =
       network::Address::fromIpPort(sa.address(), sa.port_value()).value_or(network::Address());
+  listener->max_connections = proto.max_connections().value();
   listener->buffer_limit = proto.has_per_connection_buffer_limit_bytes()
                                ? proto.per_connection_buffer_limit_bytes().value()
                                : kDefaultBufferLimit;

@@ -3,6 +3,7 @@
 // The running configuration in immutable form. Built on the main thread (this is also where
 // every filter's typed config is validated) and shared read-only with the workers.
 
+#include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -35,6 +36,10 @@ struct ListenerConfig {
   network::ConnectionStats downstream_stats;
   stats::Counter* no_filter_chain_match = nullptr;
   stats::Counter* listener_filter_timeouts = nullptr;
+  // 0: no limit. The count is shared by every worker's copy of the listener.
+  uint32_t max_connections = 0;
+  mutable std::atomic<uint64_t> open_connections{0};
+  stats::Counter* connections_overflow = nullptr;
 
   // The first chain whose match accepts a connection to `local`; null when none does.
   const FilterChainConfig* matchFilterChain(const network::Address& local) const;

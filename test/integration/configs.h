@@ -13,7 +13,8 @@ struct TcpProxySetup {
   std::vector<std::pair<uint16_t, uint32_t>> endpoints;  // port, weight
   std::string idle_timeout = "3600s";
   std::string connect_timeout = "2s";
-  uint32_t buffer_limit = 0;  // 0: default
+  uint32_t buffer_limit = 0;     // 0: default
+  uint32_t max_connections = 0;  // 0: no limit
 };
 
 inline std::string tcpProxyConfig(const TcpProxySetup& setup) {
@@ -35,6 +36,9 @@ inline std::string tcpProxyConfig(const TcpProxySetup& setup) {
          "  - name: tcp_in\n"
          "    address: {socket_address: {address: 127.0.0.1, port_value: 0}}\n" +
          limit +
+         (setup.max_connections == 0
+              ? std::string()
+              : "    max_connections: " + std::to_string(setup.max_connections) + "\n") +
          "    filter_chains:\n"
          "    - filters:\n"
          "      - name: remora.filters.network.tcp_proxy\n"

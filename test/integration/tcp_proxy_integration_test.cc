@@ -57,6 +57,35 @@ TEST_F(TcpProxyIntegrationTest, EchoesThroughProxy) {
   EXPECT_EQ(proxy_.metric("remora_cluster_upstream_connections_total{cluster=\"backend\"}"), 5.0);
 }
 
+TEST_F(TcpProxyIntegrationTest, MaxConnectionsPerListenerClosesTheOverflow) {
+  FakeUpstream upstream(FakeUpstream::echo());
+  startProxy({.endpoints = {{upstream.port(), 1}}, .max_connections = 2}, {"--concurrency", "2"});
+  int a = connectLoopback(proxy_.listenerPort("tcp_in"));
+  int b = connectLoopback(proxy_.listenerPort("tcp_in"));
+  // Both are really open (echoing) before the third arrives.
+  for (int fd : {a, b}) {
+    ASSERT_TRUE(sendAll(fd, "hi"));
+    EXPECT_EQ(recvExactly(fd, 2, std::chrono::seconds(5)), "hi");
+  }
+  int c = connectLoopback(proxy_.listenerPort("tcp_in"));
+  bool eof = false;
+  recvUntilClosed(c, std::chrono::seconds(5), &eof);
+  EXPECT_TRUE(eof) << "the third connection was not closed";
+  EXPECT_EQ(proxy_.metric("remora_listener_connections_overflow_total{listener=\"tcp_in\"}"), 1.0);
+  // One closes; a new one fits again.
+  ::close(a);
+  ::close(c);
+  ASSERT_TRUE(waitFor([&] {
+    return proxy_.metric("remora_listener_downstream_connections_active{listener=\"tcp_in\"}") ==
+           1.0;
+  }));
+  int d = connectLoopback(proxy_.listenerPort("tcp_in"));
+  ASSERT_TRUE(sendAll(d, "ok"));
+  EXPECT_EQ(recvExactly(d, 2, std::chrono::seconds(5)), "ok");
+  ::close(b);
+  ::close(d);
+}
+
 TEST_F(TcpProxyIntegrationTest, UpstreamRefusingClosesDownstreamAndCounts) {
   startProxy({.endpoints = {{unusedPort(), 1}}});
   int fd = connectLoopback(port_);
