@@ -46,10 +46,19 @@ HostConstSharedPtr LoadBalancerBase::chooseHost(const LoadBalancerContext* conte
   if (hosts_.empty()) return nullptr;
   refresh();
   HostConstSharedPtr host = pick(context);
-  if (context == nullptr) return host;
+  if (context == nullptr || context->hostSelectionRetryCount() == 0) return host;
   for (uint32_t i = 0; i < context->hostSelectionRetryCount() && context->shouldSkipHost(*host);
        ++i) {
     host = pick(context);
+  }
+  if (!context->shouldSkipHost(*host)) return host;
+  // The policy kept landing on hosts to avoid (likely when most were tried): take any other
+  // candidate, from a random start so the load still spreads.
+  const auto& hosts = candidates();
+  size_t start = random_.random() % hosts.size();
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    const auto& other = hosts[(start + i) % hosts.size()];
+    if (!context->shouldSkipHost(*other)) return other;
   }
   return host;
 }

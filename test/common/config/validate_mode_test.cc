@@ -7,7 +7,8 @@ namespace remora::test {
 namespace {
 
 TEST(ValidateModeTest, ExampleConfigsAreValid) {
-  for (const char* example : {"docs/examples/tcp_proxy.yaml", "docs/examples/http_proxy.yaml"}) {
+  for (const char* example : {"docs/examples/tcp_proxy.yaml", "docs/examples/http_proxy.yaml",
+                              "docs/examples/resilience.yaml"}) {
     auto result = runCommand({remoraBinary(), "--mode", "validate", "-c", example});
     EXPECT_EQ(result.exit_code, 0) << example << ": " << result.output;
     EXPECT_EQ(result.output, "OK\n") << example;
