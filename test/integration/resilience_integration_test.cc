@@ -390,6 +390,67 @@ TEST_F(RetryIntegrationTest, MirroredCopiesGoToTheShadowWithoutSlowingTheRequest
   EXPECT_EQ(mirrored.size(), 1u);
 }
 
+TEST(StreamIdleTimeoutTest, AStalledRequestIsEndedAndTheLimitsOfAVirtualHostApply) {
+  FakeUpstream hanging(httpServe([](const FakeRequest& r) {
+    if (r.requestLine().find("/hang") != std::string::npos) return std::string("HANG");
+    return httpResponse(200, "ok");
+  }));
+  std::string config = R"(
+admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}
+static_resources:
+  listeners:
+  - name: http_in
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    filter_chains:
+    - filters:
+      - name: remora.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/remora.extensions.filters.network.http_connection_manager.v1.HttpConnectionManager
+          stat_prefix: ingress
+          stream_idle_timeout: 0.3s
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              rate_limit: {max_tokens: 3, fill_interval: 60s}
+              routes:
+              - {match: {prefix: /}, route: {cluster: pool, timeout: 0s}}
+          http_filters:
+          - name: remora.filters.http.local_ratelimit
+          - name: remora.filters.http.router
+  clusters:
+  - name: pool
+    load_assignment:
+      endpoints:
+      - lb_endpoints:
+        - endpoint: {address: {socket_address: {address: 127.0.0.1, port_value: )" +
+                       std::to_string(hanging.port()) + "}}}\n";
+  ProxyProcess proxy;
+  std::string error;
+  ASSERT_TRUE(proxy.start(config, {"--concurrency", "1"}, error)) << error;
+  std::string base = "http://127.0.0.1:" + std::to_string(proxy.listenerPort("http_in"));
+  // No route timeout: only the stream idle timeout ends a request nothing happens on.
+  auto start_time = std::chrono::steady_clock::now();
+  std::string status = runCommand({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                   "-m", "10", base + "/hang"})
+                           .output;
+  auto took = std::chrono::steady_clock::now() - start_time;
+  EXPECT_EQ(status, "504");
+  EXPECT_GE(took, std::chrono::milliseconds(300));
+  EXPECT_LT(took, std::chrono::seconds(5));
+  // The virtual host's bucket (3 tokens, one taken above) is shared by its routes.
+  for (int i = 0; i < 2; ++i) {
+    EXPECT_EQ(runCommand({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m",
+                          "10", base + "/ok"})
+                  .output,
+              "200");
+  }
+  EXPECT_EQ(runCommand({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "10",
+                        base + "/ok"})
+                .output,
+            "429");
+}
+
 class SessionAffinityTest : public RetryIntegrationTest,
                             public ::testing::WithParamInterface<std::string> {
  protected:

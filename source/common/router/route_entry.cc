@@ -311,7 +311,6 @@ std::unique_ptr<RouteEntry> RouteEntry::create(const config::route::v1::Route& p
       HeaderOps(proto.response_headers_to_add(), proto.response_headers_to_remove());
   entry->request_parents_ = std::move(request_parents);
   entry->response_parents_ = std::move(response_parents);
-  if (errors.lines().size() != before) return nullptr;
   if (proto.has_fault()) {
     const auto& f = proto.fault();
     FaultConfig fault;
@@ -352,6 +351,7 @@ std::unique_ptr<RouteEntry> RouteEntry::create(const config::route::v1::Route& p
   if (proto.has_rate_limit()) {
     entry->rate_limit_ = makeTokenBucket(proto.rate_limit(), path + ".rate_limit", errors);
   }
+  if (errors.lines().size() != before) return nullptr;
   return entry;
 }
 

@@ -72,9 +72,8 @@ std::shared_ptr<const RouteTable> RouteTable::create(
       std::string rpath = vpath + ".routes[" + std::to_string(r) + "]";
       auto entry =
           RouteEntry::create(proto.routes(r), rpath, request_parents, response_parents, errors);
-      if (!entry) continue;
-      entry->setVirtualHostRateLimit(vhost_bucket);
-      if (entry->kind() == RouteEntry::Kind::kCluster) {
+      // Cluster names are checked even when the route has other errors: all are reported.
+      if (proto.routes(r).has_route()) {
         const auto& action = proto.routes(r).route();
         if (action.has_weighted_clusters()) {
           const auto& clusters = action.weighted_clusters().clusters();
@@ -85,7 +84,7 @@ std::shared_ptr<const RouteTable> RouteTable::create(
                   "unknown cluster \"" + clusters[i].name() + "\"");
             }
           }
-        } else if (!cluster_exists(action.cluster())) {
+        } else if (!action.cluster().empty() && !cluster_exists(action.cluster())) {
           errors.add(rpath + ".route.cluster", "unknown cluster \"" + action.cluster() + "\"");
         }
         for (int m = 0; m < action.request_mirror_policies_size(); ++m) {
@@ -96,6 +95,8 @@ std::shared_ptr<const RouteTable> RouteTable::create(
           }
         }
       }
+      if (!entry) continue;
+      entry->setVirtualHostRateLimit(vhost_bucket);
       vhost->routes.push_back(std::move(entry));
     }
     table->virtual_hosts_.push_back(std::move(vhost));

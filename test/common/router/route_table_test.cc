@@ -248,6 +248,8 @@ virtual_hosts:
           "route_config.virtual_hosts[0].routes[0].match.safe_regex: invalid regex: missing "
           "): (unclosed",
           "route_config.virtual_hosts[0].routes[1].route.prefix_rewrite: needs a prefix match",
+          // Reported although the route has another error: every error is listed.
+          "route_config.virtual_hosts[0].routes[1].route.cluster: unknown cluster \"missing\"",
           "route_config.virtual_hosts[0].routes[2].direct_response.status: must be between "
           "200 and 599",
           "route_config.virtual_hosts[0].routes[3].route.weighted_clusters: the weights "
@@ -267,6 +269,72 @@ TEST(RouteTableTest, UnknownClusterIsAnError) {
             nullptr);
   EXPECT_EQ(errors.joined(),
             "route_config.virtual_hosts[0].routes[0].route.cluster: unknown cluster \"nope\"\n");
+}
+
+TEST(RouteTableTest, ResilienceSettingsAreParsedAndChecked) {
+  config::Errors errors;
+  auto table = build(R"(
+virtual_hosts:
+- name: v
+  domains: ['*']
+  rate_limit: {max_tokens: 10, fill_interval: 1s}
+  routes:
+  - match: {prefix: /m}
+    route:
+      cluster: c
+      request_mirror_policies: [{cluster: backend, percentage: 25}, {cluster: backend_v2}]
+      hash_policy: [{header: {header_name: X-User}, terminal: true}, {connection_properties: {source_ip: true}}]
+    fault: {delay: {fixed_delay: 0.2s, percentage: 50}, abort: {grpc_status: 14, percentage: 1.5}}
+  - match: {prefix: /}
+    route: {cluster: c}
+    rate_limit: {max_tokens: 2, tokens_per_fill: 1, fill_interval: 0.5s}
+)",
+                     errors);
+  ASSERT_NE(table, nullptr) << errors.joined();
+  const RouteEntry* m = table->match(request("GET", "/m"));
+  ASSERT_NE(m, nullptr);
+  ASSERT_EQ(m->mirrorPolicies().size(), 2u);
+  EXPECT_EQ(m->mirrorPolicies()[0].cluster, "backend");
+  EXPECT_EQ(m->mirrorPolicies()[0].per_million, 250000u);
+  EXPECT_EQ(m->mirrorPolicies()[1].per_million, 1000000u);
+  ASSERT_EQ(m->hashPolicies().size(), 2u);
+  EXPECT_EQ(m->hashPolicies()[0].name, "x-user");
+  EXPECT_TRUE(m->hashPolicies()[0].terminal);
+  ASSERT_NE(m->fault(), nullptr);
+  EXPECT_EQ(m->fault()->delay, std::chrono::milliseconds(200));
+  EXPECT_EQ(m->fault()->delay_per_million, 500000u);
+  EXPECT_EQ(m->fault()->abort_grpc_status, 14u);
+  EXPECT_EQ(m->fault()->abort_per_million, 15000u);
+  // The route without its own bucket uses the virtual host's; the other has its own.
+  ASSERT_NE(m->rateLimit(), nullptr);
+  EXPECT_EQ(m->rateLimit()->maxTokens(), 10u);
+  const RouteEntry* other = table->match(request("GET", "/x"));
+  EXPECT_EQ(other->rateLimit()->maxTokens(), 2u);
+
+  config::Errors bad;
+  EXPECT_EQ(build(R"(
+virtual_hosts:
+- name: v
+  domains: ['*']
+  routes:
+  - match: {prefix: /}
+    route: {cluster: c, request_mirror_policies: [{cluster: nope, percentage: 120}]}
+    fault: {abort: {http_status: 99, percentage: 10}}
+    rate_limit: {max_tokens: 0}
+)",
+                  bad),
+            nullptr);
+  EXPECT_EQ(bad.lines(),
+            (std::vector<std::string>{
+                "route_config.virtual_hosts[0].routes[0].route.request_mirror_policies[0]."
+                "percentage: must be 0-100",
+                "route_config.virtual_hosts[0].routes[0].fault.abort.http_status: must be between "
+                "200 and 599",
+                "route_config.virtual_hosts[0].routes[0].rate_limit.max_tokens: must be positive",
+                "route_config.virtual_hosts[0].routes[0].rate_limit.fill_interval: must be at "
+                "least 1ms",
+                "route_config.virtual_hosts[0].routes[0].route.request_mirror_policies[0].cluster: "
+                "unknown cluster \"nope\""}));
 }
 
 }  // namespace

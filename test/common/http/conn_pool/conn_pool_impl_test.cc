@@ -6,6 +6,7 @@
 #include "gtest/gtest.h"
 #include "source/common/event/libevent_dispatcher.h"
 #include "source/common/network/raw_transport_socket.h"
+#include "source/common/stats/store_impl.h"
 #include "test/common/network/test_utils.h"
 
 namespace remora::http {
@@ -254,6 +255,36 @@ TEST_F(ConnPoolTest, DrainClosesIdleConnectionsAndBusyOnesWhenDone) {
   ASSERT_TRUE(runUntil(dispatcher_, [&] { return pool->connectionCount() == 1; }));
   codecs_[1]->respond();
   ASSERT_TRUE(runUntil(dispatcher_, [&] { return pool->connectionCount() == 0; }));
+}
+
+TEST_F(ConnPoolTest, ClusterBreakersAreSharedByThePoolsOfACluster) {
+  LoopbackServer server(dispatcher_);
+  stats::StoreImpl store;
+  upstream::ResourceLimits limits;
+  limits.max_connections = 1;
+  limits.max_pending_requests = 1;
+  upstream::ResourceManager breakers(limits, "c", store);
+  ConnPoolLimits shared{.cluster_connections = &breakers.connections(),
+                        .cluster_pending = &breakers.pendingRequests(),
+                        .connection = {}};
+  auto first = makePool(server.address(), shared);
+  auto second = makePool(server.address(), shared);
+  RecordingRequest a, b, c;
+  first->newStream(a, a);  // takes the cluster's only pending slot and only connection
+  EXPECT_EQ(first->connectionCount(), 1u);
+  // The second pool may not queue: the cluster's pending breaker is full.
+  EXPECT_EQ(second->newStream(b, b), nullptr);
+  EXPECT_TRUE(b.failed);
+  EXPECT_EQ(b.failure, PoolFailureReason::kOverflow);
+  ASSERT_TRUE(runUntil(dispatcher_, [&] { return a.ready; }));
+  // Pending slot back; the connection breaker still keeps the second pool from connecting.
+  EXPECT_NE(second->newStream(c, c), nullptr);
+  EXPECT_EQ(second->connectionCount(), 0u);
+  EXPECT_EQ(breakers.connections().count(), 1u);
+  first.reset();
+  EXPECT_EQ(breakers.connections().count(), 0u);
+  second.reset();
+  EXPECT_EQ(breakers.pendingRequests().count(), 0u);
 }
 
 }  // namespace
