@@ -78,6 +78,21 @@ TEST(ChaosE2eTest, FailuresNeverReachTheClient) {
                           "::outlier_ejections::1"),
             std::string::npos)
       << clusters;
+  // The example's other routes do what the example says (they have no retries, so the
+  // failing host may answer them: only what the proxy itself does is checked).
+  std::string base = "http://127.0.0.1:" + std::to_string(proxy.listenerPort("http_in"));
+  auto status = [&](const std::string& path) {
+    return runCommand({"/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-m", "10",
+                       base + path})
+        .output;
+  };
+  EXPECT_EQ(status("/fault/abort"), "503");
+  auto before = std::chrono::steady_clock::now();
+  status("/fault/delay");
+  EXPECT_GE(std::chrono::steady_clock::now() - before, std::chrono::milliseconds(300));
+  int limited = 0;
+  for (int i = 0; i < 8; ++i) limited += status("/limited") == "429";
+  EXPECT_GE(limited, 1) << "5 per second: 8 quick requests must meet the limit";
   std::cout << "chaos: 2000 requests, client-visible errors: " << 2000 - codes["200"]
             << ", retries: "
             << proxy.metric("remora_cluster_upstream_retries_total{cluster=\"pool\"}").value_or(0)
