@@ -96,7 +96,7 @@ bool RouterFilter::startUpstream() {
                                http::ResponseFlag::kNoHealthyUpstream);
     return false;
   }
-  cluster_info_ = &cluster->info();
+  cluster_info_ = cluster->sharedInfo();
   if (!cluster_info_->tryAcquireRequest()) {
     callbacks_->sendLocalReply(503, "upstream overflow: max requests", "upstream_overflow",
                                http::ResponseFlag::kUpstreamOverflow);

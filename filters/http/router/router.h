@@ -109,7 +109,8 @@ class RouterFilter : public http::StreamDecoderFilter,
   bool watermark_registered_ = false;
   event::TimerPtr timeout_timer_;
   // Metrics of the upstream request (the cluster outlives the request in a static config).
-  const upstream::ClusterInfo* cluster_info_ = nullptr;
+  // Shared: a config update may remove the cluster while this request is in flight.
+  std::shared_ptr<const upstream::ClusterInfo> cluster_info_;
   std::chrono::steady_clock::time_point upstream_start_;
   uint32_t upstream_status_ = 0;
   bool upstream_counted_ = false;

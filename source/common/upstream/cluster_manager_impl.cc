@@ -58,6 +58,32 @@ void ClusterManagerImpl::update(const std::vector<ClusterInfoConstSharedPtr>& cl
     }
   }
   clusters_.swap(next);
+  // What is left in `next` was removed or replaced.
+  for (auto& [name, cluster] : next) {
+    if (!cluster) continue;
+    cluster->drain();
+    draining_.push_back(std::move(cluster));
+  }
+  reapDrained();
+}
+
+void ClusterManagerImpl::reapDrained() {
+  std::erase_if(draining_, [](const auto& cluster) { return cluster->idle(); });
+  if (draining_.empty()) return;
+  // Checked again shortly: requests in flight finish on their own time.
+  if (!reap_timer_) reap_timer_ = dispatcher_.createTimer([this] { reapDrained(); });
+  reap_timer_->enable(std::chrono::seconds(1));
+}
+
+void ThreadLocalClusterImpl::drain() {
+  for (auto& [key, pool] : pools_) pool->drainConnections();
+}
+
+bool ThreadLocalClusterImpl::idle() const {
+  for (const auto& [key, pool] : pools_) {
+    if (pool->connectionCount() != 0 || pool->pendingCount() != 0) return false;
+  }
+  return true;
 }
 
 ThreadLocalCluster* ClusterManagerImpl::getCluster(std::string_view name) {

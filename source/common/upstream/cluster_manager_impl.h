@@ -28,6 +28,11 @@ class ThreadLocalClusterImpl : public ThreadLocalCluster {
                          const ClientCodecFactoryProvider& codecs);
   ~ThreadLocalClusterImpl() override;
   const ClusterInfo& info() const override { return *info_; }
+  std::shared_ptr<const ClusterInfo> sharedInfo() const override { return info_; }
+  // Closes idle connections and lets busy ones finish (the cluster was removed or replaced).
+  void drain();
+  // No connection or queued request left in any pool.
+  bool idle() const;
   HostConstSharedPtr chooseHost(const LoadBalancerContext* context = nullptr) override;
   network::ClientConnectionPtr createConnection(const HostConstSharedPtr& host) override;
   http::ConnectionPool& httpConnPool(const HostConstSharedPtr& host,
@@ -60,11 +65,19 @@ class ClusterManagerImpl : public ClusterManager {
   // Replaces the cluster set. Clusters whose info object is unchanged keep their balancer state.
   void update(const std::vector<ClusterInfoConstSharedPtr>& clusters);
   ThreadLocalCluster* getCluster(std::string_view name) override;
+  // Removed or replaced clusters still finishing their requests.
+  size_t drainingCount() const { return draining_.size(); }
+  // Frees drained clusters that have nothing left in flight.
+  void reapDrained();
 
  private:
   event::Dispatcher& dispatcher_;
   ClientCodecFactoryProvider codecs_;
   std::map<std::string, std::unique_ptr<ThreadLocalClusterImpl>, std::less<>> clusters_;
+  // Removed from clusters_ by an update but possibly still carrying requests: their pools and
+  // connections must outlive those requests.
+  std::vector<std::unique_ptr<ThreadLocalClusterImpl>> draining_;
+  event::TimerPtr reap_timer_;
 };
 
 }  // namespace remora::upstream

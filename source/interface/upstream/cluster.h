@@ -84,6 +84,9 @@ class ThreadLocalCluster {
  public:
   virtual ~ThreadLocalCluster() = default;
   virtual const ClusterInfo& info() const = 0;
+  // The same, shared: a request holds it so a cluster removed by a config update stays valid
+  // until the request is done with it.
+  virtual std::shared_ptr<const ClusterInfo> sharedInfo() const = 0;
   // Picks a host with the cluster's load balancer; null when the cluster has no hosts.
   // `context` (optional) carries the request's hash key and the hosts to avoid.
   virtual HostConstSharedPtr chooseHost(const LoadBalancerContext* context = nullptr) = 0;
