@@ -17,11 +17,14 @@ constexpr std::string_view kTypeUrlPrefix = "type.googleapis.com/";
 
 class FactoryContextImpl : public config::FactoryContext {
  public:
-  FactoryContextImpl(stats::Store& store, const std::set<std::string, std::less<>>& clusters)
-      : store_(store), clusters_(clusters) {}
+  FactoryContextImpl(stats::Store& store, const std::set<std::string, std::less<>>& clusters,
+                     bool dynamic_clusters)
+      : store_(store), clusters_(clusters), dynamic_clusters_(dynamic_clusters) {}
   stats::Store& stats() override { return store_; }
   bool clusterExists(std::string_view name) const override {
-    return clusters_.find(name) != clusters_.end();
+    // With clusters discovered at run time a route may name one that has not arrived yet:
+    // its requests get 503 (NC) until it does.
+    return dynamic_clusters_ || clusters_.find(name) != clusters_.end();
   }
   const std::string& listenerName() const override { return listener_name_; }
   void setListenerName(std::string name) { listener_name_ = std::move(name); }
@@ -29,6 +32,7 @@ class FactoryContextImpl : public config::FactoryContext {
  private:
   stats::Store& store_;
   const std::set<std::string, std::less<>>& clusters_;
+  bool dynamic_clusters_;
   std::string listener_name_;
 };
 
@@ -171,7 +175,7 @@ ConfigSnapshotConstSharedPtr buildConfigSnapshot(const config::bootstrap::v1::Bo
     cluster_names.insert(cluster.name());
     snapshot->clusters.push_back(std::make_shared<upstream::ClusterInfoImpl>(cluster, store));
   }
-  FactoryContextImpl context(store, cluster_names);
+  FactoryContextImpl context(store, cluster_names, bootstrap.dynamic_resources().has_cds_config());
   const auto& listeners = bootstrap.static_resources().listeners();
   for (int i = 0; i < listeners.size(); ++i) {
     std::string path = "static_resources.listeners[" + std::to_string(i) + "]";

@@ -1,5 +1,9 @@
 #include "source/server/server.h"
 
+#include <set>
+
+#include "source/common/config/bootstrap_validation.h"
+
 #include <google/protobuf/util/json_util.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -58,22 +62,93 @@ std::string Server::clusterHostLines(const upstream::ClusterInfoImpl& cluster,
          line("rq_error", std::to_string(host.errors_total.load()));
 }
 
-void Server::startHealthChecking() {
+void Server::syncHealthChecking() {
+  std::map<const upstream::ClusterInfoImpl*, std::unique_ptr<ClusterChecks>> next;
   for (const auto& cluster : snapshot_->clusters) {
-    if (const auto& hc = cluster->healthCheck()) {
-      health_checkers_.push_back(std::make_unique<upstream::HealthChecker>(
-          *hc, cluster->name(), cluster->hosts(), main_dispatcher_, random_, *store_));
-      health_checkers_.back()->start();
+    auto it = cluster_checks_.find(cluster.get());
+    if (it != cluster_checks_.end()) {
+      next.emplace(cluster.get(), std::move(it->second));
+      continue;
     }
-    upstream::OutlierDetector* detector = cluster->outlierDetector();
-    if (detector == nullptr) continue;
-    size_t index = outlier_timers_.size();
-    outlier_timers_.push_back(main_dispatcher_.createTimer([this, detector, index] {
-      detector->evaluate(main_dispatcher_.timeSource().monotonicTime());
-      outlier_timers_[index]->enable(detector->config().interval);
-    }));
-    outlier_timers_.back()->enable(detector->config().interval);
+    auto checks = std::make_unique<ClusterChecks>();
+    checks->info = cluster;
+    if (const auto& hc = cluster->healthCheck()) {
+      checks->health_checker = std::make_unique<upstream::HealthChecker>(
+          *hc, cluster->name(), cluster->hosts(), main_dispatcher_, random_, *store_);
+      checks->health_checker->start();
+    }
+    if (upstream::OutlierDetector* detector = cluster->outlierDetector()) {
+      ClusterChecks* raw = checks.get();
+      checks->outlier_timer = main_dispatcher_.createTimer([this, detector, raw] {
+        detector->evaluate(main_dispatcher_.timeSource().monotonicTime());
+        raw->outlier_timer->enable(detector->config().interval);
+      });
+      checks->outlier_timer->enable(detector->config().interval);
+    }
+    next.emplace(cluster.get(), std::move(checks));
   }
+  // What is left belongs to removed clusters: their checks stop here.
+  cluster_checks_.swap(next);
+}
+
+void Server::startDynamicResources() {
+  static_clusters_ = snapshot_->clusters;
+  const auto& cds = bootstrap_.dynamic_resources().cds_config();
+  if (cds.path().empty()) return;
+  cds_ = std::make_unique<config::FileSubscription>(
+      main_dispatcher_, cds.path(), "cds",
+      [this](const service::discovery::v1::DiscoveryResponse& response, config::Errors& errors) {
+        applyDynamicClusters(response, errors);
+      },
+      *store_);
+  cds_->start();
+}
+
+void Server::applyDynamicClusters(const service::discovery::v1::DiscoveryResponse& response,
+                                  config::Errors& errors) {
+  static const std::string kClusterType = "type.googleapis.com/remora.config.cluster.v1.Cluster";
+  std::set<std::string> static_names;
+  for (const auto& cluster : static_clusters_) static_names.insert(cluster->name());
+  std::vector<std::pair<std::string, config::cluster::v1::Cluster>> clusters;
+  std::set<std::string> seen;
+  for (int i = 0; i < response.resources_size(); ++i) {
+    std::string path = "resources[" + std::to_string(i) + "]";
+    config::cluster::v1::Cluster cluster;
+    if (response.resources(i).type_url() != kClusterType ||
+        !response.resources(i).UnpackTo(&cluster)) {
+      errors.add(path, "not a " + kClusterType);
+      continue;
+    }
+    path += " (cluster \"" + cluster.name() + "\")";
+    config::validateCluster(cluster, path, errors);
+    if (static_names.count(cluster.name())) {
+      errors.add(path + ".name", "\"" + cluster.name() + "\" is a static cluster");
+    } else if (!seen.insert(cluster.name()).second) {
+      errors.add(path + ".name", "\"" + cluster.name() + "\" appears twice");
+    }
+    clusters.emplace_back(cluster.SerializeAsString(), std::move(cluster));
+  }
+  if (!errors.empty()) return;
+  // Make before break: the new set is complete before any worker sees it.
+  std::map<std::string, std::pair<std::string, upstream::ClusterInfoConstSharedPtr>> next;
+  for (auto& [bytes, cluster] : clusters) {
+    auto it = dynamic_clusters_.find(cluster.name());
+    if (it != dynamic_clusters_.end() && it->second.first == bytes) {
+      next.emplace(cluster.name(), it->second);
+    } else {
+      next.emplace(
+          cluster.name(),
+          std::make_pair(bytes, std::make_shared<upstream::ClusterInfoImpl>(cluster, *store_)));
+    }
+  }
+  dynamic_clusters_.swap(next);
+  auto snapshot = std::make_shared<ConfigSnapshot>();
+  snapshot->listeners = snapshot_->listeners;
+  snapshot->clusters = static_clusters_;
+  for (const auto& [name, entry] : dynamic_clusters_) snapshot->clusters.push_back(entry.second);
+  snapshot_ = snapshot;
+  for (auto& worker : workers_) worker->applySnapshot(snapshot_);
+  syncHealthChecking();
 }
 
 int Server::run() {
@@ -86,7 +161,8 @@ int Server::run() {
     return 1;
   }
   stats::registerProcessStats(*store_, static_cast<int>(concurrency_), start_time_);
-  startHealthChecking();
+  startDynamicResources();
+  syncHealthChecking();
 
   for (uint32_t i = 0; i < concurrency_; ++i) {
     workers_.push_back(std::make_unique<Worker>(i));

@@ -4,12 +4,14 @@
 // sequence. Life: start listeners on every worker → ready (LIVE) → on SIGTERM, SIGINT or
 // POST /quitquitquit, stop accepting, drain open connections for up to drain_time, exit 0.
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "remora/config/bootstrap/v1/bootstrap.pb.h"
 #include "source/common/common/random_generator.h"
+#include "source/common/config/file_subscription.h"
 #include "source/common/event/libevent_dispatcher.h"
 #include "source/common/upstream/health_checker.h"
 #include "source/interface/stats/stats.h"
@@ -33,8 +35,14 @@ class Server {
   int run();
 
  private:
-  // Starts active health checks and arms outlier-detection intervals, on the main loop.
-  void startHealthChecking();
+  // Active health checks and outlier-detection intervals for the clusters of snapshot_, on
+  // the main loop: started for new clusters, stopped for removed ones, kept for the rest.
+  void syncHealthChecking();
+  // Reads dynamic resources (clusters from a file) and keeps them up to date.
+  void startDynamicResources();
+  // A new version of the dynamic clusters: validated whole, then applied make-before-break.
+  void applyDynamicClusters(const service::discovery::v1::DiscoveryResponse& response,
+                            config::Errors& errors);
   static std::string clusterHostLines(const upstream::ClusterInfoImpl& cluster,
                                       const upstream::Host& host);
   bool bindListeners(std::string& error);
@@ -63,10 +71,21 @@ class Server {
   event::FileEventPtr signal_event_;
   event::TimerPtr drain_timer_;
   // One per cluster with outlier detection: its interval's evaluation, on the main thread.
-  std::vector<event::TimerPtr> outlier_timers_;
-  // Active health checks run here, on the main thread: once per host for all workers.
+  // Per cluster (by its info object): active health checks, run here on the main thread once
+  // per host for all workers, and the outlier-detection interval timer.
+  struct ClusterChecks {
+    upstream::ClusterInfoConstSharedPtr info;
+    std::unique_ptr<upstream::HealthChecker> health_checker;
+    event::TimerPtr outlier_timer;
+  };
+  std::map<const upstream::ClusterInfoImpl*, std::unique_ptr<ClusterChecks>> cluster_checks_;
   MersenneRandom random_;
-  std::vector<std::unique_ptr<upstream::HealthChecker>> health_checkers_;
+  // Clusters from the bootstrap, and those from the dynamic source with the config each was
+  // built from (an unchanged cluster keeps its object, and with it pools and balancer state).
+  std::vector<upstream::ClusterInfoConstSharedPtr> static_clusters_;
+  std::map<std::string, std::pair<std::string, upstream::ClusterInfoConstSharedPtr>>
+      dynamic_clusters_;
+  std::unique_ptr<config::FileSubscription> cds_;
   std::chrono::steady_clock::time_point drain_deadline_;
   std::chrono::steady_clock::time_point start_time_;
 };

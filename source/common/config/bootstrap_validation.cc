@@ -189,7 +189,15 @@ void checkUniqueNames(const List& items, const std::string& list_path, Errors& e
 
 }  // namespace
 
+void validateCluster(const cluster::v1::Cluster& cluster, const std::string& path, Errors& errors) {
+  checkCluster(cluster, path, errors);
+}
+
 void validateBootstrap(const bootstrap::v1::Bootstrap& bootstrap, Errors& errors) {
+  const auto& cds = bootstrap.dynamic_resources().cds_config();
+  if (bootstrap.dynamic_resources().has_cds_config() && cds.path().empty() && !cds.has_ads()) {
+    errors.add("dynamic_resources.cds_config", "path or ads is required");
+  }
   if (bootstrap.admin().has_address()) {
     checkAddress(bootstrap.admin().address(), "admin.address", true, errors);
   }

@@ -10,5 +10,8 @@
 namespace remora::config {
 
 void validateBootstrap(const bootstrap::v1::Bootstrap& bootstrap, Errors& errors);
+// The checks of one cluster, wherever it came from (static config, a file, the control
+// plane); errors are reported under `path`.
+void validateCluster(const cluster::v1::Cluster& cluster, const std::string& path, Errors& errors);
 
 }  // namespace remora::config
