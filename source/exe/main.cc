@@ -19,17 +19,19 @@ using remora::config::Errors;
 using remora::config::bootstrap::v1::Bootstrap;
 
 // Parses, validates and builds the whole config, collecting every error.
-remora::server::ConfigSnapshotConstSharedPtr loadConfig(const remora::server::Options& options,
-                                                        Bootstrap& bootstrap,
-                                                        remora::stats::Store& store,
-                                                        Errors& errors) {
+remora::server::ConfigSnapshotConstSharedPtr loadConfig(
+    const remora::server::Options& options, Bootstrap& bootstrap, remora::stats::Store& store,
+    uint32_t concurrency, std::unique_ptr<remora::server::RouteConfigProviderRegistry>& routes,
+    Errors& errors) {
   bool parsed = options.config_path.empty()
                     ? remora::config::parseBootstrap(options.config_yaml, bootstrap, errors)
                     : remora::config::loadBootstrapFile(options.config_path, bootstrap, errors);
   if (!parsed) return nullptr;
   remora::config::validateBootstrap(bootstrap, errors);
   if (!errors.empty()) return nullptr;
-  return remora::server::buildConfigSnapshot(bootstrap, store, errors);
+  routes = std::make_unique<remora::server::RouteConfigProviderRegistry>(
+      concurrency, bootstrap.dynamic_resources().has_ads_config());
+  return remora::server::buildConfigSnapshot(bootstrap, store, errors, routes.get());
 }
 
 }  // namespace
@@ -51,7 +53,10 @@ int main(int argc, char** argv) {
   Bootstrap bootstrap;
   auto store = std::make_unique<remora::stats::StoreImpl>();
   Errors errors;
-  auto snapshot = loadConfig(options, bootstrap, *store, errors);
+  uint32_t concurrency =
+      options.concurrency > 0 ? options.concurrency : remora::server::defaultConcurrency();
+  std::unique_ptr<remora::server::RouteConfigProviderRegistry> routes;
+  auto snapshot = loadConfig(options, bootstrap, *store, concurrency, routes, errors);
   const std::string source = options.config_path.empty() ? "--config-yaml" : options.config_path;
   if (options.mode == remora::server::Mode::kValidate) {
     if (!snapshot) {
@@ -65,9 +70,7 @@ int main(int argc, char** argv) {
     std::cerr << source << ": invalid configuration:\n" << errors.joined();
     return 1;
   }
-  uint32_t concurrency =
-      options.concurrency > 0 ? options.concurrency : remora::server::defaultConcurrency();
   remora::server::Server server(options, concurrency, std::move(bootstrap), std::move(store),
-                                std::move(snapshot));
+                                std::move(snapshot), std::move(routes));
   return server.run();
 }

@@ -2,6 +2,10 @@
 
 #include <google/protobuf/util/time_util.h>
 
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
 #include <set>
 
 #include "source/common/config/registry.h"
@@ -14,27 +18,6 @@ using google::protobuf::util::TimeUtil;
 constexpr uint32_t kDefaultBufferLimit = 1024 * 1024;
 constexpr std::chrono::milliseconds kDefaultListenerFiltersTimeout{15000};
 constexpr std::string_view kTypeUrlPrefix = "type.googleapis.com/";
-
-class FactoryContextImpl : public config::FactoryContext {
- public:
-  FactoryContextImpl(stats::Store& store, const std::set<std::string, std::less<>>& clusters,
-                     bool dynamic_clusters)
-      : store_(store), clusters_(clusters), dynamic_clusters_(dynamic_clusters) {}
-  stats::Store& stats() override { return store_; }
-  bool clusterExists(std::string_view name) const override {
-    // With clusters discovered at run time a route may name one that has not arrived yet:
-    // its requests get 503 (NC) until it does.
-    return dynamic_clusters_ || clusters_.find(name) != clusters_.end();
-  }
-  const std::string& listenerName() const override { return listener_name_; }
-  void setListenerName(std::string name) { listener_name_ = std::move(name); }
-
- private:
-  stats::Store& store_;
-  const std::set<std::string, std::less<>>& clusters_;
-  bool dynamic_clusters_;
-  std::string listener_name_;
-};
 
 template <class Factory>
 std::string knownNames() {
@@ -96,9 +79,12 @@ void buildListenerStats(ListenerConfig& listener, stats::Store& store) {
                      "Connections closed because listener filters took too long.", labels);
 }
 
-std::shared_ptr<ListenerConfig> buildListener(const config::listener::v1::Listener& proto,
-                                              const std::string& path, FactoryContextImpl& context,
-                                              stats::Store& store, config::Errors& errors) {
+}  // namespace
+
+ListenerConfigConstSharedPtr buildListenerConfig(const config::listener::v1::Listener& proto,
+                                                 const std::string& path,
+                                                 FactoryContextImpl& context, stats::Store& store,
+                                                 config::Errors& errors) {
   auto listener = std::make_shared<ListenerConfig>();
   listener->name = proto.name();
   const auto& sa = proto.address().socket_address();
@@ -134,6 +120,20 @@ std::shared_ptr<ListenerConfig> buildListener(const config::listener::v1::Listen
     if (chain_proto.filter_chain_match().has_destination_port()) {
       chain.destination_port = chain_proto.filter_chain_match().destination_port().value();
     }
+    const auto& ranges = chain_proto.filter_chain_match().prefix_ranges();
+    for (int r = 0; r < ranges.size(); ++r) {
+      auto range = CidrRange::parse(ranges[r].address_prefix(),
+                                    ranges[r].has_prefix_len()
+                                        ? std::optional<uint32_t>(ranges[r].prefix_len().value())
+                                        : std::nullopt);
+      if (!range) {
+        errors.add(cpath + ".filter_chain_match.prefix_ranges[" + std::to_string(r) + "]",
+                   "\"" + ranges[r].address_prefix() + "/" +
+                       std::to_string(ranges[r].prefix_len().value()) + "\" is not an IP prefix");
+        continue;
+      }
+      chain.prefix_ranges.push_back(*range);
+    }
     for (int f = 0; f < chain_proto.filters_size(); ++f) {
       std::string fpath = cpath + ".filters[" + std::to_string(f) + "]";
       std::unique_ptr<google::protobuf::Message> message;
@@ -157,29 +157,69 @@ std::shared_ptr<ListenerConfig> buildListener(const config::listener::v1::Listen
   return listener;
 }
 
-}  // namespace
+std::optional<CidrRange> CidrRange::parse(const std::string& prefix,
+                                          std::optional<uint32_t> length) {
+  CidrRange range;
+  if (inet_pton(AF_INET, prefix.c_str(), range.bytes.data()) == 1) {
+    range.family = AF_INET;
+    range.length = length.value_or(32);
+    if (range.length > 32) return std::nullopt;
+  } else if (inet_pton(AF_INET6, prefix.c_str(), range.bytes.data()) == 1) {
+    range.family = AF_INET6;
+    range.length = length.value_or(128);
+    if (range.length > 128) return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  return range;
+}
+
+bool CidrRange::contains(const network::Address& address) const {
+  if (address.family() != family) return false;
+  const uint8_t* ip;
+  if (family == AF_INET) {
+    ip = reinterpret_cast<const uint8_t*>(
+        &reinterpret_cast<const sockaddr_in*>(address.sockAddr())->sin_addr);
+  } else {
+    ip = reinterpret_cast<const uint8_t*>(
+        &reinterpret_cast<const sockaddr_in6*>(address.sockAddr())->sin6_addr);
+  }
+  uint32_t full = length / 8;
+  if (std::memcmp(ip, bytes.data(), full) != 0) return false;
+  uint32_t rest = length % 8;
+  if (rest == 0) return true;
+  uint8_t mask = static_cast<uint8_t>(0xff << (8 - rest));
+  return (ip[full] & mask) == (bytes[full] & mask);
+}
 
 const FilterChainConfig* ListenerConfig::matchFilterChain(const network::Address& local) const {
   for (const auto& chain : filter_chains) {
     if (chain.destination_port && *chain.destination_port != local.port()) continue;
+    if (!chain.prefix_ranges.empty() &&
+        std::none_of(chain.prefix_ranges.begin(), chain.prefix_ranges.end(),
+                     [&](const CidrRange& range) { return range.contains(local); })) {
+      continue;
+    }
     return &chain;
   }
   return nullptr;
 }
 
 ConfigSnapshotConstSharedPtr buildConfigSnapshot(const config::bootstrap::v1::Bootstrap& bootstrap,
-                                                 stats::Store& store, config::Errors& errors) {
+                                                 stats::Store& store, config::Errors& errors,
+                                                 RouteConfigProviderRegistry* routes) {
   auto snapshot = std::make_shared<ConfigSnapshot>();
   std::set<std::string, std::less<>> cluster_names;
   for (const auto& cluster : bootstrap.static_resources().clusters()) {
     cluster_names.insert(cluster.name());
     snapshot->clusters.push_back(std::make_shared<upstream::ClusterInfoImpl>(cluster, store));
   }
-  FactoryContextImpl context(store, cluster_names, bootstrap.dynamic_resources().has_cds_config());
+  FactoryContextImpl context(store, &cluster_names, bootstrap.dynamic_resources().has_cds_config(),
+                             routes);
   const auto& listeners = bootstrap.static_resources().listeners();
   for (int i = 0; i < listeners.size(); ++i) {
     std::string path = "static_resources.listeners[" + std::to_string(i) + "]";
-    snapshot->listeners.push_back(buildListener(listeners[i], path, context, store, errors));
+    snapshot->listeners.push_back(buildListenerConfig(listeners[i], path, context, store, errors));
   }
   if (!errors.empty()) return nullptr;
   return snapshot;

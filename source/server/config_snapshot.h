@@ -3,10 +3,12 @@
 // The running configuration in immutable form. Built on the main thread (this is also where
 // every filter's typed config is validated) and shared read-only with the workers.
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,15 +16,28 @@
 #include "source/common/network/connection_impl.h"
 #include "source/common/upstream/cluster_info_impl.h"
 #include "source/interface/config/errors.h"
+#include "source/interface/config/filter_factory.h"
 #include "source/interface/network/filter.h"
 #include "source/interface/network/listener_filter.h"
 #include "source/interface/stats/stats.h"
+#include "source/server/route_config_providers.h"
 
 namespace remora::server {
+
+// An IP prefix of a filter chain match.
+struct CidrRange {
+  int family = 0;
+  std::array<uint8_t, 16> bytes{};
+  uint32_t length = 0;
+  // Null when `prefix` is not an IP literal or `length` is too long for its family.
+  static std::optional<CidrRange> parse(const std::string& prefix, std::optional<uint32_t> length);
+  bool contains(const network::Address& address) const;
+};
 
 struct FilterChainConfig {
   std::string name;
   std::optional<uint32_t> destination_port;
+  std::vector<CidrRange> prefix_ranges;
   std::vector<network::FilterFactoryCb> filter_factories;
 };
 
@@ -52,10 +67,50 @@ struct ConfigSnapshot {
 };
 using ConfigSnapshotConstSharedPtr = std::shared_ptr<const ConfigSnapshot>;
 
-// Builds the snapshot from an already validated bootstrap: looks up each filter's factory by
-// name, checks its typed_config type and lets the factory validate it. Errors carry the field
-// path. Returns null when any error was added.
+// What filter factories consult while a listener is built (main thread).
+class FactoryContextImpl : public config::FactoryContext {
+ public:
+  // `clusters`: the names routes may use; with `dynamic_clusters`, any name is accepted (a
+  // route may name a cluster that has not arrived yet: its requests get 503 until it does).
+  // `routes` gives discovered route configurations (null: none).
+  FactoryContextImpl(stats::Store& store, const std::set<std::string, std::less<>>* clusters,
+                     bool dynamic_clusters, RouteConfigProviderRegistry* routes)
+      : store_(store), clusters_(clusters), dynamic_clusters_(dynamic_clusters), routes_(routes) {}
+  stats::Store& stats() override { return store_; }
+  bool clusterExists(std::string_view name) const override {
+    return dynamic_clusters_ || (clusters_ != nullptr && clusters_->find(name) != clusters_->end());
+  }
+  const std::string& listenerName() const override { return listener_name_; }
+  void setListenerName(std::string name) { listener_name_ = std::move(name); }
+  router::RouteConfigProviderSharedPtr routeConfigProvider(const std::string& name,
+                                                           const std::string& path) override {
+    if (routes_ == nullptr) return nullptr;
+    requested_routes_.push_back(name);
+    return routes_->get(name, path);
+  }
+  // The route configurations asked for so far.
+  const std::vector<std::string>& requestedRoutes() const { return requested_routes_; }
+
+ private:
+  stats::Store& store_;
+  const std::set<std::string, std::less<>>* clusters_;
+  bool dynamic_clusters_;
+  RouteConfigProviderRegistry* routes_;
+  std::string listener_name_;
+  std::vector<std::string> requested_routes_;
+};
+
+// Builds one listener: looks up each filter's factory by name, checks its typed_config type
+// and lets the factory validate it. Errors carry the field path under `path`.
+ListenerConfigConstSharedPtr buildListenerConfig(const config::listener::v1::Listener& proto,
+                                                 const std::string& path,
+                                                 FactoryContextImpl& context, stats::Store& store,
+                                                 config::Errors& errors);
+
+// Builds the snapshot from an already validated bootstrap. Errors carry the field path.
+// Returns null when any error was added.
 ConfigSnapshotConstSharedPtr buildConfigSnapshot(const config::bootstrap::v1::Bootstrap& bootstrap,
-                                                 stats::Store& store, config::Errors& errors);
+                                                 stats::Store& store, config::Errors& errors,
+                                                 RouteConfigProviderRegistry* routes = nullptr);
 
 }  // namespace remora::server

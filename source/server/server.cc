@@ -1,9 +1,5 @@
 #include "source/server/server.h"
 
-#include <set>
-
-#include "source/common/config/bootstrap_validation.h"
-
 #include <google/protobuf/util/json_util.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
@@ -24,12 +20,15 @@ constexpr std::chrono::milliseconds kDrainPollInterval{50};
 
 Server::Server(const Options& options, uint32_t concurrency,
                config::bootstrap::v1::Bootstrap bootstrap, std::unique_ptr<stats::Store> store,
-               ConfigSnapshotConstSharedPtr snapshot)
+               ConfigSnapshotConstSharedPtr snapshot,
+               std::unique_ptr<RouteConfigProviderRegistry> routes)
     : options_(options),
       concurrency_(concurrency),
       bootstrap_(std::move(bootstrap)),
       store_(std::move(store)),
       snapshot_(std::move(snapshot)),
+      routes_(routes ? std::move(routes)
+                     : std::make_unique<RouteConfigProviderRegistry>(concurrency, false)),
       start_time_(std::chrono::steady_clock::now()) {}
 
 Server::~Server() {
@@ -62,93 +61,102 @@ std::string Server::clusterHostLines(const upstream::ClusterInfoImpl& cluster,
          line("rq_error", std::to_string(host.errors_total.load()));
 }
 
-void Server::syncHealthChecking() {
-  std::map<const upstream::ClusterInfoImpl*, std::unique_ptr<ClusterChecks>> next;
-  for (const auto& cluster : snapshot_->clusters) {
-    auto it = cluster_checks_.find(cluster.get());
-    if (it != cluster_checks_.end()) {
-      next.emplace(cluster.get(), std::move(it->second));
-      continue;
-    }
-    auto checks = std::make_unique<ClusterChecks>();
-    checks->info = cluster;
-    if (const auto& hc = cluster->healthCheck()) {
-      checks->health_checker = std::make_unique<upstream::HealthChecker>(
-          *hc, cluster->name(), cluster->hosts(), main_dispatcher_, random_, *store_);
-      checks->health_checker->start();
-    }
-    if (upstream::OutlierDetector* detector = cluster->outlierDetector()) {
-      ClusterChecks* raw = checks.get();
-      checks->outlier_timer = main_dispatcher_.createTimer([this, detector, raw] {
-        detector->evaluate(main_dispatcher_.timeSource().monotonicTime());
-        raw->outlier_timer->enable(detector->config().interval);
-      });
-      checks->outlier_timer->enable(detector->config().interval);
-    }
-    next.emplace(cluster.get(), std::move(checks));
+void Server::startChecks(const upstream::ClusterInfoConstSharedPtr& cluster) {
+  auto checks = std::make_unique<ClusterChecks>();
+  checks->info = cluster;
+  if (const auto& hc = cluster->healthCheck()) {
+    checks->health_checker = std::make_unique<upstream::HealthChecker>(
+        *hc, cluster->name(), cluster->hosts(), main_dispatcher_, random_, *store_);
+    checks->health_checker->start();
   }
-  // What is left belongs to removed clusters: their checks stop here.
-  cluster_checks_.swap(next);
+  if (upstream::OutlierDetector* detector = cluster->outlierDetector()) {
+    ClusterChecks* raw = checks.get();
+    checks->outlier_timer = main_dispatcher_.createTimer([this, detector, raw] {
+      detector->evaluate(main_dispatcher_.timeSource().monotonicTime());
+      raw->outlier_timer->enable(detector->config().interval);
+    });
+    checks->outlier_timer->enable(detector->config().interval);
+  }
+  if (checks->health_checker || checks->outlier_timer) {
+    cluster_checks_.emplace(cluster.get(), std::move(checks));
+  }
 }
 
-void Server::startDynamicResources() {
-  static_clusters_ = snapshot_->clusters;
-  const auto& cds = bootstrap_.dynamic_resources().cds_config();
-  if (cds.path().empty()) return;
-  cds_ = std::make_unique<config::FileSubscription>(
-      main_dispatcher_, cds.path(), "cds",
-      [this](const service::discovery::v1::DiscoveryResponse& response, config::Errors& errors) {
-        applyDynamicClusters(response, errors);
-      },
-      *store_);
-  cds_->start();
+void Server::stopChecks(const upstream::ClusterInfoImpl* info) { cluster_checks_.erase(info); }
+
+void Server::updateClusters(const std::vector<upstream::ClusterInfoConstSharedPtr>& upserts,
+                            const std::vector<std::string>& removed) {
+  for (const auto& name : removed) {
+    auto it = clusters_.find(name);
+    if (it == clusters_.end()) continue;
+    stopChecks(it->second.get());
+    clusters_.erase(it);
+  }
+  for (const auto& info : upserts) {
+    auto& slot = clusters_[info->name()];
+    if (slot) stopChecks(slot.get());
+    slot = info;
+    startChecks(info);
+  }
+  // Make before break: the workers see a cluster only once it is complete.
+  for (auto& worker : workers_) worker->updateClusters(upserts, removed);
 }
 
-void Server::applyDynamicClusters(const service::discovery::v1::DiscoveryResponse& response,
-                                  config::Errors& errors) {
-  static const std::string kClusterType = "type.googleapis.com/remora.config.cluster.v1.Cluster";
-  std::set<std::string> static_names;
-  for (const auto& cluster : static_clusters_) static_names.insert(cluster->name());
-  std::vector<std::pair<std::string, config::cluster::v1::Cluster>> clusters;
-  std::set<std::string> seen;
-  for (int i = 0; i < response.resources_size(); ++i) {
-    std::string path = "resources[" + std::to_string(i) + "]";
-    config::cluster::v1::Cluster cluster;
-    if (response.resources(i).type_url() != kClusterType ||
-        !response.resources(i).UnpackTo(&cluster)) {
-      errors.add(path, "not a " + kClusterType);
-      continue;
-    }
-    path += " (cluster \"" + cluster.name() + "\")";
-    config::validateCluster(cluster, path, errors);
-    if (static_names.count(cluster.name())) {
-      errors.add(path + ".name", "\"" + cluster.name() + "\" is a static cluster");
-    } else if (!seen.insert(cluster.name()).second) {
-      errors.add(path + ".name", "\"" + cluster.name() + "\" appears twice");
-    }
-    clusters.emplace_back(cluster.SerializeAsString(), std::move(cluster));
+void Server::updateRoutes(const std::shared_ptr<RdsRouteConfigProvider>& provider,
+                          std::shared_ptr<const router::RouteTable> table) {
+  for (auto& worker : workers_) worker->setRoutes(provider, table);
+}
+
+bool Server::addOrUpdateListener(ListenerConfigConstSharedPtr listener, std::string& error) {
+  auto existing = dynamic_listeners_.find(listener->name);
+  network::Address address = listener->address;
+  // The same address again: new sockets join the old port (SO_REUSEPORT) before the old ones
+  // close, so no connection attempt is refused in between.
+  if (existing != dynamic_listeners_.end() && existing->second.first->address == address) {
+    address = existing->second.second;
   }
-  if (!errors.empty()) return;
-  // Make before break: the new set is complete before any worker sees it.
-  std::map<std::string, std::pair<std::string, upstream::ClusterInfoConstSharedPtr>> next;
-  for (auto& [bytes, cluster] : clusters) {
-    auto it = dynamic_clusters_.find(cluster.name());
-    if (it != dynamic_clusters_.end() && it->second.first == bytes) {
-      next.emplace(cluster.name(), it->second);
-    } else {
-      next.emplace(
-          cluster.name(),
-          std::make_pair(bytes, std::make_shared<upstream::ClusterInfoImpl>(cluster, *store_)));
+  std::vector<int> fds;
+  for (uint32_t w = 0; w < concurrency_; ++w) {
+    int fd = network::createListenSocket(address, true, error);
+    if (fd < 0) {
+      error = "cannot listen on " + address.asString() + ": " + error;
+      for (int open_fd : fds) ::close(open_fd);
+      return false;
     }
+    if (w == 0) address = network::boundAddress(fd);
+    fds.push_back(fd);
   }
-  dynamic_clusters_.swap(next);
-  auto snapshot = std::make_shared<ConfigSnapshot>();
-  snapshot->listeners = snapshot_->listeners;
-  snapshot->clusters = static_clusters_;
-  for (const auto& [name, entry] : dynamic_clusters_) snapshot->clusters.push_back(entry.second);
-  snapshot_ = snapshot;
-  for (auto& worker : workers_) worker->applySnapshot(snapshot_);
-  syncHealthChecking();
+  for (size_t w = 0; w < workers_.size(); ++w) {
+    workers_[w]->addListener(listener, fds[w], nullptr);
+    // The listener it replaces stops accepting and drains.
+    workers_[w]->drainListeners(listener->name, listener.get(),
+                                std::chrono::seconds(options_.drain_time_s));
+  }
+  REMORA_LOG(info, "listener %s %s on %s", listener->name.c_str(),
+             existing == dynamic_listeners_.end() ? "added" : "updated",
+             address.asString().c_str());
+  dynamic_listeners_[listener->name] = {listener, address};
+  return true;
+}
+
+void Server::removeListener(const std::string& name) {
+  if (dynamic_listeners_.erase(name) == 0) return;
+  for (auto& worker : workers_) {
+    worker->drainListeners(name, nullptr, std::chrono::seconds(options_.drain_time_s));
+  }
+  REMORA_LOG(info, "listener %s removed: draining its connections", name.c_str());
+}
+
+void Server::onDynamicConfigInitialized() {
+  dynamic_initialized_ = true;
+  maybeGoLive();
+}
+
+void Server::maybeGoLive() {
+  if (state_ == State::kStarting && listeners_pending_ == 0 && dynamic_initialized_) {
+    state_ = State::kLive;
+    REMORA_LOG(info, "all listeners are up and the first configuration is applied: live");
+  }
 }
 
 int Server::run() {
@@ -161,21 +169,22 @@ int Server::run() {
     return 1;
   }
   stats::registerProcessStats(*store_, static_cast<int>(concurrency_), start_time_);
-  startDynamicResources();
-  syncHealthChecking();
 
   for (uint32_t i = 0; i < concurrency_; ++i) {
     workers_.push_back(std::make_unique<Worker>(i));
     workers_.back()->start();
-    workers_.back()->applySnapshot(snapshot_);
   }
+  updateClusters(snapshot_->clusters, {});
+  // Dynamic resources next: file sources are read now, the control plane's arrive later.
+  // Either way they reach the workers through posts queued after the static clusters.
+  xds_ = std::make_unique<XdsManager>(main_dispatcher_, *store_, bootstrap_, *routes_, *this);
+  xds_->start();
+
   listeners_pending_ = snapshot_->listeners.size() * workers_.size();
   auto on_listener_added = [this] {
     main_dispatcher_.post([this] {
-      if (--listeners_pending_ == 0 && state_ == State::kStarting) {
-        state_ = State::kLive;
-        REMORA_LOG(info, "all listeners are up: live");
-      }
+      --listeners_pending_;
+      maybeGoLive();
     });
   };
   for (size_t l = 0; l < snapshot_->listeners.size(); ++l) {
@@ -184,9 +193,9 @@ int Server::run() {
       listen_fds_[l][w] = -1;  // the worker owns it now
     }
   }
-  if (listeners_pending_ == 0) state_ = State::kLive;
+  maybeGoLive();
   REMORA_LOG(info, "remora started: %u workers, %zu listeners, %zu clusters", concurrency_,
-             snapshot_->listeners.size(), snapshot_->clusters.size());
+             snapshot_->listeners.size() + dynamic_listeners_.size(), clusters_.size());
   main_dispatcher_.run();
   for (auto& worker : workers_) worker->stop();
   if (admin_) admin_->stop();
@@ -263,12 +272,17 @@ void Server::addAdminHandlers() {
         print.add_whitespace = true;
         print.preserve_proto_field_names = true;
         AdminResponse response{200, "application/json", ""};
-        auto status =
-            google::protobuf::util::MessageToJsonString(bootstrap_, &response.body, print);
+        std::string bootstrap;
+        auto status = google::protobuf::util::MessageToJsonString(bootstrap_, &bootstrap, print);
         if (!status.ok()) {
           return AdminResponse{500, "text/plain; charset=utf-8",
                                std::string(status.message()) + "\n"};
         }
+        // The bootstrap as given, then every dynamic resource with its version and the time
+        // it was applied.
+        response.body = "{\"bootstrap\":" + bootstrap;
+        if (xds_) response.body += "," + xds_->configDumpJson();
+        response.body += "}\n";
         return response;
       });
   auto prometheus = prometheusHandler(*store_);
@@ -282,12 +296,15 @@ void Server::addAdminHandlers() {
                          response.body += snapshot_->listeners[i]->name +
                                           "::" + bound_addresses_[i].asString() + "\n";
                        }
+                       for (const auto& [name, entry] : dynamic_listeners_) {
+                         response.body += name + "::" + entry.second.asString() + "\n";
+                       }
                        return response;
                      });
   admin_->addHandler("/clusters", "clusters and their hosts: weight, health, ejections, requests",
                      false, [this](const AdminRequest&) {
                        AdminResponse response;
-                       for (const auto& cluster : snapshot_->clusters) {
+                       for (const auto& [name, cluster] : clusters_) {
                          for (const auto& host : cluster->hosts()) {
                            response.body += clusterHostLines(*cluster, *host);
                          }

@@ -11,7 +11,6 @@
 
 #include "remora/config/bootstrap/v1/bootstrap.pb.h"
 #include "source/common/common/random_generator.h"
-#include "source/common/config/file_subscription.h"
 #include "source/common/event/libevent_dispatcher.h"
 #include "source/common/upstream/health_checker.h"
 #include "source/interface/stats/stats.h"
@@ -19,30 +18,38 @@
 #include "source/server/config_snapshot.h"
 #include "source/server/options.h"
 #include "source/server/worker.h"
+#include "source/server/xds_manager.h"
 
 namespace remora::server {
 
-class Server {
+class Server : public DynamicConfigTarget {
  public:
   enum class State { kStarting, kLive, kDraining };
 
-  // `snapshot` was built from `bootstrap` with `store`.
+  // `snapshot` was built from `bootstrap` with `store` and `routes`.
   Server(const Options& options, uint32_t concurrency, config::bootstrap::v1::Bootstrap bootstrap,
-         std::unique_ptr<stats::Store> store, ConfigSnapshotConstSharedPtr snapshot);
-  ~Server();
+         std::unique_ptr<stats::Store> store, ConfigSnapshotConstSharedPtr snapshot,
+         std::unique_ptr<RouteConfigProviderRegistry> routes);
+  ~Server() override;
+
+  // DynamicConfigTarget (main thread)
+  void updateClusters(const std::vector<upstream::ClusterInfoConstSharedPtr>& upserts,
+                      const std::vector<std::string>& removed) override;
+  void updateRoutes(const std::shared_ptr<RdsRouteConfigProvider>& provider,
+                    std::shared_ptr<const router::RouteTable> table) override;
+  bool addOrUpdateListener(ListenerConfigConstSharedPtr listener, std::string& error) override;
+  void removeListener(const std::string& name) override;
+  void onDynamicConfigInitialized() override;
 
   // Runs until shut down. Returns the process exit code: 0 after a drain, 1 if startup failed.
   int run();
 
  private:
-  // Active health checks and outlier-detection intervals for the clusters of snapshot_, on
-  // the main loop: started for new clusters, stopped for removed ones, kept for the rest.
-  void syncHealthChecking();
-  // Reads dynamic resources (clusters from a file) and keeps them up to date.
-  void startDynamicResources();
-  // A new version of the dynamic clusters: validated whole, then applied make-before-break.
-  void applyDynamicClusters(const service::discovery::v1::DiscoveryResponse& response,
-                            config::Errors& errors);
+  // Active health checks and the outlier-detection interval of a cluster, on the main loop:
+  // started when it appears, stopped when it goes (`previous` is what it replaces, if any).
+  void startChecks(const upstream::ClusterInfoConstSharedPtr& info);
+  void stopChecks(const upstream::ClusterInfoImpl* info);
+  void maybeGoLive();
   static std::string clusterHostLines(const upstream::ClusterInfoImpl& cluster,
                                       const upstream::Host& host);
   bool bindListeners(std::string& error);
@@ -62,9 +69,13 @@ class Server {
   event::LibeventDispatcher main_dispatcher_{"main"};
   std::unique_ptr<AdminServer> admin_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  // Per listener (snapshot order), the bound address and one socket per worker.
+  // Per static listener (snapshot order), the bound address and one socket per worker.
   std::vector<network::Address> bound_addresses_;
   std::vector<std::vector<int>> listen_fds_;
+  // Discovered listeners now accepting, by name: config and bound address.
+  std::map<std::string, std::pair<ListenerConfigConstSharedPtr, network::Address>>
+      dynamic_listeners_;
+  bool dynamic_initialized_ = false;
   State state_ = State::kStarting;
   size_t listeners_pending_ = 0;
   int signal_fd_ = -1;
@@ -80,12 +91,10 @@ class Server {
   };
   std::map<const upstream::ClusterInfoImpl*, std::unique_ptr<ClusterChecks>> cluster_checks_;
   MersenneRandom random_;
-  // Clusters from the bootstrap, and those from the dynamic source with the config each was
-  // built from (an unchanged cluster keeps its object, and with it pools and balancer state).
-  std::vector<upstream::ClusterInfoConstSharedPtr> static_clusters_;
-  std::map<std::string, std::pair<std::string, upstream::ClusterInfoConstSharedPtr>>
-      dynamic_clusters_;
-  std::unique_ptr<config::FileSubscription> cds_;
+  // Every cluster in force (static and discovered), by name.
+  std::map<std::string, upstream::ClusterInfoConstSharedPtr> clusters_;
+  std::unique_ptr<RouteConfigProviderRegistry> routes_;
+  std::unique_ptr<XdsManager> xds_;
   std::chrono::steady_clock::time_point drain_deadline_;
   std::chrono::steady_clock::time_point start_time_;
 };

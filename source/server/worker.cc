@@ -69,15 +69,51 @@ void Worker::start() {
   thread_ = std::thread([this] {
     std::string name = "worker_" + std::to_string(index_);
     pthread_setname_np(pthread_self(), name.c_str());
+    setCurrentWorkerIndex(index_);
     dispatcher_.run();
   });
 }
 
-void Worker::applySnapshot(ConfigSnapshotConstSharedPtr snapshot) {
-  dispatcher_.post([this, snapshot = std::move(snapshot)] {
-    snapshot_ = snapshot;
-    cluster_manager_.update(snapshot_->clusters);
+void Worker::updateClusters(std::vector<upstream::ClusterInfoConstSharedPtr> upserts,
+                            std::vector<std::string> removed) {
+  dispatcher_.post([this, upserts = std::move(upserts), removed = std::move(removed)] {
+    cluster_manager_.applyDelta(upserts, removed);
   });
+}
+
+void Worker::setRoutes(std::shared_ptr<RdsRouteConfigProvider> provider,
+                       std::shared_ptr<const router::RouteTable> table) {
+  dispatcher_.post([this, provider = std::move(provider), table = std::move(table)]() mutable {
+    provider->setOnWorker(index_, std::move(table));
+  });
+}
+
+void Worker::drainListeners(std::string name, const ListenerConfig* keep,
+                            std::chrono::milliseconds drain_time) {
+  dispatcher_.post([this, name = std::move(name), keep, drain_time] {
+    auto deadline = std::chrono::steady_clock::now() + drain_time;
+    for (auto it = listeners_.begin(); it != listeners_.end();) {
+      if ((*it)->config().name != name || &(*it)->config() == keep) {
+        ++it;
+        continue;
+      }
+      (*it)->stopAccepting();
+      draining_listeners_.push_back({std::move(*it), deadline});
+      it = listeners_.erase(it);
+    }
+    reapDrainingListeners();
+  });
+}
+
+void Worker::reapDrainingListeners() {
+  auto now = std::chrono::steady_clock::now();
+  // Destroying a listener closes what is still open: only once idle or out of time.
+  std::erase_if(draining_listeners_, [now](const DrainingListener& draining) {
+    return draining.listener->connectionCount() == 0 || now >= draining.deadline;
+  });
+  if (draining_listeners_.empty()) return;
+  if (!drain_timer_) drain_timer_ = dispatcher_.createTimer([this] { reapDrainingListeners(); });
+  drain_timer_->enable(std::chrono::milliseconds(200));
 }
 
 void Worker::addListener(ListenerConfigConstSharedPtr config, int listen_fd,
@@ -100,6 +136,7 @@ void Worker::stop() {
     // Tear down on this thread, where the connections live; run() deletes what this defers
     // before it returns.
     listeners_.clear();
+    draining_listeners_.clear();
     while (!closing_.empty()) closing_.front()->onEvent(network::ConnectionEvent::kLocalClose);
     dispatcher_.exit();
   });

@@ -15,6 +15,7 @@
 #include "source/interface/server/worker_context.h"
 #include "source/server/active_listener.h"
 #include "source/server/config_snapshot.h"
+#include "source/server/route_config_providers.h"
 
 namespace remora::server {
 
@@ -25,12 +26,20 @@ class Worker : public WorkerContext {
 
   // Main thread: starts the thread. Then the methods below post work to it.
   void start();
-  // Swaps in a new snapshot's clusters (listeners are added separately).
-  void applySnapshot(ConfigSnapshotConstSharedPtr snapshot);
+  // Adds, replaces and removes clusters (see ClusterManagerImpl::applyDelta).
+  void updateClusters(std::vector<upstream::ClusterInfoConstSharedPtr> upserts,
+                      std::vector<std::string> removed);
+  // Installs this worker's copy of a discovered route table.
+  void setRoutes(std::shared_ptr<RdsRouteConfigProvider> provider,
+                 std::shared_ptr<const router::RouteTable> table);
   // Starts accepting on `listen_fd` (owned from now on); `done` runs on the worker after.
   void addListener(ListenerConfigConstSharedPtr config, int listen_fd, std::function<void()> done);
   // Closes every listening socket; open connections carry on.
   void stopListeners();
+  // The listeners named `name`, except the one with config `keep`, stop accepting; their
+  // connections carry on and are closed when `drain_time` has passed.
+  void drainListeners(std::string name, const ListenerConfig* keep,
+                      std::chrono::milliseconds drain_time);
   // Exits the loop (closing what is still open) and joins the thread.
   void stop();
   // Open downstream connections plus connections finishing a flush-close. Any thread.
@@ -51,8 +60,16 @@ class Worker : public WorkerContext {
   uint32_t index_;
   event::LibeventDispatcher dispatcher_;
   upstream::ClusterManagerImpl cluster_manager_;
-  ConfigSnapshotConstSharedPtr snapshot_;
   std::vector<std::unique_ptr<ActiveListener>> listeners_;
+  // Listeners replaced or removed by an update, until their connections are gone or their
+  // drain deadline passes.
+  struct DrainingListener {
+    std::unique_ptr<ActiveListener> listener;
+    std::chrono::steady_clock::time_point deadline;
+  };
+  std::vector<DrainingListener> draining_listeners_;
+  event::TimerPtr drain_timer_;
+  void reapDrainingListeners();
   std::list<std::unique_ptr<ClosingConnection>> closing_;
   std::atomic<uint64_t> open_connections_{0};
   std::thread thread_;

@@ -59,9 +59,12 @@ server::WorkerContext& ActiveStream::worker() { return parent_.worker(); }
 const router::RouteEntry* ActiveStream::route() {
   if (!route_cached_) {
     route_cached_ = true;
-    const auto& routes = parent_.config().routes;
+    if (!routes_) {
+      const auto& config = parent_.config();
+      routes_ = config.rds ? config.rds->current() : config.routes;
+    }
     route_ =
-        routes && request_headers_ ? routes->match(*request_headers_, parent_.random()) : nullptr;
+        routes_ && request_headers_ ? routes_->match(*request_headers_, parent_.random()) : nullptr;
   }
   return route_;
 }

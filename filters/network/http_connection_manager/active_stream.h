@@ -108,6 +108,8 @@ class ActiveStream : public http::StreamDecoder,
   std::list<Frame> encoder_queue_;
   std::vector<http::DownstreamWatermarkCallbacks*> watermark_callbacks_;
   const router::RouteEntry* route_ = nullptr;
+  // The table route_ points into: held for the stream's life (discovered routes may change).
+  std::shared_ptr<const router::RouteTable> routes_;
   bool route_cached_ = false;
   bool websocket_ = false;
   bool request_complete_ = false;

@@ -82,9 +82,26 @@ class HcmConfigFactory : public config::NetworkFilterConfigFactory {
     config->codec = proto.codec_type() == ProtoConfig::HTTP1   ? CodecChoice::kHttp1
                     : proto.codec_type() == ProtoConfig::HTTP2 ? CodecChoice::kHttp2
                                                                : CodecChoice::kAuto;
-    config->routes = remora::router::RouteTable::create(
-        proto.route_config(), path + ".route_config",
-        [&context](std::string_view cluster) { return context.clusterExists(cluster); }, errors);
+    if (proto.has_rds()) {
+      const auto& rds = proto.rds();
+      if (rds.route_config_name().empty()) {
+        errors.add(path + ".rds.route_config_name", "required");
+      } else if (rds.config_source().has_ads() || rds.config_source().path().empty()) {
+        config->rds = context.routeConfigProvider(rds.route_config_name(), "");
+        if (!config->rds) {
+          errors.add(path + ".rds",
+                     "routes from the control plane need dynamic_resources.ads_config in the "
+                     "bootstrap (or set rds.config_source.path)");
+        }
+      } else {
+        config->rds =
+            context.routeConfigProvider(rds.route_config_name(), rds.config_source().path());
+      }
+    } else {
+      config->routes = remora::router::RouteTable::create(
+          proto.route_config(), path + ".route_config",
+          [&context](std::string_view cluster) { return context.clusterExists(cluster); }, errors);
+    }
 
     checkDuration(proto.has_request_headers_timeout(), proto.request_headers_timeout(),
                   path + ".request_headers_timeout", errors);

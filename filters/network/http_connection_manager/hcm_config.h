@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "source/interface/http/filter.h"
+#include "source/interface/router/route_config_provider.h"
 #include "source/interface/stats/stats.h"
 
 namespace remora::access_log {
@@ -48,7 +49,9 @@ struct HcmStats {
 struct HcmConfig {
   std::string stat_prefix;
   CodecChoice codec = CodecChoice::kAuto;
+  // Inline routes, or (when set) the provider of discovered ones.
   std::shared_ptr<const router::RouteTable> routes;
+  std::shared_ptr<router::RouteConfigProvider> rds;
   std::vector<http::FilterFactoryCb> filter_factories;
   std::chrono::milliseconds request_headers_timeout{10000};
   std::chrono::milliseconds stream_idle_timeout{300000};

@@ -104,6 +104,40 @@ void checkListener(const listener::v1::Listener& listener, const std::string& pa
   }
 }
 
+void checkAssignment(const endpoint::v1::ClusterLoadAssignment& assignment,
+                     const std::string& apath, bool allow_host_names, Errors& errors) {
+  for (int l = 0; l < assignment.endpoints_size(); ++l) {
+    std::string lpath = indexed(apath, "endpoints", l);
+    const auto& locality = assignment.endpoints(l);
+    for (int e = 0; e < locality.lb_endpoints_size(); ++e) {
+      std::string epath = indexed(lpath, "lb_endpoints", e);
+      const auto& lb_endpoint = locality.lb_endpoints(e);
+      if (!lb_endpoint.endpoint().has_address()) {
+        errors.add(epath + ".endpoint.address", "required");
+      } else {
+        if (allow_host_names) {
+          const auto& sa = lb_endpoint.endpoint().address().socket_address();
+          if (sa.address().empty())
+            errors.add(epath + ".endpoint.address.socket_address.address", "required");
+          if (sa.port_value() == 0 || sa.port_value() > 65535) {
+            errors.add(epath + ".endpoint.address.socket_address.port_value", "must be 1..65535");
+          }
+        } else {
+          checkAddress(lb_endpoint.endpoint().address(), epath + ".endpoint.address", false,
+                       errors);
+        }
+      }
+      if (lb_endpoint.has_load_balancing_weight()) {
+        uint32_t weight = lb_endpoint.load_balancing_weight().value();
+        if (weight < 1 || weight > kMaxWeight) {
+          errors.add(epath + ".load_balancing_weight",
+                     "must be between 1 and " + std::to_string(kMaxWeight));
+        }
+      }
+    }
+  }
+}
+
 void checkCluster(const cluster::v1::Cluster& cluster, const std::string& path, Errors& errors) {
   if (cluster.name().empty()) errors.add(path + ".name", "required");
   if (cluster.has_connect_timeout()) {
@@ -149,29 +183,34 @@ void checkCluster(const cluster::v1::Cluster& cluster, const std::string& path, 
                                             "\" differs from the cluster name \"" + cluster.name() +
                                             "\"");
   }
-  for (int l = 0; l < assignment.endpoints_size(); ++l) {
-    std::string lpath = indexed(apath, "endpoints", l);
-    const auto& locality = assignment.endpoints(l);
-    for (int e = 0; e < locality.lb_endpoints_size(); ++e) {
-      std::string epath = indexed(lpath, "lb_endpoints", e);
-      const auto& lb_endpoint = locality.lb_endpoints(e);
-      if (!lb_endpoint.endpoint().has_address()) {
-        errors.add(epath + ".endpoint.address", "required");
-      } else {
-        checkAddress(lb_endpoint.endpoint().address(), epath + ".endpoint.address", false, errors);
+  size_t endpoints = 0;
+  for (const auto& locality : assignment.endpoints()) endpoints += locality.lb_endpoints_size();
+  switch (cluster.type()) {
+    case cluster::v1::Cluster::EDS:
+    case cluster::v1::Cluster::ORIGINAL_DST:
+      if (endpoints != 0) {
+        errors.add(apath, "must be empty for an " +
+                              cluster::v1::Cluster::DiscoveryType_Name(cluster.type()) +
+                              " cluster (its hosts are discovered)");
       }
-      if (lb_endpoint.has_load_balancing_weight()) {
-        uint32_t weight = lb_endpoint.load_balancing_weight().value();
-        if (weight < 1 || weight > kMaxWeight) {
-          errors.add(epath + ".load_balancing_weight",
-                     "must be between 1 and " + std::to_string(kMaxWeight));
-        }
-      }
-    }
+      break;
+    case cluster::v1::Cluster::LOGICAL_DNS:
+      if (endpoints != 1) errors.add(apath, "a LOGICAL_DNS cluster needs exactly one endpoint");
+      break;
+    default:
+      break;
   }
+  if (cluster.type() != cluster::v1::Cluster::EDS && cluster.has_eds_cluster_config()) {
+    errors.add(path + ".eds_cluster_config", "only for EDS clusters");
+  }
+  if (cluster.has_dns_refresh_rate()) {
+    checkPositive(cluster.dns_refresh_rate(), path + ".dns_refresh_rate", errors);
+  }
+  bool dns = cluster.type() == cluster::v1::Cluster::STRICT_DNS ||
+             cluster.type() == cluster::v1::Cluster::LOGICAL_DNS;
+  checkAssignment(assignment, apath, dns, errors);
 }
 
-// Names must be unique within a list: "name: \"x\" is already used by <list>[i]".
 template <class List>
 void checkUniqueNames(const List& items, const std::string& list_path, Errors& errors) {
   std::map<std::string, int> seen;
@@ -193,10 +232,41 @@ void validateCluster(const cluster::v1::Cluster& cluster, const std::string& pat
   checkCluster(cluster, path, errors);
 }
 
+void validateEndpoints(const endpoint::v1::ClusterLoadAssignment& assignment,
+                       const std::string& path, Errors& errors) {
+  if (assignment.cluster_name().empty()) errors.add(path + ".cluster_name", "required");
+  checkAssignment(assignment, path, false, errors);
+}
+
+void validateListener(const listener::v1::Listener& listener, const std::string& path,
+                      Errors& errors) {
+  checkListener(listener, path, errors);
+}
+
 void validateBootstrap(const bootstrap::v1::Bootstrap& bootstrap, Errors& errors) {
-  const auto& cds = bootstrap.dynamic_resources().cds_config();
-  if (bootstrap.dynamic_resources().has_cds_config() && cds.path().empty() && !cds.has_ads()) {
-    errors.add("dynamic_resources.cds_config", "path or ads is required");
+  const auto& dynamic = bootstrap.dynamic_resources();
+  auto check_source = [&](bool present, const core::v1::ConfigSource& source, const char* field) {
+    if (!present) return;
+    std::string path = std::string("dynamic_resources.") + field;
+    if (source.path().empty() && !source.has_ads()) {
+      errors.add(path, "path or ads is required");
+    } else if (source.has_ads() && !dynamic.has_ads_config()) {
+      errors.add(path + ".ads", "needs dynamic_resources.ads_config (the control plane's address)");
+    }
+    if (source.has_initial_fetch_timeout() && (source.initial_fetch_timeout().seconds() < 0 ||
+                                               source.initial_fetch_timeout().nanos() < 0)) {
+      errors.add(path + ".initial_fetch_timeout", "must not be negative");
+    }
+  };
+  check_source(dynamic.has_cds_config(), dynamic.cds_config(), "cds_config");
+  check_source(dynamic.has_lds_config(), dynamic.lds_config(), "lds_config");
+  if (dynamic.has_ads_config()) {
+    if (!dynamic.ads_config().has_address()) {
+      errors.add("dynamic_resources.ads_config.address", "required");
+    } else {
+      checkAddress(dynamic.ads_config().address(), "dynamic_resources.ads_config.address", false,
+                   errors);
+    }
   }
   if (bootstrap.admin().has_address()) {
     checkAddress(bootstrap.admin().address(), "admin.address", true, errors);

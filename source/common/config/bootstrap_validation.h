@@ -13,5 +13,11 @@ void validateBootstrap(const bootstrap::v1::Bootstrap& bootstrap, Errors& errors
 // The checks of one cluster, wherever it came from (static config, a file, the control
 // plane); errors are reported under `path`.
 void validateCluster(const cluster::v1::Cluster& cluster, const std::string& path, Errors& errors);
+// A discovered ClusterLoadAssignment (EDS).
+void validateEndpoints(const endpoint::v1::ClusterLoadAssignment& assignment,
+                       const std::string& path, Errors& errors);
+// A listener's fields (its filters are checked when it is built).
+void validateListener(const listener::v1::Listener& listener, const std::string& path,
+                      Errors& errors);
 
 }  // namespace remora::config

@@ -12,21 +12,18 @@
 namespace remora::config {
 
 FileSubscription::FileSubscription(event::Dispatcher& dispatcher, std::string path,
-                                   std::string name, UpdateCallback on_update, stats::Store& store)
-    : dispatcher_(dispatcher),
-      path_(std::move(path)),
-      name_(std::move(name)),
-      on_update_(std::move(on_update)) {
+                                   SubscriptionCallbacks& callbacks, stats::Store& store)
+    : dispatcher_(dispatcher), path_(std::move(path)), callbacks_(callbacks) {
   size_t slash = path_.rfind('/');
   directory_ = slash == std::string::npos ? "." : path_.substr(0, slash);
   if (directory_.empty()) directory_ = "/";
   file_name_ = slash == std::string::npos ? path_ : path_.substr(slash + 1);
   accepted_ = &store.counter("remora_config_updates_total",
                              "Versions of dynamic resources applied or rejected.",
-                             {{"source", name_}, {"result", "accepted"}});
+                             {{"source", path_}, {"result", "accepted"}});
   rejected_ = &store.counter("remora_config_updates_total",
                              "Versions of dynamic resources applied or rejected.",
-                             {{"source", name_}, {"result", "rejected"}});
+                             {{"source", path_}, {"result", "rejected"}});
 }
 
 FileSubscription::~FileSubscription() {
@@ -40,7 +37,7 @@ void FileSubscription::start() {
   if (inotify_fd_ < 0 ||
       inotify_add_watch(inotify_fd_, directory_.c_str(),
                         IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_MODIFY) < 0) {
-    REMORA_LOG(error, "%s: cannot watch %s: %s", name_.c_str(), directory_.c_str(),
+    REMORA_LOG(error, "%s: cannot watch %s: %s", path_.c_str(), directory_.c_str(),
                strerror(errno));
     return;
   }
@@ -67,8 +64,7 @@ void FileSubscription::load() {
   std::ifstream in(path_);
   if (!in) {
     last_error_ = path_ + ": cannot be read";
-    REMORA_LOG(error, "%s: %s; keeping version \"%s\"", name_.c_str(), last_error_.c_str(),
-               version_.c_str());
+    REMORA_LOG(error, "%s; keeping version \"%s\"", last_error_.c_str(), version_.c_str());
     rejected_->inc();
     return;
   }
@@ -76,25 +72,51 @@ void FileSubscription::load() {
   text << in.rdbuf();
   std::string content = text.str();
   // Editors touch files without changing them; only new content is a new version.
-  if (content == last_content_ && !version_.empty()) return;
-  Errors errors;
+  if (loaded_ && content == last_content_) return;
+  loaded_ = true;
+  UpdateOutcome outcome;
   service::discovery::v1::DiscoveryResponse response;
-  if (parseMessage(content, response, errors)) on_update_(response, errors);
-  if (!errors.empty()) {
+  if (parseMessage(content, response, outcome.errors)) {
+    std::map<std::string, std::vector<google::protobuf::Any>> by_type;
+    for (const auto& resource : response.resources()) {
+      by_type[resource.type_url()].push_back(resource);
+    }
+    for (const auto& [type, resources] : by_type) {
+      if (type != kClusterType && type != kEndpointType && type != kRouteType &&
+          type != kListenerType) {
+        outcome.errors.add("resources", "unknown resource type \"" + type + "\"");
+      }
+    }
+    // Types this file held before and holds no more are removed too.
+    for (const auto& [type, tracker] : trackers_) by_type.try_emplace(type);
+    for (std::string_view type : {kClusterType, kEndpointType, kRouteType, kListenerType}) {
+      auto it = by_type.find(std::string(type));
+      if (it == by_type.end()) continue;
+      SotwTracker& tracker = trackers_[std::string(type)];
+      std::vector<DecodedResource> upserts;
+      std::vector<std::string> removed;
+      tracker.diff(it->second, "resources", upserts, removed, outcome);
+      if (upserts.empty() && removed.empty()) continue;
+      callbacks_.onResourceUpdate(type, upserts, removed, outcome);
+      tracker.commit(upserts, removed, outcome);
+    }
+  }
+  last_content_ = content;
+  if (!outcome.errors.empty()) {
     last_error_.clear();
-    for (const auto& line : errors.lines()) last_error_ += path_ + ": " + line + "\n";
-    REMORA_LOG(error, "%s: rejected %s (keeping version \"%s\"):\n%s", name_.c_str(), path_.c_str(),
-               version_.c_str(), last_error_.c_str());
+    for (const auto& line : outcome.errors.lines()) last_error_ += path_ + ": " + line + "\n";
+    REMORA_LOG(error,
+               "rejected (the rest applied; rejected resources keep their last good "
+               "version):\n%s",
+               last_error_.c_str());
     rejected_->inc();
     return;
   }
-  last_content_ = content;
   version_ = response.version_info();
   last_updated_ = std::chrono::system_clock::now();
   last_error_.clear();
   accepted_->inc();
-  REMORA_LOG(info, "%s: applied version \"%s\" from %s", name_.c_str(), version_.c_str(),
-             path_.c_str());
+  REMORA_LOG(info, "applied version \"%s\" from %s", version_.c_str(), path_.c_str());
 }
 
 }  // namespace remora::config

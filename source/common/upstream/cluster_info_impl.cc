@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "source/common/network/raw_transport_socket.h"
+#include "source/common/upstream/host_health.h"
 
 namespace remora::upstream {
 namespace {
@@ -19,7 +20,8 @@ const std::vector<double> kDurationBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01
                                               0.25,   0.5,   1,      2.5,   5,    10,    30,   60};
 }  // namespace
 
-ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, stats::Store& store)
+ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, stats::Store& store,
+                                 const config::endpoint::v1::ClusterLoadAssignment* endpoints)
     : name_(config.name()),
       id_(g_next_cluster_id.fetch_add(1, std::memory_order_relaxed)),
       store_(store),
@@ -31,7 +33,7 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
       buffer_limit_(config.has_per_connection_buffer_limit_bytes()
                         ? config.per_connection_buffer_limit_bytes().value()
                         : kDefaultBufferLimit),
-      transport_(std::make_unique<network::RawTransportSocketFactory>()),
+      transport_(std::make_shared<network::RawTransportSocketFactory>()),
       http_protocol_(config.http_protocol()) {
   const auto& http_options = config.common_http_protocol_options();
   http_connection_.idle_timeout =
@@ -59,7 +61,7 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
     limits.retry_budget_percent = 100.0;
     limits.retry_budget_min_concurrency = limits.max_retries;
   }
-  resources_ = std::make_unique<ResourceManager>(limits, name_, store);
+  resources_ = std::make_shared<ResourceManager>(limits, name_, store);
   using Policy = LbConfig::Policy;
   switch (config.lb_policy()) {
     case config::cluster::v1::Cluster::LEAST_REQUEST:
@@ -155,18 +157,7 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
     lb_config_.ewma_decay = std::chrono::milliseconds(
         google::protobuf::util::TimeUtil::DurationToMilliseconds(config.peak_ewma_decay()));
   }
-  for (const auto& locality : config.load_assignment().endpoints()) {
-    for (const auto& lb_endpoint : locality.lb_endpoints()) {
-      const auto& sa = lb_endpoint.endpoint().address().socket_address();
-      auto address = network::Address::fromIpPort(sa.address(), sa.port_value());
-      if (!address) continue;  // Rejected by validation; never reached with valid config.
-      auto host = std::make_shared<Host>();
-      host->address = *address;
-      host->weight =
-          lb_endpoint.has_load_balancing_weight() ? lb_endpoint.load_balancing_weight().value() : 1;
-      hosts_.push_back(std::move(host));
-    }
-  }
+  hosts_ = buildHosts(endpoints ? *endpoints : config.load_assignment(), {});
   stats::Labels labels{{"cluster", name_}};
   connection_stats_.total = &store.counter("remora_cluster_upstream_connections_total",
                                            "Upstream connections opened.", labels);
@@ -195,15 +186,66 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
                      "Retries not made because the retry budget or breaker was full.", labels);
   per_try_timeouts_ = &store.counter("remora_cluster_upstream_per_try_timeouts_total",
                                      "Tries that ran out of their per-try timeout.", labels);
-  mirror_requests_ = &store.counter("remora_cluster_upstream_mirror_requests_total",
-                                    "Mirrored copies of requests sent to this shadow cluster.",
-                                    labels);
+  mirror_requests_ =
+      &store.counter("remora_cluster_upstream_mirror_requests_total",
+                     "Mirrored copies of requests sent to this shadow cluster.", labels);
   timeouts_ = &store.counter("remora_cluster_upstream_timeouts_total",
                              "Requests that ran out of their route timeout.", labels);
   // Built last: it needs the host list.
+  outlier_config_ = outlier_config;
   if (outlier_config) {
-    outlier_ = std::make_unique<OutlierDetector>(*outlier_config, hosts_, name_, store);
+    outlier_ = std::make_shared<OutlierDetector>(*outlier_config, hosts_, name_, store);
   }
+}
+
+std::vector<HostConstSharedPtr> ClusterInfoImpl::buildHosts(
+    const config::endpoint::v1::ClusterLoadAssignment& endpoints,
+    const std::vector<HostConstSharedPtr>& previous) {
+  std::unordered_map<std::string, const HostConstSharedPtr*> by_address;
+  for (const auto& host : previous) by_address.emplace(host->address.asString(), &host);
+  std::vector<HostConstSharedPtr> hosts;
+  for (const auto& locality : endpoints.endpoints()) {
+    for (const auto& lb_endpoint : locality.lb_endpoints()) {
+      const auto& sa = lb_endpoint.endpoint().address().socket_address();
+      auto address = network::Address::fromIpPort(sa.address(), sa.port_value());
+      if (!address) continue;  // Rejected by validation; never reached with valid config.
+      uint32_t weight =
+          lb_endpoint.has_load_balancing_weight() ? lb_endpoint.load_balancing_weight().value() : 1;
+      bool unhealthy = lb_endpoint.health_status() == config::endpoint::v1::UNHEALTHY ||
+                       lb_endpoint.health_status() == config::endpoint::v1::DRAINING;
+      auto it = by_address.find(address->asString());
+      if (it != by_address.end() && (*it->second)->weight == weight) {
+        const HostConstSharedPtr& host = *it->second;
+        setHealthFlag(*host, Host::kEdsUnhealthy, unhealthy);
+        hosts.push_back(host);
+        continue;
+      }
+      auto host = std::make_shared<Host>();
+      host->address = *address;
+      host->weight = weight;
+      uint32_t flags = unhealthy ? static_cast<uint32_t>(Host::kEdsUnhealthy) : 0u;
+      // A host whose weight changed keeps what health checking learned about it.
+      if (it != by_address.end()) {
+        flags |= (*it->second)->health_flags.load(std::memory_order_relaxed) &
+                 ~static_cast<uint32_t>(Host::kEdsUnhealthy);
+      }
+      host->health_flags.store(flags, std::memory_order_relaxed);
+      hosts.push_back(std::move(host));
+    }
+  }
+  return hosts;
+}
+
+std::shared_ptr<const ClusterInfoImpl> ClusterInfoImpl::withHosts(
+    const ClusterInfoImpl& base, const config::endpoint::v1::ClusterLoadAssignment& endpoints) {
+  std::shared_ptr<ClusterInfoImpl> info(new ClusterInfoImpl(base));
+  info->hosts_ = buildHosts(endpoints, base.hosts_);
+  if (base.outlier_config_) {
+    info->outlier_ = std::make_shared<OutlierDetector>(*base.outlier_config_, info->hosts_,
+                                                       base.name_, base.store_);
+    info->outlier_->inheritFrom(*base.outlier_);
+  }
+  return info;
 }
 
 void ClusterInfoImpl::onEvent(Event event) const {

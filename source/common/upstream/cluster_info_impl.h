@@ -23,8 +23,20 @@ namespace remora::upstream {
 
 class ClusterInfoImpl : public ClusterInfo {
  public:
-  // `config` must already be validated. Registers the cluster's metrics in `store`.
-  ClusterInfoImpl(const config::cluster::v1::Cluster& config, stats::Store& store);
+  // `config` must already be validated. Registers the cluster's metrics in `store`. Hosts come
+  // from config.load_assignment unless `endpoints` is given (endpoint discovery).
+  ClusterInfoImpl(const config::cluster::v1::Cluster& config, stats::Store& store,
+                  const config::endpoint::v1::ClusterLoadAssignment* endpoints = nullptr);
+
+  // The same cluster with another host set (an endpoint or DNS update): it shares config,
+  // metrics, circuit breakers and its configId() with `base`, so workers keep their pools to
+  // hosts that stay. A host whose address and weight are unchanged is the same object (its
+  // health, ejection state and counters carry over); the cost is proportional to this
+  // cluster's hosts, nothing else.
+  static std::shared_ptr<const ClusterInfoImpl> withHosts(
+      const ClusterInfoImpl& base, const config::endpoint::v1::ClusterLoadAssignment& endpoints);
+  // Equal for all host-set versions of one cluster config.
+  uint64_t configId() const { return id_; }
 
   const std::string& name() const override { return name_; }
   std::chrono::milliseconds connectTimeout() const override { return connect_timeout_; }
@@ -52,7 +64,12 @@ class ClusterInfoImpl : public ClusterInfo {
   const http::CodecClientOptions& httpConnectionOptions() const { return http_connection_; }
 
  private:
+  ClusterInfoImpl(const ClusterInfoImpl&) = default;
   stats::Counter& requestsWithStatus(uint32_t status) const;
+  // Hosts of `endpoints`, reusing those of `previous` whose address and weight match.
+  static std::vector<HostConstSharedPtr> buildHosts(
+      const config::endpoint::v1::ClusterLoadAssignment& endpoints,
+      const std::vector<HostConstSharedPtr>& previous);
 
   std::string name_;
   // Told apart in per-thread caches; addresses may be reused, ids are not.
@@ -69,12 +86,13 @@ class ClusterInfoImpl : public ClusterInfo {
   uint32_t buffer_limit_;
   std::vector<HostConstSharedPtr> hosts_;
   network::ConnectionStats connection_stats_;
-  std::unique_ptr<network::TransportSocketFactory> transport_;
+  std::shared_ptr<network::TransportSocketFactory> transport_;
   config::cluster::v1::Cluster::HttpProtocol http_protocol_;
   http::CodecClientOptions http_connection_;
-  std::unique_ptr<ResourceManager> resources_;
+  std::shared_ptr<ResourceManager> resources_;
   LbConfig lb_config_;
-  std::unique_ptr<OutlierDetector> outlier_;
+  std::shared_ptr<OutlierDetector> outlier_;
+  std::optional<OutlierConfig> outlier_config_;
   std::optional<HealthCheckConfig> health_check_;
 };
 using ClusterInfoConstSharedPtr = std::shared_ptr<const ClusterInfoImpl>;

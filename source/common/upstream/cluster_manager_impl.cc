@@ -1,5 +1,7 @@
 #include "source/common/upstream/cluster_manager_impl.h"
 
+#include <set>
+
 #include "source/interface/upstream/load_balancer.h"
 
 namespace remora::upstream {
@@ -61,15 +63,74 @@ void ClusterManagerImpl::update(const std::vector<ClusterInfoConstSharedPtr>& cl
   // What is left in `next` was removed or replaced.
   for (auto& [name, cluster] : next) {
     if (!cluster) continue;
+    std::erase(with_retired_pools_, cluster.get());
     cluster->drain();
     draining_.push_back(std::move(cluster));
   }
   reapDrained();
 }
 
+void ClusterManagerImpl::applyDelta(const std::vector<ClusterInfoConstSharedPtr>& upserts,
+                                    const std::vector<std::string>& removed) {
+  auto retire = [this](std::unique_ptr<ThreadLocalClusterImpl> cluster) {
+    std::erase(with_retired_pools_, cluster.get());
+    cluster->drain();
+    draining_.push_back(std::move(cluster));
+  };
+  for (const auto& name : removed) {
+    auto it = clusters_.find(name);
+    if (it == clusters_.end()) continue;
+    retire(std::move(it->second));
+    clusters_.erase(it);
+  }
+  for (const auto& info : upserts) {
+    auto it = clusters_.find(info->name());
+    if (it == clusters_.end()) {
+      clusters_.emplace(info->name(),
+                        std::make_unique<ThreadLocalClusterImpl>(info, dispatcher_, codecs_));
+      continue;
+    }
+    auto* current = static_cast<const ClusterInfoImpl*>(&it->second->info());
+    if (current == info.get()) continue;
+    if (current->configId() == info->configId()) {
+      it->second->updateHosts(info);
+      if (!it->second->reapRetiredPools()) with_retired_pools_.push_back(it->second.get());
+      continue;
+    }
+    retire(std::move(it->second));
+    it->second = std::make_unique<ThreadLocalClusterImpl>(info, dispatcher_, codecs_);
+  }
+  reapDrained();
+}
+
+void ThreadLocalClusterImpl::updateHosts(ClusterInfoConstSharedPtr info) {
+  info_ = std::move(info);
+  balancer_ =
+      createLoadBalancer(info_->lbConfig(), info_->hosts(), random_, dispatcher_.timeSource());
+  std::set<const Host*> present;
+  for (const auto& host : info_->hosts()) present.insert(host.get());
+  for (auto it = pools_.begin(); it != pools_.end();) {
+    if (present.count(it->first.first) != 0) {
+      ++it;
+      continue;
+    }
+    it->second->drainConnections();
+    retired_pools_.push_back(std::move(it->second));
+    it = pools_.erase(it);
+  }
+}
+
+bool ThreadLocalClusterImpl::reapRetiredPools() {
+  std::erase_if(retired_pools_, [](const auto& pool) {
+    return pool->connectionCount() == 0 && pool->pendingCount() == 0;
+  });
+  return retired_pools_.empty();
+}
+
 void ClusterManagerImpl::reapDrained() {
   std::erase_if(draining_, [](const auto& cluster) { return cluster->idle(); });
-  if (draining_.empty()) return;
+  std::erase_if(with_retired_pools_, [](auto* cluster) { return cluster->reapRetiredPools(); });
+  if (draining_.empty() && with_retired_pools_.empty()) return;
   // Checked again shortly: requests in flight finish on their own time.
   if (!reap_timer_) reap_timer_ = dispatcher_.createTimer([this] { reapDrained(); });
   reap_timer_->enable(std::chrono::seconds(1));
@@ -77,9 +138,13 @@ void ClusterManagerImpl::reapDrained() {
 
 void ThreadLocalClusterImpl::drain() {
   for (auto& [key, pool] : pools_) pool->drainConnections();
+  for (auto& pool : retired_pools_) pool->drainConnections();
 }
 
 bool ThreadLocalClusterImpl::idle() const {
+  for (const auto& pool : retired_pools_) {
+    if (pool->connectionCount() != 0 || pool->pendingCount() != 0) return false;
+  }
   for (const auto& [key, pool] : pools_) {
     if (pool->connectionCount() != 0 || pool->pendingCount() != 0) return false;
   }

@@ -33,6 +33,11 @@ class ThreadLocalClusterImpl : public ThreadLocalCluster {
   void drain();
   // No connection or queued request left in any pool.
   bool idle() const;
+  // Same cluster config, new host set (info->configId() equals the current one): the balancer
+  // is rebuilt, pools of hosts that stay are kept, the others drain.
+  void updateHosts(ClusterInfoConstSharedPtr info);
+  // Frees the pools of removed hosts that have finished; true when none is left.
+  bool reapRetiredPools();
   HostConstSharedPtr chooseHost(const LoadBalancerContext* context = nullptr) override;
   network::ClientConnectionPtr createConnection(const HostConstSharedPtr& host) override;
   http::ConnectionPool& httpConnPool(const HostConstSharedPtr& host,
@@ -56,6 +61,8 @@ class ThreadLocalClusterImpl : public ThreadLocalCluster {
   LoadBalancerPtr balancer_;
   // Keyed by host object (owned by info_, so stable) and protocol.
   std::map<std::pair<const Host*, http::Protocol>, std::unique_ptr<http::ConnPoolImpl>> pools_;
+  // Pools of hosts that left the host set, finishing their requests.
+  std::vector<std::unique_ptr<http::ConnPoolImpl>> retired_pools_;
 };
 
 class ClusterManagerImpl : public ClusterManager {
@@ -64,10 +71,15 @@ class ClusterManagerImpl : public ClusterManager {
       : dispatcher_(dispatcher), codecs_(std::move(codecs)) {}
   // Replaces the cluster set. Clusters whose info object is unchanged keep their balancer state.
   void update(const std::vector<ClusterInfoConstSharedPtr>& clusters);
+  // Adds or replaces `upserts` and removes `removed` (names), leaving every other cluster
+  // alone: the cost is proportional to the change. An upsert with the configId() of the
+  // cluster it replaces only changes its hosts (see ThreadLocalClusterImpl::updateHosts).
+  void applyDelta(const std::vector<ClusterInfoConstSharedPtr>& upserts,
+                  const std::vector<std::string>& removed);
   ThreadLocalCluster* getCluster(std::string_view name) override;
   // Removed or replaced clusters still finishing their requests.
   size_t drainingCount() const { return draining_.size(); }
-  // Frees drained clusters that have nothing left in flight.
+  // Frees drained clusters and retired pools that have nothing left in flight.
   void reapDrained();
 
  private:
@@ -77,6 +89,8 @@ class ClusterManagerImpl : public ClusterManager {
   // Removed from clusters_ by an update but possibly still carrying requests: their pools and
   // connections must outlive those requests.
   std::vector<std::unique_ptr<ThreadLocalClusterImpl>> draining_;
+  // Clusters with pools of removed hosts still draining.
+  std::vector<ThreadLocalClusterImpl*> with_retired_pools_;
   event::TimerPtr reap_timer_;
 };
 

@@ -27,6 +27,21 @@ OutlierDetector::OutlierDetector(const OutlierConfig& config,
   }
 }
 
+void OutlierDetector::inheritFrom(const OutlierDetector& previous) {
+  std::scoped_lock lock(mutex_, previous.mutex_);
+  for (size_t i = 0; i < hosts_.size(); ++i) {
+    auto it = previous.index_.find(hosts_[i].get());
+    if (it == previous.index_.end()) continue;
+    const PerHost& old = *previous.state_[it->second];
+    PerHost& s = *state_[i];
+    s.ejected = old.ejected;
+    s.ejections = old.ejections;
+    s.until = old.until;
+    if (s.ejected) ++ejected_count_;
+  }
+  ejections_active_->set(static_cast<int64_t>(ejected_count_));
+}
+
 void OutlierDetector::reportResult(const Host& host, uint32_t status, TimePoint now) {
   auto it = index_.find(&host);
   if (it == index_.end()) return;

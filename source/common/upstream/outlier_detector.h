@@ -53,6 +53,10 @@ class OutlierDetector {
   // then success-rate and failure-percentage ejections.
   void evaluate(TimePoint now);
 
+  // Main thread, right after construction: carries over the ejection state of the hosts this
+  // detector shares with `previous` (the same cluster before its host set changed).
+  void inheritFrom(const OutlierDetector& previous);
+
   const OutlierConfig& config() const { return config_; }
   struct HostState {
     bool ejected = false;

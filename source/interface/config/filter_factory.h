@@ -15,6 +15,7 @@
 #include "source/interface/http/filter.h"
 #include "source/interface/network/filter.h"
 #include "source/interface/network/listener_filter.h"
+#include "source/interface/router/route_config_provider.h"
 #include "source/interface/stats/stats.h"
 
 namespace remora::config {
@@ -27,6 +28,15 @@ class FactoryContext {
   virtual bool clusterExists(std::string_view name) const = 0;
   // Name of the listener being built, for metric labels.
   virtual const std::string& listenerName() const = 0;
+  // The discovered route configuration `name`, from the file at `path` or, when `path` is
+  // empty, from the control plane's stream. Null when route discovery is not available (no
+  // control plane in the bootstrap and no path).
+  virtual router::RouteConfigProviderSharedPtr routeConfigProvider(const std::string& name,
+                                                                   const std::string& path) {
+    (void)name;
+    (void)path;
+    return nullptr;
+  }
 };
 
 class NetworkFilterConfigFactory {

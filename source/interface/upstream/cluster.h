@@ -34,6 +34,8 @@ struct Host {
   enum HealthFlag : uint32_t {
     kFailedActiveHealthCheck = 1 << 0,
     kOutlierEjected = 1 << 1,
+    // Endpoint discovery says so (a pod that is not ready, or terminating).
+    kEdsUnhealthy = 1 << 2,
   };
   mutable std::atomic<uint32_t> health_flags{0};
   // Requests in flight to this host from all workers (least request).

@@ -1,0 +1,459 @@
+#include "source/server/xds_manager.h"
+
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/time_util.h>
+
+#include "source/common/common/logger.h"
+#include "source/common/config/bootstrap_validation.h"
+
+namespace remora::server {
+namespace {
+
+constexpr std::chrono::milliseconds kDefaultInitialFetchTimeout{15000};
+
+std::string edsName(const config::cluster::v1::Cluster& cluster) {
+  const auto& name = cluster.eds_cluster_config().service_name();
+  return name.empty() ? cluster.name() : name;
+}
+
+// "2026-11-23T10:00:00Z" (UTC, seconds).
+std::string timestamp(std::chrono::system_clock::time_point when) {
+  if (when.time_since_epoch().count() == 0) return "";
+  return google::protobuf::util::TimeUtil::ToString(
+      google::protobuf::util::TimeUtil::SecondsToTimestamp(
+          std::chrono::duration_cast<std::chrono::seconds>(when.time_since_epoch()).count()));
+}
+
+std::string toJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions print;
+  print.preserve_proto_field_names = true;
+  std::string out;
+  if (!google::protobuf::util::MessageToJsonString(message, &out, print).ok()) return "null";
+  return out;
+}
+
+std::string quoted(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') out += '\\';
+    if (static_cast<unsigned char>(c) < 0x20) continue;
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::chrono::milliseconds initialFetchTimeout(const config::core::v1::ConfigSource& source) {
+  if (!source.has_initial_fetch_timeout()) return kDefaultInitialFetchTimeout;
+  return std::chrono::milliseconds(
+      google::protobuf::util::TimeUtil::DurationToMilliseconds(source.initial_fetch_timeout()));
+}
+
+}  // namespace
+
+XdsManager::XdsManager(event::Dispatcher& dispatcher, stats::Store& store,
+                       const config::bootstrap::v1::Bootstrap& bootstrap,
+                       RouteConfigProviderRegistry& routes, DynamicConfigTarget& target)
+    : dispatcher_(dispatcher),
+      store_(store),
+      bootstrap_(bootstrap),
+      routes_(routes),
+      target_(target) {
+  for (const auto& cluster : bootstrap.static_resources().clusters()) {
+    static_clusters_.insert(cluster.name());
+  }
+  warming_clusters_ = &store.gauge("remora_xds_warming_clusters",
+                                   "Discovered clusters waiting for their endpoints.", {});
+  warming_listeners_ = &store.gauge("remora_xds_warming_listeners",
+                                    "Discovered listeners waiting for their routes.", {});
+}
+
+XdsManager::~XdsManager() = default;
+
+void XdsManager::watchFile(const std::string& path) {
+  if (!watched_paths_.insert(path).second) return;
+  files_.push_back(std::make_unique<config::FileSubscription>(dispatcher_, path, *this, store_));
+  files_.back()->start();
+}
+
+void XdsManager::start() {
+  const auto& dynamic = bootstrap_.dynamic_resources();
+  std::chrono::milliseconds timeout{0};
+  for (const auto* source : {&dynamic.cds_config(), &dynamic.lds_config()}) {
+    auto t = initialFetchTimeout(*source);
+    if (t.count() > 0 && (timeout.count() == 0 || t < timeout)) timeout = t;
+  }
+  if (timeout.count() > 0 && (dynamic.has_cds_config() || dynamic.has_lds_config())) {
+    initial_fetch_timer_ = dispatcher_.createTimer([this] { onInitialFetchTimeout(); });
+    initial_fetch_timer_->enable(timeout);
+  }
+  // Routes named by static listeners.
+  for (const auto& path : routes_.paths()) watchFile(path);
+  updateRdsInterest();
+  if (!dynamic.has_cds_config()) {
+    cds_received_ = true;
+  } else if (!dynamic.cds_config().path().empty()) {
+    cds_received_ = true;  // a file is read at once, even when it is missing or bad
+    watchFile(dynamic.cds_config().path());
+  } else if (interest_ != nullptr) {
+    interest_->setInterest(config::kClusterType, {}, true);
+  }
+  checkInitialization();
+}
+
+void XdsManager::onResourceUpdate(std::string_view type_url,
+                                  const std::vector<config::DecodedResource>& upserts,
+                                  const std::vector<std::string>& removed,
+                                  config::UpdateOutcome& outcome) {
+  if (type_url == config::kClusterType) {
+    onClusters(upserts, removed, outcome);
+    cds_received_ = true;
+  } else if (type_url == config::kEndpointType) {
+    onEndpoints(upserts, removed, outcome);
+  } else if (type_url == config::kRouteType) {
+    onRoutes(upserts, removed, outcome);
+  } else if (type_url == config::kListenerType) {
+    onListeners(upserts, removed, outcome);
+    lds_received_ = true;
+  }
+  checkInitialization();
+}
+
+void XdsManager::onClusters(const std::vector<config::DecodedResource>& upserts,
+                            const std::vector<std::string>& removed,
+                            config::UpdateOutcome& outcome) {
+  std::vector<upstream::ClusterInfoConstSharedPtr> live;
+  std::vector<std::string> gone;
+  for (const auto& resource : upserts) {
+    std::string path = "cluster \"" + resource.name + "\"";
+    config::cluster::v1::Cluster proto;
+    if (!resource.resource.UnpackTo(&proto)) {
+      outcome.reject(resource.name, path, "does not decode as a Cluster");
+      continue;
+    }
+    config::Errors errors;
+    config::validateCluster(proto, path, errors);
+    if (static_clusters_.count(proto.name()) != 0) {
+      errors.add(path + ".name", "\"" + proto.name() + "\" is a static cluster");
+    }
+    if (proto.type() == config::cluster::v1::Cluster::STRICT_DNS ||
+        proto.type() == config::cluster::v1::Cluster::LOGICAL_DNS) {
+      errors.add(path + ".type", "DNS clusters are not supported yet");
+    }
+    if (!errors.empty()) {
+      for (const auto& line : errors.lines()) outcome.reject(resource.name, "", line);
+      continue;
+    }
+    DynamicCluster& cluster = clusters_[proto.name()];
+    cluster.proto = proto;
+    cluster.meta = Meta{resource.version, std::chrono::system_clock::now()};
+    if (proto.type() != config::cluster::v1::Cluster::EDS) {
+      cluster.eds_name.clear();
+      cluster.active = std::make_shared<upstream::ClusterInfoImpl>(proto, store_);
+      live.push_back(cluster.active);
+      continue;
+    }
+    cluster.eds_name = edsName(proto);
+    if (!proto.eds_cluster_config().eds_config().path().empty()) {
+      watchFile(proto.eds_cluster_config().eds_config().path());
+    }
+    auto assignment = endpoints_.find(cluster.eds_name);
+    if (assignment != endpoints_.end()) {
+      cluster.active =
+          std::make_shared<upstream::ClusterInfoImpl>(proto, store_, &assignment->second.proto);
+      live.push_back(cluster.active);
+    } else if (initial_timeout_passed_ && cluster.active == nullptr) {
+      // After the initial wait, a cluster whose endpoints are not known goes live empty.
+      cluster.active = std::make_shared<upstream::ClusterInfoImpl>(proto, store_);
+      live.push_back(cluster.active);
+    } else {
+      // Warming: a changed cluster keeps serving with its old version meanwhile.
+      if (cluster.active == nullptr) {
+        REMORA_LOG(info, "cluster %s: warming until its endpoints \"%s\" arrive",
+                   proto.name().c_str(), cluster.eds_name.c_str());
+      }
+    }
+  }
+  for (const auto& name : removed) {
+    auto it = clusters_.find(name);
+    if (it == clusters_.end()) continue;
+    if (it->second.active) gone.push_back(name);
+    clusters_.erase(it);
+  }
+  updateEdsInterest();
+  int64_t warming = 0;
+  for (const auto& [name, cluster] : clusters_) warming += cluster.active == nullptr ? 1 : 0;
+  warming_clusters_->set(warming);
+  if (!live.empty() || !gone.empty()) target_.updateClusters(live, gone);
+}
+
+void XdsManager::onEndpoints(const std::vector<config::DecodedResource>& upserts,
+                             const std::vector<std::string>& removed,
+                             config::UpdateOutcome& outcome) {
+  std::set<std::string> changed;
+  for (const auto& resource : upserts) {
+    std::string path = "endpoints \"" + resource.name + "\"";
+    config::endpoint::v1::ClusterLoadAssignment proto;
+    if (!resource.resource.UnpackTo(&proto)) {
+      outcome.reject(resource.name, path, "does not decode as a ClusterLoadAssignment");
+      continue;
+    }
+    config::Errors errors;
+    config::validateEndpoints(proto, path, errors);
+    if (!errors.empty()) {
+      for (const auto& line : errors.lines()) outcome.reject(resource.name, "", line);
+      continue;
+    }
+    endpoints_[resource.name] =
+        Assignment{std::move(proto), Meta{resource.version, std::chrono::system_clock::now()}};
+    changed.insert(resource.name);
+  }
+  for (const auto& name : removed) {
+    // Gone from the source: the clusters using it have no hosts now.
+    auto& assignment = endpoints_[name];
+    assignment.proto.Clear();
+    assignment.proto.set_cluster_name(name);
+    assignment.meta = Meta{"", std::chrono::system_clock::now()};
+    changed.insert(name);
+  }
+  if (changed.empty()) return;
+  std::vector<upstream::ClusterInfoConstSharedPtr> live;
+  // Only the clusters using a changed assignment are touched.
+  for (auto& [name, cluster] : clusters_) {
+    if (cluster.eds_name.empty() || changed.count(cluster.eds_name) == 0) continue;
+    const auto& assignment = endpoints_[cluster.eds_name].proto;
+    if (cluster.active) {
+      // Same config, new hosts: the workers keep their pools to the hosts that stay.
+      cluster.active = upstream::ClusterInfoImpl::withHosts(*cluster.active, assignment);
+    } else {
+      cluster.active =
+          std::make_shared<upstream::ClusterInfoImpl>(cluster.proto, store_, &assignment);
+      REMORA_LOG(info, "cluster %s: endpoints arrived, live", name.c_str());
+    }
+    live.push_back(cluster.active);
+  }
+  int64_t warming = 0;
+  for (const auto& [name, cluster] : clusters_) warming += cluster.active == nullptr ? 1 : 0;
+  warming_clusters_->set(warming);
+  if (!live.empty()) target_.updateClusters(live, {});
+}
+
+void XdsManager::onRoutes(const std::vector<config::DecodedResource>& upserts,
+                          const std::vector<std::string>& removed, config::UpdateOutcome& outcome) {
+  for (const auto& resource : upserts) {
+    std::string path = "route_config \"" + resource.name + "\"";
+    config::route::v1::RouteConfiguration proto;
+    if (!resource.resource.UnpackTo(&proto)) {
+      outcome.reject(resource.name, path, "does not decode as a RouteConfiguration");
+      continue;
+    }
+    config::Errors errors;
+    // Clusters may arrive later: a route to an unknown cluster answers 503 until then.
+    auto table = router::RouteTable::create(
+        proto, path, [](std::string_view) { return true; }, errors);
+    if (!table) {
+      for (const auto& line : errors.lines()) outcome.reject(resource.name, "", line);
+      continue;
+    }
+    auto provider = routes_.provider(resource.name);
+    provider->latest = table;
+    provider->proto = std::move(proto);
+    provider->version = resource.version;
+    provider->last_updated = std::chrono::system_clock::now();
+    target_.updateRoutes(provider, table);
+  }
+  for (const auto& name : removed) {
+    RdsRouteConfigProvider* provider = routes_.find(name);
+    if (provider == nullptr) continue;
+    provider->latest = nullptr;
+    provider->version.clear();
+    provider->last_updated = std::chrono::system_clock::now();
+    target_.updateRoutes(routes_.provider(name), nullptr);
+  }
+  activateReadyListeners(&outcome);
+}
+
+bool XdsManager::listenerReady(const DynamicListener& listener) const {
+  if (initial_timeout_passed_) return true;
+  for (const auto& name : listener.route_names) {
+    RdsRouteConfigProvider* provider = routes_.find(name);
+    if (provider == nullptr || provider->latest == nullptr) return false;
+  }
+  return true;
+}
+
+void XdsManager::onListeners(const std::vector<config::DecodedResource>& upserts,
+                             const std::vector<std::string>& removed,
+                             config::UpdateOutcome& outcome) {
+  for (const auto& resource : upserts) {
+    std::string path = "listener \"" + resource.name + "\"";
+    config::listener::v1::Listener proto;
+    if (!resource.resource.UnpackTo(&proto)) {
+      outcome.reject(resource.name, path, "does not decode as a Listener");
+      continue;
+    }
+    config::Errors errors;
+    config::validateListener(proto, path, errors);
+    for (const auto& listener : bootstrap_.static_resources().listeners()) {
+      if (listener.name() == proto.name()) {
+        errors.add(path + ".name", "\"" + proto.name() + "\" is a static listener");
+      }
+    }
+    if (!errors.empty()) {
+      for (const auto& line : errors.lines()) outcome.reject(resource.name, "", line);
+      continue;
+    }
+    FactoryContextImpl context(store_, nullptr, true, &routes_);
+    auto config = buildListenerConfig(proto, path, context, store_, errors);
+    if (!errors.empty()) {
+      for (const auto& line : errors.lines()) outcome.reject(resource.name, "", line);
+      continue;
+    }
+    DynamicListener& listener = listeners_[proto.name()];
+    listener.proto = proto;
+    listener.meta = Meta{resource.version, std::chrono::system_clock::now()};
+    listener.config = config;
+    listener.warming = true;
+    // The route configurations its HTTP connection managers asked for: it waits for them.
+    listener.route_names = context.requestedRoutes();
+  }
+  for (const auto& path : routes_.paths()) watchFile(path);
+  updateRdsInterest();
+  for (const auto& name : removed) {
+    auto it = listeners_.find(name);
+    if (it == listeners_.end()) continue;
+    if (!it->second.warming) target_.removeListener(name);
+    listeners_.erase(it);
+  }
+  activateReadyListeners(&outcome);
+}
+
+void XdsManager::activateReadyListeners(config::UpdateOutcome* outcome) {
+  int64_t warming = 0;
+  for (auto& [name, listener] : listeners_) {
+    if (!listener.warming) continue;
+    if (!listenerReady(listener)) {
+      ++warming;
+      continue;
+    }
+    std::string error;
+    if (!target_.addOrUpdateListener(listener.config, error)) {
+      REMORA_LOG(error, "listener %s: %s", name.c_str(), error.c_str());
+      if (outcome != nullptr) outcome->reject(name, "listener \"" + name + "\"", error);
+      continue;
+    }
+    listener.warming = false;
+  }
+  warming_listeners_->set(warming);
+}
+
+void XdsManager::updateEdsInterest() {
+  if (interest_ == nullptr) return;
+  std::set<std::string> names;
+  for (const auto& [name, cluster] : clusters_) {
+    if (!cluster.eds_name.empty() &&
+        cluster.proto.eds_cluster_config().eds_config().path().empty()) {
+      names.insert(cluster.eds_name);
+    }
+  }
+  interest_->setInterest(config::kEndpointType, names, false);
+}
+
+void XdsManager::updateRdsInterest() {
+  if (interest_ == nullptr) return;
+  std::set<std::string> names;
+  for (const auto& [name, count] : routes_.adsNames()) names.insert(name);
+  if (!names.empty()) interest_->setInterest(config::kRouteType, names, false);
+}
+
+void XdsManager::checkInitialization() {
+  bool clusters_warm = true;
+  for (const auto& [name, cluster] : clusters_) clusters_warm &= cluster.active != nullptr;
+  const auto& dynamic = bootstrap_.dynamic_resources();
+  if (!lds_started_ && ((cds_received_ && clusters_warm) || initial_timeout_passed_)) {
+    lds_started_ = true;
+    if (!dynamic.has_lds_config()) {
+      lds_received_ = true;
+    } else if (!dynamic.lds_config().path().empty()) {
+      lds_received_ = true;
+      watchFile(dynamic.lds_config().path());
+    } else if (interest_ != nullptr) {
+      interest_->setInterest(config::kListenerType, {}, true);
+    }
+  }
+  if (initialized_) return;
+  bool listeners_warm = true;
+  for (const auto& [name, listener] : listeners_) listeners_warm &= !listener.warming;
+  if ((lds_received_ && listeners_warm && cds_received_ && clusters_warm) ||
+      initial_timeout_passed_) {
+    initialized_ = true;
+    if (initial_fetch_timer_) initial_fetch_timer_->disable();
+    REMORA_LOG(info, "dynamic configuration initialized: %zu clusters, %zu listeners",
+               clusters_.size(), listeners_.size());
+    target_.onDynamicConfigInitialized();
+  }
+}
+
+void XdsManager::onInitialFetchTimeout() {
+  if (initialized_) return;
+  REMORA_LOG(warn, "initial fetch timeout: going on with what has arrived");
+  initial_timeout_passed_ = true;
+  std::vector<upstream::ClusterInfoConstSharedPtr> live;
+  for (auto& [name, cluster] : clusters_) {
+    if (cluster.active) continue;
+    cluster.active = std::make_shared<upstream::ClusterInfoImpl>(cluster.proto, store_);
+    live.push_back(cluster.active);
+  }
+  warming_clusters_->set(0);
+  if (!live.empty()) target_.updateClusters(live, {});
+  checkInitialization();
+  activateReadyListeners(nullptr);
+  checkInitialization();
+}
+
+std::vector<upstream::ClusterInfoConstSharedPtr> XdsManager::activeClusters() const {
+  std::vector<upstream::ClusterInfoConstSharedPtr> out;
+  for (const auto& [name, cluster] : clusters_) {
+    if (cluster.active) out.push_back(cluster.active);
+  }
+  return out;
+}
+
+std::string XdsManager::configDumpJson() const {
+  auto entry = [](const Meta& meta, const char* field, const std::string& json, bool warming) {
+    return "{\"version_info\":" + quoted(meta.version) +
+           ",\"last_updated\":" + quoted(timestamp(meta.updated)) +
+           (warming ? ",\"warming\":true" : "") + ",\"" + field + "\":" + json + "}";
+  };
+  std::string clusters, endpoints, routes, listeners;
+  for (const auto& [name, cluster] : clusters_) {
+    if (!clusters.empty()) clusters += ",";
+    clusters += entry(cluster.meta, "cluster", toJson(cluster.proto), cluster.active == nullptr);
+  }
+  for (const auto& [name, assignment] : endpoints_) {
+    if (!endpoints.empty()) endpoints += ",";
+    endpoints += entry(assignment.meta, "endpoint_config", toJson(assignment.proto), false);
+  }
+  for (const auto& [name, provider] : routes_.providers()) {
+    if (!routes.empty()) routes += ",";
+    routes +=
+        entry(Meta{provider->version, provider->last_updated}, "route_config",
+              provider->latest ? toJson(provider->proto) : "null", provider->latest == nullptr);
+  }
+  for (const auto& [name, listener] : listeners_) {
+    if (!listeners.empty()) listeners += ",";
+    listeners += entry(listener.meta, "listener", toJson(listener.proto), listener.warming);
+  }
+  std::string sources;
+  for (const auto& file : files_) {
+    if (!sources.empty()) sources += ",";
+    sources += "{\"path\":" + quoted(file->path()) +
+               ",\"version_info\":" + quoted(file->version()) +
+               ",\"last_updated\":" + quoted(timestamp(file->lastUpdated())) +
+               ",\"last_error\":" + quoted(file->lastError()) + "}";
+  }
+  return "\"dynamic_clusters\":[" + clusters + "],\"dynamic_endpoint_configs\":[" + endpoints +
+         "],\"dynamic_route_configs\":[" + routes + "],\"dynamic_listeners\":[" + listeners +
+         "],\"file_sources\":[" + sources + "]";
+}
+
+}  // namespace remora::server
