@@ -16,6 +16,21 @@
 namespace remora::server {
 namespace {
 constexpr std::chrono::milliseconds kDrainPollInterval{50};
+
+std::string jsonEscape(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (static_cast<unsigned char>(c) >= 0x20) {
+      out += c;
+    }
+  }
+  return out;
+}
 }  // namespace
 
 Server::Server(const Options& options, uint32_t concurrency,
@@ -178,7 +193,14 @@ int Server::run() {
   // Dynamic resources next: file sources are read now, the control plane's arrive later.
   // Either way they reach the workers through posts queued after the static clusters.
   xds_ = std::make_unique<XdsManager>(main_dispatcher_, *store_, bootstrap_, *routes_, *this);
+  if (bootstrap_.dynamic_resources().has_ads_config()) {
+    ads_ = std::make_unique<config::AdsClient>(main_dispatcher_,
+                                               bootstrap_.dynamic_resources().ads_config(),
+                                               bootstrap_.node(), *xds_, *store_, random_);
+    xds_->setResourceInterest(ads_.get());
+  }
   xds_->start();
+  if (ads_) ads_->start();
 
   listeners_pending_ = snapshot_->listeners.size() * workers_.size();
   auto on_listener_added = [this] {
@@ -282,6 +304,20 @@ void Server::addAdminHandlers() {
         // it was applied.
         response.body = "{\"bootstrap\":" + bootstrap;
         if (xds_) response.body += "," + xds_->configDumpJson();
+        if (ads_) {
+          response.body +=
+              ",\"ads\":{\"connected\":" + std::string(ads_->connected() ? "true" : "false") +
+              ",\"mode\":\"" + (ads_->delta() ? "delta" : "sotw") + "\",\"types\":[";
+          bool first = true;
+          for (const auto& [type, status] : ads_->status()) {
+            response.body += std::string(first ? "" : ",") + "{\"type_url\":\"" + type +
+                             "\",\"version_info\":\"" + jsonEscape(status.version) +
+                             "\",\"nonce\":\"" + jsonEscape(status.nonce) + "\",\"last_error\":\"" +
+                             jsonEscape(status.last_error) + "\"}";
+            first = false;
+          }
+          response.body += "]}";
+        }
         response.body += "}\n";
         return response;
       });

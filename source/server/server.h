@@ -11,6 +11,7 @@
 
 #include "remora/config/bootstrap/v1/bootstrap.pb.h"
 #include "source/common/common/random_generator.h"
+#include "source/common/config/ads_client.h"
 #include "source/common/event/libevent_dispatcher.h"
 #include "source/common/upstream/health_checker.h"
 #include "source/interface/stats/stats.h"
@@ -95,6 +96,7 @@ class Server : public DynamicConfigTarget {
   std::map<std::string, upstream::ClusterInfoConstSharedPtr> clusters_;
   std::unique_ptr<RouteConfigProviderRegistry> routes_;
   std::unique_ptr<XdsManager> xds_;
+  std::unique_ptr<config::AdsClient> ads_;
   std::chrono::steady_clock::time_point drain_deadline_;
   std::chrono::steady_clock::time_point start_time_;
 };

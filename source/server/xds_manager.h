@@ -50,15 +50,7 @@ class DynamicConfigTarget {
   virtual void onDynamicConfigInitialized() = 0;
 };
 
-// Asks the control plane for resources; implemented by the ADS client.
-class ResourceInterest {
- public:
-  virtual ~ResourceInterest() = default;
-  // The resources of `type_url` wanted from now on: all of them (`wildcard`, listeners and
-  // clusters) or those named (an empty set: none).
-  virtual void setInterest(std::string_view type_url, const std::set<std::string>& names,
-                           bool wildcard) = 0;
-};
+using config::ResourceInterest;
 
 class XdsManager : public config::SubscriptionCallbacks {
  public:

@@ -64,6 +64,16 @@ class SubscriptionCallbacks {
                                 UpdateOutcome& outcome) = 0;
 };
 
+// Asks the control plane for resources; implemented by the ADS client.
+class ResourceInterest {
+ public:
+  virtual ~ResourceInterest() = default;
+  // The resources of `type_url` wanted from now on: all of them (`wildcard`, listeners and
+  // clusters) or those named (an empty set: none).
+  virtual void setInterest(std::string_view type_url, const std::set<std::string>& names,
+                           bool wildcard) = 0;
+};
+
 // Turns whole sets of one type into upserts and removals, remembering the versions accepted.
 class SotwTracker {
  public:

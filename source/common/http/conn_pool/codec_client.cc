@@ -33,14 +33,21 @@ class CodecClient::ActiveRequest : public StreamDecoder,
   }
   void decodeHeaders(std::unique_ptr<HeaderMap> headers, bool end_stream) override {
     inner_.decodeHeaders(std::move(headers), end_stream);
-    if (end_stream) parent_.onRequestDone(*this);
+    if (end_stream) onResponseComplete();
   }
   void decodeData(buffer::Instance& data, bool end_stream) override {
     inner_.decodeData(data, end_stream);
-    if (end_stream) parent_.onRequestDone(*this);
+    if (end_stream) onResponseComplete();
   }
   void decodeTrailers(std::unique_ptr<HeaderMap> trailers) override {
     inner_.decodeTrailers(std::move(trailers));
+    onResponseComplete();
+  }
+  // The response ended. The stream itself may live on (a request still sending, as in a
+  // bidirectional gRPC call): this object goes away now, so it must not hear of the stream
+  // again. The stream is alive here: this runs inside one of its callbacks.
+  void onResponseComplete() {
+    if (encoder != nullptr && !done) encoder->stream().removeCallbacks(*this);
     parent_.onRequestDone(*this);
   }
   void onResetStream(StreamResetReason, std::string_view) override { parent_.onRequestDone(*this); }
