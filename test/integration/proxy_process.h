@@ -33,9 +33,10 @@ class ProxyProcess {
   ~ProxyProcess();
 
   // Starts remora with `config_yaml` (the admin address in it should be 127.0.0.1:0) and
-  // waits until /ready says LIVE. False (with `error`) on failure.
+  // waits until the admin server is up and (with `wait_ready`) /ready says LIVE. False (with
+  // `error`) on failure.
   bool start(const std::string& config_yaml, std::vector<std::string> extra_args,
-             std::string& error);
+             std::string& error, bool wait_ready = true);
 
   pid_t pid() const { return pid_; }
   const std::string& adminAddress() const { return admin_address_; }
