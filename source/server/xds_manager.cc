@@ -118,6 +118,19 @@ void XdsManager::onResourceUpdate(std::string_view type_url,
   checkInitialization();
 }
 
+void XdsManager::setEdsName(DynamicCluster& cluster, const std::string& cluster_name,
+                            std::string eds_name) {
+  if (!cluster.eds_name.empty()) {
+    auto it = eds_users_.find(cluster.eds_name);
+    if (it != eds_users_.end()) {
+      it->second.erase(cluster_name);
+      if (it->second.empty()) eds_users_.erase(it);
+    }
+  }
+  cluster.eds_name = std::move(eds_name);
+  if (!cluster.eds_name.empty()) eds_users_[cluster.eds_name].insert(cluster_name);
+}
+
 void XdsManager::onClusters(const std::vector<config::DecodedResource>& upserts,
                             const std::vector<std::string>& removed,
                             config::UpdateOutcome& outcome) {
@@ -147,12 +160,13 @@ void XdsManager::onClusters(const std::vector<config::DecodedResource>& upserts,
     cluster.proto = proto;
     cluster.meta = Meta{resource.version, std::chrono::system_clock::now()};
     if (proto.type() != config::cluster::v1::Cluster::EDS) {
-      cluster.eds_name.clear();
+      setEdsName(cluster, proto.name(), "");
       cluster.active = std::make_shared<upstream::ClusterInfoImpl>(proto, store_);
+      warming_.erase(proto.name());
       live.push_back(cluster.active);
       continue;
     }
-    cluster.eds_name = edsName(proto);
+    setEdsName(cluster, proto.name(), edsName(proto));
     if (!proto.eds_cluster_config().eds_config().path().empty()) {
       watchFile(proto.eds_cluster_config().eds_config().path());
     }
@@ -164,11 +178,13 @@ void XdsManager::onClusters(const std::vector<config::DecodedResource>& upserts,
     } else if (initial_timeout_passed_ && cluster.active == nullptr) {
       // After the initial wait, a cluster whose endpoints are not known goes live empty.
       cluster.active = std::make_shared<upstream::ClusterInfoImpl>(proto, store_);
+      warming_.erase(proto.name());
       live.push_back(cluster.active);
     } else {
       // Warming: a changed cluster keeps serving with its old version meanwhile.
       if (cluster.active == nullptr) {
-        REMORA_LOG(info, "cluster %s: warming until its endpoints \"%s\" arrive",
+        warming_.insert(proto.name());
+        REMORA_LOG(debug, "cluster %s: warming until its endpoints \"%s\" arrive",
                    proto.name().c_str(), cluster.eds_name.c_str());
       }
     }
@@ -177,12 +193,12 @@ void XdsManager::onClusters(const std::vector<config::DecodedResource>& upserts,
     auto it = clusters_.find(name);
     if (it == clusters_.end()) continue;
     if (it->second.active) gone.push_back(name);
+    setEdsName(it->second, name, "");
+    warming_.erase(name);
     clusters_.erase(it);
   }
-  updateEdsInterest();
-  int64_t warming = 0;
-  for (const auto& [name, cluster] : clusters_) warming += cluster.active == nullptr ? 1 : 0;
-  warming_clusters_->set(warming);
+  if (!upserts.empty() || !removed.empty()) updateEdsInterest();
+  countWarmingClusters();
   if (!live.empty() || !gone.empty()) target_.updateClusters(live, gone);
 }
 
@@ -218,23 +234,31 @@ void XdsManager::onEndpoints(const std::vector<config::DecodedResource>& upserts
   if (changed.empty()) return;
   std::vector<upstream::ClusterInfoConstSharedPtr> live;
   // Only the clusters using a changed assignment are touched.
-  for (auto& [name, cluster] : clusters_) {
-    if (cluster.eds_name.empty() || changed.count(cluster.eds_name) == 0) continue;
-    const auto& assignment = endpoints_[cluster.eds_name].proto;
-    if (cluster.active) {
-      // Same config, new hosts: the workers keep their pools to the hosts that stay.
-      cluster.active = upstream::ClusterInfoImpl::withHosts(*cluster.active, assignment);
-    } else {
-      cluster.active =
-          std::make_shared<upstream::ClusterInfoImpl>(cluster.proto, store_, &assignment);
-      REMORA_LOG(info, "cluster %s: endpoints arrived, live", name.c_str());
+  for (const auto& eds_name : changed) {
+    auto users = eds_users_.find(eds_name);
+    if (users == eds_users_.end()) continue;
+    for (const auto& name : users->second) {
+      DynamicCluster& cluster = clusters_[name];
+      const auto& assignment = endpoints_[cluster.eds_name].proto;
+      if (cluster.active) {
+        // Same config, new hosts: the workers keep their pools to the hosts that stay.
+        cluster.active = upstream::ClusterInfoImpl::withHosts(*cluster.active, assignment);
+      } else {
+        cluster.active =
+            std::make_shared<upstream::ClusterInfoImpl>(cluster.proto, store_, &assignment);
+        warming_.erase(name);
+        REMORA_LOG(debug, "cluster %s: endpoints arrived, live", name.c_str());
+      }
+      live.push_back(cluster.active);
     }
-    live.push_back(cluster.active);
   }
-  int64_t warming = 0;
-  for (const auto& [name, cluster] : clusters_) warming += cluster.active == nullptr ? 1 : 0;
-  warming_clusters_->set(warming);
+  countWarmingClusters();
   if (!live.empty()) target_.updateClusters(live, {});
+}
+
+void XdsManager::countWarmingClusters() {
+  warming_cluster_count_ = warming_.size();
+  warming_clusters_->set(static_cast<int64_t>(warming_.size()));
 }
 
 void XdsManager::onRoutes(const std::vector<config::DecodedResource>& upserts,
@@ -366,8 +390,7 @@ void XdsManager::updateRdsInterest() {
 }
 
 void XdsManager::checkInitialization() {
-  bool clusters_warm = true;
-  for (const auto& [name, cluster] : clusters_) clusters_warm &= cluster.active != nullptr;
+  bool clusters_warm = warming_cluster_count_ == 0;
   const auto& dynamic = bootstrap_.dynamic_resources();
   if (!lds_started_ && ((cds_received_ && clusters_warm) || initial_timeout_passed_)) {
     lds_started_ = true;
@@ -403,7 +426,8 @@ void XdsManager::onInitialFetchTimeout() {
     cluster.active = std::make_shared<upstream::ClusterInfoImpl>(cluster.proto, store_);
     live.push_back(cluster.active);
   }
-  warming_clusters_->set(0);
+  warming_.clear();
+  countWarmingClusters();
   if (!live.empty()) target_.updateClusters(live, {});
   checkInitialization();
   activateReadyListeners(nullptr);

@@ -111,6 +111,7 @@ class XdsManager : public config::SubscriptionCallbacks {
   void activateReadyListeners(config::UpdateOutcome* outcome);
   bool listenerReady(const DynamicListener& listener) const;
   void updateEdsInterest();
+  void countWarmingClusters();
   void updateRdsInterest();
   // Called when something warmed: starts listeners once clusters are warm, and reports the
   // first full configuration.
@@ -128,6 +129,11 @@ class XdsManager : public config::SubscriptionCallbacks {
 
   std::map<std::string, DynamicCluster> clusters_;
   std::map<std::string, Assignment> endpoints_;
+  // EDS name -> the clusters that use it, so an endpoint update touches only those.
+  std::map<std::string, std::set<std::string>> eds_users_;
+  size_t warming_cluster_count_ = 0;
+  std::set<std::string> warming_;  // clusters waiting for their endpoints
+  void setEdsName(DynamicCluster& cluster, const std::string& cluster_name, std::string eds_name);
   std::map<std::string, DynamicListener> listeners_;
   std::map<std::string, Meta> route_meta_;
 
