@@ -112,6 +112,7 @@ void AdsClient::setInterest(std::string_view type_url, const std::set<std::strin
   if (state.wildcard == wildcard && state.names == names && state.asked) return;
   state.wildcard = wildcard;
   state.names = names;
+  state.interest_changed = true;
   if (!connected()) return;
   if (!state.asked && !wildcard && names.empty()) return;
   sendRequest(std::string(type_url), state, "");
@@ -133,30 +134,28 @@ void AdsClient::sendRequest(const std::string& type_url, TypeState& state,
         (*request.mutable_initial_resource_versions())[name] = version;
       }
       state.sent_names = state.names;
-    } else if (error.empty() && state.nonce.empty()) {
-      for (const auto& name : state.names) {
-        if (state.sent_names.count(name) == 0) request.add_resource_names_subscribe(name);
-      }
-      for (const auto& name : state.sent_names) {
-        if (state.names.count(name) == 0) request.add_resource_names_unsubscribe(name);
-      }
-      state.sent_names = state.names;
     } else {
-      request.set_response_nonce(state.nonce);
-      if (!error.empty()) {
-        request.mutable_error_detail()->set_code(kInvalidArgument);
-        request.mutable_error_detail()->set_message(error);
+      if (!state.nonce.empty()) {
+        request.set_response_nonce(state.nonce);
+        if (!error.empty()) {
+          request.mutable_error_detail()->set_code(kInvalidArgument);
+          request.mutable_error_detail()->set_message(error);
+        }
+        state.nonce.clear();
       }
-      // Interest that changed since is sent along.
-      for (const auto& name : state.names) {
-        if (state.sent_names.count(name) == 0) request.add_resource_names_subscribe(name);
+      // Interest that changed since it was last sent goes along (only then: comparing the
+      // sets costs as much as they are large).
+      if (state.interest_changed) {
+        for (const auto& name : state.names) {
+          if (state.sent_names.count(name) == 0) request.add_resource_names_subscribe(name);
+        }
+        for (const auto& name : state.sent_names) {
+          if (state.names.count(name) == 0) request.add_resource_names_unsubscribe(name);
+        }
+        state.sent_names = state.names;
       }
-      for (const auto& name : state.sent_names) {
-        if (state.names.count(name) == 0) request.add_resource_names_unsubscribe(name);
-      }
-      state.sent_names = state.names;
-      state.nonce.clear();
     }
+    state.interest_changed = false;
     state.asked = true;
     node_sent_ = true;
     stream_->send(request);

@@ -66,8 +66,9 @@ class AdsClient : public ResourceInterest, public GrpcStreamCallbacks {
     // Names as the control plane last heard them (delta: subscribed; SotW: requested).
     std::set<std::string> sent_names;
     bool sent_wildcard = false;
-    bool asked = false;   // a request for this type went out on the current stream
-    SotwTracker tracker;  // state of the world: versions accepted, to diff whole sets
+    bool asked = false;             // a request for this type went out on the current stream
+    bool interest_changed = false;  // names changed since last sent
+    SotwTracker tracker;            // state of the world: versions accepted, to diff whole sets
     std::map<std::string, std::string> delta_versions;  // delta: resource versions held
     std::string version;
     std::string nonce;

@@ -8,10 +8,12 @@ namespace remora::upstream {
 
 ThreadLocalClusterImpl::ThreadLocalClusterImpl(ClusterInfoConstSharedPtr info,
                                                event::Dispatcher& dispatcher,
-                                               const ClientCodecFactoryProvider& codecs)
+                                               const ClientCodecFactoryProvider& codecs,
+                                               RandomGenerator& random)
     : info_(std::move(info)),
       dispatcher_(dispatcher),
       codecs_(codecs),
+      random_(random),
       balancer_(createLoadBalancer(info_->lbConfig(), info_->hosts(), random_,
                                    dispatcher.timeSource())) {}
 
@@ -56,7 +58,7 @@ void ClusterManagerImpl::update(const std::vector<ClusterInfoConstSharedPtr>& cl
       next.emplace(info->name(), std::move(it->second));
     } else {
       next.emplace(info->name(),
-                   std::make_unique<ThreadLocalClusterImpl>(info, dispatcher_, codecs_));
+                   std::make_unique<ThreadLocalClusterImpl>(info, dispatcher_, codecs_, random_));
     }
   }
   clusters_.swap(next);
@@ -86,8 +88,8 @@ void ClusterManagerImpl::applyDelta(const std::vector<ClusterInfoConstSharedPtr>
   for (const auto& info : upserts) {
     auto it = clusters_.find(info->name());
     if (it == clusters_.end()) {
-      clusters_.emplace(info->name(),
-                        std::make_unique<ThreadLocalClusterImpl>(info, dispatcher_, codecs_));
+      clusters_.emplace(info->name(), std::make_unique<ThreadLocalClusterImpl>(info, dispatcher_,
+                                                                               codecs_, random_));
       continue;
     }
     auto* current = static_cast<const ClusterInfoImpl*>(&it->second->info());
@@ -98,7 +100,7 @@ void ClusterManagerImpl::applyDelta(const std::vector<ClusterInfoConstSharedPtr>
       continue;
     }
     retire(std::move(it->second));
-    it->second = std::make_unique<ThreadLocalClusterImpl>(info, dispatcher_, codecs_);
+    it->second = std::make_unique<ThreadLocalClusterImpl>(info, dispatcher_, codecs_, random_);
   }
   reapDrained();
 }

@@ -24,8 +24,10 @@ using ClientCodecFactoryProvider = std::function<http::ClientCodecFactory(http::
 
 class ThreadLocalClusterImpl : public ThreadLocalCluster {
  public:
+  // `random` is the worker's generator, shared by its clusters (one engine per cluster would
+  // cost kilobytes each).
   ThreadLocalClusterImpl(ClusterInfoConstSharedPtr info, event::Dispatcher& dispatcher,
-                         const ClientCodecFactoryProvider& codecs);
+                         const ClientCodecFactoryProvider& codecs, RandomGenerator& random);
   ~ThreadLocalClusterImpl() override;
   const ClusterInfo& info() const override { return *info_; }
   std::shared_ptr<const ClusterInfo> sharedInfo() const override { return info_; }
@@ -57,7 +59,7 @@ class ThreadLocalClusterImpl : public ThreadLocalCluster {
   ClusterInfoConstSharedPtr info_;
   event::Dispatcher& dispatcher_;
   const ClientCodecFactoryProvider& codecs_;
-  MersenneRandom random_;
+  RandomGenerator& random_;
   LoadBalancerPtr balancer_;
   // Keyed by host object (owned by info_, so stable) and protocol.
   std::map<std::pair<const Host*, http::Protocol>, std::unique_ptr<http::ConnPoolImpl>> pools_;
@@ -85,6 +87,7 @@ class ClusterManagerImpl : public ClusterManager {
  private:
   event::Dispatcher& dispatcher_;
   ClientCodecFactoryProvider codecs_;
+  MersenneRandom random_;
   std::map<std::string, std::unique_ptr<ThreadLocalClusterImpl>, std::less<>> clusters_;
   // Removed from clusters_ by an update but possibly still carrying requests: their pools and
   // connections must outlive those requests.
