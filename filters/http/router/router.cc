@@ -270,6 +270,11 @@ void RouterFilter::computeHashKey(const remora::router::RouteEntry& route,
   }
 }
 
+const network::Address* RouterFilter::originalDestination() const {
+  const auto& local = callbacks_->connection().localAddress();
+  return local.valid() ? &local : nullptr;
+}
+
 bool RouterFilter::shouldSkipHost(const upstream::Host& host) const {
   for (const auto& tried : tried_hosts_) {
     if (tried.get() == &host) return true;

@@ -63,6 +63,7 @@ class RouterFilter : public http::StreamDecoderFilter,
 
   // upstream::LoadBalancerContext
   std::optional<uint64_t> hashKey() const override { return hash_key_; }
+  const network::Address* originalDestination() const override;
   bool shouldSkipHost(const upstream::Host& host) const override;
   uint32_t hostSelectionRetryCount() const override { return tried_hosts_.empty() ? 0 : 3; }
 

@@ -1,6 +1,7 @@
 #include "filters/network/tcp_proxy/tcp_proxy.h"
 
 #include "source/common/common/logger.h"
+#include "source/interface/upstream/load_balancer.h"
 
 namespace remora::filters::tcp_proxy {
 
@@ -54,7 +55,13 @@ void TcpProxyFilter::initializeReadFilterCallbacks(network::ReadFilterCallbacks&
 network::ReadFilterStatus TcpProxyFilter::onNewConnection() {
   auto& downstream = callbacks_->connection();
   auto* cluster = worker_.clusterManager().getCluster(config_->cluster);
-  auto host = cluster ? cluster->chooseHost() : nullptr;
+  // ORIGINAL_DST clusters connect to where the client was going.
+  struct Context : upstream::LoadBalancerContext {
+    const network::Address* destination;
+    const network::Address* originalDestination() const override { return destination; }
+  } context;
+  context.destination = downstream.localAddress().valid() ? &downstream.localAddress() : nullptr;
+  auto host = cluster ? cluster->chooseHost(&context) : nullptr;
   if (!host) {
     REMORA_LOG(debug, "[C%lu] tcp_proxy %s: no host in cluster %s", downstream.id(),
                config_->stat_prefix.c_str(), config_->cluster.c_str());

@@ -34,7 +34,8 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
                         ? config.per_connection_buffer_limit_bytes().value()
                         : kDefaultBufferLimit),
       transport_(std::make_shared<network::RawTransportSocketFactory>()),
-      http_protocol_(config.http_protocol()) {
+      http_protocol_(config.http_protocol()),
+      type_(config.type()) {
   const auto& http_options = config.common_http_protocol_options();
   http_connection_.idle_timeout =
       http_options.has_idle_timeout()

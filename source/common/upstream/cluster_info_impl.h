@@ -35,6 +35,8 @@ class ClusterInfoImpl : public ClusterInfo {
   // cluster's hosts, nothing else.
   static std::shared_ptr<const ClusterInfoImpl> withHosts(
       const ClusterInfoImpl& base, const config::endpoint::v1::ClusterLoadAssignment& endpoints);
+  // ORIGINAL_DST clusters have no host set: each connection goes to its original destination.
+  bool originalDestination() const { return type_ == config::cluster::v1::Cluster::ORIGINAL_DST; }
   // Equal for all host-set versions of one cluster config.
   uint64_t configId() const { return id_; }
 
@@ -88,6 +90,7 @@ class ClusterInfoImpl : public ClusterInfo {
   network::ConnectionStats connection_stats_;
   std::shared_ptr<network::TransportSocketFactory> transport_;
   config::cluster::v1::Cluster::HttpProtocol http_protocol_;
+  config::cluster::v1::Cluster::DiscoveryType type_;
   http::CodecClientOptions http_connection_;
   std::shared_ptr<ResourceManager> resources_;
   LbConfig lb_config_;

@@ -35,7 +35,32 @@ http::ConnectionPool& ThreadLocalClusterImpl::httpConnPool(const HostConstShared
 }
 
 HostConstSharedPtr ThreadLocalClusterImpl::chooseHost(const LoadBalancerContext* context) {
+  if (info_->originalDestination()) return originalDestinationHost(context);
   return balancer_->chooseHost(context);
+}
+
+HostConstSharedPtr ThreadLocalClusterImpl::originalDestinationHost(
+    const LoadBalancerContext* context) {
+  const network::Address* destination =
+      context != nullptr ? context->originalDestination() : nullptr;
+  if (destination == nullptr) return nullptr;
+  std::string key = destination->asString();
+  auto it = original_dst_hosts_.find(key);
+  if (it != original_dst_hosts_.end()) return it->second;
+  // Bounded: past the limit, destinations without a pool are forgotten (they are made again
+  // when seen again).
+  if (original_dst_hosts_.size() >= 1024) {
+    std::erase_if(original_dst_hosts_, [this](const auto& entry) {
+      for (const auto& [pool_key, pool] : pools_) {
+        if (pool_key.first == entry.second.get()) return false;
+      }
+      return entry.second.use_count() == 1;
+    });
+  }
+  auto host = std::make_shared<Host>();
+  host->address = *destination;
+  original_dst_hosts_.emplace(std::move(key), host);
+  return host;
 }
 
 network::ClientConnectionPtr ThreadLocalClusterImpl::createConnection(

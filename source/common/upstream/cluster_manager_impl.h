@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "source/common/common/random_generator.h"
@@ -63,6 +64,9 @@ class ThreadLocalClusterImpl : public ThreadLocalCluster {
   LoadBalancerPtr balancer_;
   // Keyed by host object (owned by info_, so stable) and protocol.
   std::map<std::pair<const Host*, http::Protocol>, std::unique_ptr<http::ConnPoolImpl>> pools_;
+  // ORIGINAL_DST: the host made for each destination seen on this worker.
+  HostConstSharedPtr originalDestinationHost(const LoadBalancerContext* context);
+  std::unordered_map<std::string, HostConstSharedPtr> original_dst_hosts_;
   // Pools of hosts that left the host set, finishing their requests.
   std::vector<std::unique_ptr<http::ConnPoolImpl>> retired_pools_;
 };

@@ -28,6 +28,9 @@ class LoadBalancerContext {
   }
   // How many times a balancer may re-pick to avoid a skipped host before taking what it has.
   virtual uint32_t hostSelectionRetryCount() const { return 0; }
+  // Where the downstream connection was going before it was captured (its local address
+  // after original_dst): the host of ORIGINAL_DST clusters. Null when unknown.
+  virtual const network::Address* originalDestination() const { return nullptr; }
 };
 
 class LoadBalancer {

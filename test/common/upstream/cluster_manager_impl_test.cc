@@ -194,3 +194,93 @@ TEST_F(ClusterManagerImplTest, RefusedConnectionCountsAFailure) {
 
 }  // namespace
 }  // namespace remora::upstream
+
+namespace remora::upstream {
+namespace {
+
+class ClusterManagerDeltaTest : public testing::Test {
+ protected:
+  stats::StoreImpl store_;
+  event::LibeventDispatcher dispatcher_{"worker_0"};
+  ClusterManagerImpl manager_{dispatcher_};
+};
+
+config::endpoint::v1::ClusterLoadAssignment endpointsOn(std::vector<uint16_t> ports) {
+  config::endpoint::v1::ClusterLoadAssignment cla;
+  cla.set_cluster_name("eds");
+  auto* locality = cla.add_endpoints();
+  for (uint16_t port : ports) {
+    auto* sa = locality->add_lb_endpoints()
+                   ->mutable_endpoint()
+                   ->mutable_address()
+                   ->mutable_socket_address();
+    sa->set_address("127.0.0.1");
+    sa->set_port_value(port);
+  }
+  return cla;
+}
+
+TEST_F(ClusterManagerDeltaTest, HostUpdatesKeepTheHostsThatStay) {
+  Cluster config;
+  config.set_name("eds");
+  config.set_type(Cluster::EDS);
+  auto first = std::make_shared<ClusterInfoImpl>(config, store_);
+  auto with_two = ClusterInfoImpl::withHosts(*first, endpointsOn({1001, 1002}));
+  manager_.applyDelta({with_two}, {});
+  ASSERT_NE(manager_.getCluster("eds"), nullptr);
+  EXPECT_EQ(&manager_.getCluster("eds")->info(), with_two.get());
+  // Same config, one host replaced: 1001 is the same object, 1003 is new.
+  auto changed = ClusterInfoImpl::withHosts(*with_two, endpointsOn({1001, 1003}));
+  EXPECT_EQ(changed->configId(), with_two->configId());
+  EXPECT_EQ(changed->hosts()[0].get(), with_two->hosts()[0].get());
+  EXPECT_NE(changed->hosts()[1]->address, with_two->hosts()[1]->address);
+  auto* before = manager_.getCluster("eds");
+  manager_.applyDelta({changed}, {});
+  // Updated in place (pools kept), not replaced.
+  EXPECT_EQ(manager_.getCluster("eds"), before);
+  EXPECT_EQ(&manager_.getCluster("eds")->info(), changed.get());
+  EXPECT_EQ(manager_.drainingCount(), 0u);
+  // A changed config replaces the cluster; the old one drains.
+  Cluster other = config;
+  other.mutable_connect_timeout()->set_seconds(3);
+  manager_.applyDelta({std::make_shared<ClusterInfoImpl>(other, store_)}, {});
+  EXPECT_NE(&manager_.getCluster("eds")->info(), changed.get());
+  manager_.applyDelta({}, {"eds"});
+  EXPECT_EQ(manager_.getCluster("eds"), nullptr);
+}
+
+TEST_F(ClusterManagerDeltaTest, UnhealthyEndpointsAreMarked) {
+  Cluster config;
+  config.set_name("eds");
+  config.set_type(Cluster::EDS);
+  auto cla = endpointsOn({1001, 1002});
+  cla.mutable_endpoints(0)->mutable_lb_endpoints(1)->set_health_status(
+      config::endpoint::v1::UNHEALTHY);
+  ClusterInfoImpl info(config, store_, &cla);
+  EXPECT_TRUE(info.hosts()[0]->healthy());
+  EXPECT_FALSE(info.hosts()[1]->healthy());
+}
+
+TEST_F(ClusterManagerDeltaTest, OriginalDestinationClustersConnectWhereTheClientWasGoing) {
+  Cluster config;
+  config.set_name("passthrough");
+  config.set_type(Cluster::ORIGINAL_DST);
+  manager_.applyDelta({std::make_shared<ClusterInfoImpl>(config, store_)}, {});
+  auto* cluster = manager_.getCluster("passthrough");
+  ASSERT_NE(cluster, nullptr);
+  EXPECT_EQ(cluster->chooseHost(nullptr), nullptr);
+  struct Context : LoadBalancerContext {
+    network::Address destination;
+    const network::Address* originalDestination() const override { return &destination; }
+  } context;
+  context.destination = *network::Address::fromIpPort("198.18.0.7", 8080);
+  auto host = cluster->chooseHost(&context);
+  ASSERT_NE(host, nullptr);
+  EXPECT_EQ(host->address.asString(), "198.18.0.7:8080");
+  EXPECT_EQ(cluster->chooseHost(&context), host);  // one host per destination
+  context.destination = *network::Address::fromIpPort("198.18.0.8", 80);
+  EXPECT_EQ(cluster->chooseHost(&context)->address.asString(), "198.18.0.8:80");
+}
+
+}  // namespace
+}  // namespace remora::upstream
