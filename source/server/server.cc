@@ -106,12 +106,20 @@ void Server::updateClusters(const std::vector<upstream::ClusterInfoConstSharedPt
     if (it == clusters_.end()) continue;
     stopChecks(it->second.get());
     clusters_.erase(it);
+    if (dns_) dns_->untrack(name);
   }
   for (const auto& info : upserts) {
     auto& slot = clusters_[info->name()];
     if (slot) stopChecks(slot.get());
     slot = info;
     startChecks(info);
+    // A DNS cluster's hosts come from resolving its names; its own host updates come back
+    // here with the same config.
+    if (dns_ && info->usesDns() && dns_->trackedConfig(info->name()) != info->configId()) {
+      dns_->track(info);
+    } else if (dns_ && !info->usesDns() && dns_->trackedConfig(info->name()) != 0) {
+      dns_->untrack(info->name());
+    }
   }
   // Make before break: the workers see a cluster only once it is complete.
   for (auto& worker : workers_) worker->updateClusters(upserts, removed);
@@ -189,6 +197,9 @@ int Server::run() {
     workers_.push_back(std::make_unique<Worker>(i));
     workers_.back()->start();
   }
+  dns_ = std::make_unique<DnsClusters>(
+      main_dispatcher_, *store_, bootstrap_.dns_resolv_conf(),
+      [this](upstream::ClusterInfoConstSharedPtr info) { updateClusters({info}, {}); });
   updateClusters(snapshot_->clusters, {});
   // Dynamic resources next: file sources are read now, the control plane's arrive later.
   // Either way they reach the workers through posts queued after the static clusters.

@@ -17,6 +17,7 @@
 #include "source/interface/stats/stats.h"
 #include "source/server/admin/admin_server.h"
 #include "source/server/config_snapshot.h"
+#include "source/server/dns_clusters.h"
 #include "source/server/options.h"
 #include "source/server/worker.h"
 #include "source/server/xds_manager.h"
@@ -97,6 +98,7 @@ class Server : public DynamicConfigTarget {
   std::unique_ptr<RouteConfigProviderRegistry> routes_;
   std::unique_ptr<XdsManager> xds_;
   std::unique_ptr<config::AdsClient> ads_;
+  std::unique_ptr<DnsClusters> dns_;
   std::chrono::steady_clock::time_point drain_deadline_;
   std::chrono::steady_clock::time_point start_time_;
 };

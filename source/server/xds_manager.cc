@@ -148,10 +148,6 @@ void XdsManager::onClusters(const std::vector<config::DecodedResource>& upserts,
     if (static_clusters_.count(proto.name()) != 0) {
       errors.add(path + ".name", "\"" + proto.name() + "\" is a static cluster");
     }
-    if (proto.type() == config::cluster::v1::Cluster::STRICT_DNS ||
-        proto.type() == config::cluster::v1::Cluster::LOGICAL_DNS) {
-      errors.add(path + ".type", "DNS clusters are not supported yet");
-    }
     if (!errors.empty()) {
       for (const auto& line : errors.lines()) outcome.reject(resource.name, "", line);
       continue;

@@ -137,9 +137,13 @@ DnsResolver::DnsResolver(event::LibeventDispatcher& dispatcher, const Options& o
     setup_error_ =
         options.resolv_conf + ": cannot be used (evdns error " + std::to_string(rc) + ")";
   }
-  std::string timeout = std::to_string(static_cast<double>(options.timeout.count()) / 1000.0);
-  evdns_base_set_option(base_, "timeout:", timeout.c_str());
-  evdns_base_set_option(base_, "attempts:", std::to_string(options.attempts).c_str());
+  if (options.timeout.count() > 0) {
+    std::string timeout = std::to_string(static_cast<double>(options.timeout.count()) / 1000.0);
+    evdns_base_set_option(base_, "timeout:", timeout.c_str());
+  }
+  if (options.attempts > 0) {
+    evdns_base_set_option(base_, "attempts:", std::to_string(options.attempts).c_str());
+  }
 }
 
 DnsResolver::~DnsResolver() {

@@ -32,9 +32,10 @@ class DnsResolver {
   struct Options {
     // Nameservers, search domains and ndots come from here.
     std::string resolv_conf = "/etc/resolv.conf";
-    // Per-attempt timeout and attempts per nameserver.
-    std::chrono::milliseconds timeout{5000};
-    int attempts = 2;
+    // Per-attempt timeout and attempts per nameserver; zero: as resolv.conf says (its
+    // `options timeout:` and `attempts:`, else 5 s and 3).
+    std::chrono::milliseconds timeout{0};
+    int attempts = 0;
   };
 
   // An outstanding lookup; destroying it cancels it.

@@ -158,7 +158,27 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
     lb_config_.ewma_decay = std::chrono::milliseconds(
         google::protobuf::util::TimeUtil::DurationToMilliseconds(config.peak_ewma_decay()));
   }
-  hosts_ = buildHosts(endpoints ? *endpoints : config.load_assignment(), {});
+  if (type_ == config::cluster::v1::Cluster::STRICT_DNS ||
+      type_ == config::cluster::v1::Cluster::LOGICAL_DNS) {
+    // Names, not addresses: the hosts come from resolving them (DnsClusters).
+    for (const auto& locality : config.load_assignment().endpoints()) {
+      for (const auto& lb_endpoint : locality.lb_endpoints()) {
+        const auto& sa = lb_endpoint.endpoint().address().socket_address();
+        dns_targets_.push_back(DnsTarget{sa.address(), sa.port_value(),
+                                         lb_endpoint.has_load_balancing_weight()
+                                             ? lb_endpoint.load_balancing_weight().value()
+                                             : 1});
+      }
+    }
+    if (config.has_dns_refresh_rate()) {
+      dns_refresh_rate_ = std::chrono::milliseconds(
+          google::protobuf::util::TimeUtil::DurationToMilliseconds(config.dns_refresh_rate()));
+    }
+    respect_dns_ttl_ = config.respect_dns_ttl();
+    dns_family_ = config.dns_lookup_family();
+  } else {
+    hosts_ = buildHosts(endpoints ? *endpoints : config.load_assignment(), {});
+  }
   stats::Labels labels{{"cluster", name_}};
   connection_stats_.total = &store.counter("remora_cluster_upstream_connections_total",
                                            "Upstream connections opened.", labels);

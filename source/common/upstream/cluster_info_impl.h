@@ -35,6 +35,19 @@ class ClusterInfoImpl : public ClusterInfo {
   // cluster's hosts, nothing else.
   static std::shared_ptr<const ClusterInfoImpl> withHosts(
       const ClusterInfoImpl& base, const config::endpoint::v1::ClusterLoadAssignment& endpoints);
+  // STRICT_DNS / LOGICAL_DNS: the names to resolve (their hosts come from DNS), how often,
+  // and which address families.
+  struct DnsTarget {
+    std::string name;
+    uint32_t port;
+    uint32_t weight;
+  };
+  bool usesDns() const { return !dns_targets_.empty(); }
+  bool logicalDns() const { return type_ == config::cluster::v1::Cluster::LOGICAL_DNS; }
+  const std::vector<DnsTarget>& dnsTargets() const { return dns_targets_; }
+  std::chrono::milliseconds dnsRefreshRate() const { return dns_refresh_rate_; }
+  bool respectDnsTtl() const { return respect_dns_ttl_; }
+  config::cluster::v1::Cluster::DnsLookupFamily dnsLookupFamily() const { return dns_family_; }
   // ORIGINAL_DST clusters have no host set: each connection goes to its original destination.
   bool originalDestination() const { return type_ == config::cluster::v1::Cluster::ORIGINAL_DST; }
   // Equal for all host-set versions of one cluster config.
@@ -91,6 +104,10 @@ class ClusterInfoImpl : public ClusterInfo {
   std::shared_ptr<network::TransportSocketFactory> transport_;
   config::cluster::v1::Cluster::HttpProtocol http_protocol_;
   config::cluster::v1::Cluster::DiscoveryType type_;
+  std::vector<DnsTarget> dns_targets_;
+  std::chrono::milliseconds dns_refresh_rate_{5000};
+  bool respect_dns_ttl_ = false;
+  config::cluster::v1::Cluster::DnsLookupFamily dns_family_ = config::cluster::v1::Cluster::AUTO;
   http::CodecClientOptions http_connection_;
   std::shared_ptr<ResourceManager> resources_;
   LbConfig lb_config_;
