@@ -29,3 +29,39 @@ def remora_cc_proto_library(name, srcs, deps = [], visibility = None):
         deps = deps,
         visibility = visibility,
     )
+
+    # The same generated code against the shared libprotobuf, for binaries that also link
+    # Debian's gRPC (which links the shared library: one program must not carry both).
+    native.cc_library(
+        name = name + "_shared",
+        srcs = ccs,
+        hdrs = hdrs,
+        includes = ["."],
+        copts = ["-Wno-unused-parameter"],
+        linkopts = ["-lprotobuf", "-lpthread"],
+        deps = [d + "_shared" for d in deps],
+        visibility = visibility,
+    )
+
+def remora_cc_grpc_library(name, src, deps):
+    """gRPC C++ service code for one proto (Debian's grpc_cpp_plugin), on the shared protobuf.
+
+    `deps` are remora_cc_proto_library targets; their _shared variants are linked.
+    """
+    base = src[:-len(".proto")]
+    native.genrule(
+        name = name + "_gen",
+        srcs = [src] + [f for f in native.glob(["remora/**/*.proto"]) if f != src],
+        outs = [base + ".grpc.pb.h", base + ".grpc.pb.cc"],
+        cmd = "protoc -I$$(dirname $(location {src}) | sed 's#/remora/.*##') -I/usr/include --grpc_out=$(@D) --plugin=protoc-gen-grpc=/usr/bin/grpc_cpp_plugin $(location {src})".format(src = src),
+    )
+    native.cc_library(
+        name = name,
+        srcs = [base + ".grpc.pb.cc"],
+        hdrs = [base + ".grpc.pb.h"],
+        includes = ["."],
+        copts = ["-Wno-unused-parameter"],
+        linkopts = ["-lgrpc++", "-lgrpc", "-lgpr", "-lprotobuf", "-lpthread"],
+        deps = [d + "_shared" for d in deps],
+        visibility = ["//visibility:public"],
+    )

@@ -8,7 +8,8 @@ namespace {
 
 TEST(ValidateModeTest, ExampleConfigsAreValid) {
   for (const char* example : {"docs/examples/tcp_proxy.yaml", "docs/examples/http_proxy.yaml",
-                              "docs/examples/resilience.yaml"}) {
+                              "docs/examples/resilience.yaml",
+                              "docs/examples/sidecar_bootstrap.yaml"}) {
     auto result = runCommand({remoraBinary(), "--mode", "validate", "-c", example});
     EXPECT_EQ(result.exit_code, 0) << example << ": " << result.output;
     EXPECT_EQ(result.output, "OK\n") << example;

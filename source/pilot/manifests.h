@@ -1,0 +1,43 @@
+#pragma once
+
+// Kubernetes and Istio-style manifests read from a folder: every `*.yaml` / `*.yml` file,
+// each possibly holding several documents (`---`). Objects are kept as parsed YAML with where
+// they came from; the translator reads the fields it knows. Unknown kinds are skipped
+// silently (a folder may hold Deployments and the like); unparsable files and objects without
+// a kind or name are reported.
+
+#include <yaml-cpp/yaml.h>
+
+#include "source/pilot/yaml_view.h"
+
+#include <string>
+#include <vector>
+
+namespace remora::pilot {
+
+struct Object {
+  std::string file;  // path relative to the folder
+  std::string kind;
+  std::string ns;  // metadata.namespace, "default" when absent
+  std::string name;
+  YAML::Node node;
+  YamlView view() const { return YamlView(node); }
+
+  // "vs.yaml: VirtualService default/reviews"
+  std::string where() const { return file + ": " + kind + " " + ns + "/" + name; }
+};
+
+// Errors name the file, object and field: "vs.yaml: VirtualService default/reviews:
+// spec.http[0].route[1].weight: must be 0..100".
+struct ManifestError {
+  std::string message;
+};
+
+// Reads every manifest file under `dir` (not recursive), in name order.
+std::vector<Object> loadManifests(const std::string& dir, std::vector<ManifestError>& errors);
+
+// Parses manifests from text (one file's content), for tests and the loader.
+void parseManifestText(const std::string& file, const std::string& text,
+                       std::vector<Object>& objects, std::vector<ManifestError>& errors);
+
+}  // namespace remora::pilot

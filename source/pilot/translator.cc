@@ -1,0 +1,1102 @@
+#include "source/pilot/translator.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <regex>
+
+#include "remora/config/cluster/v1/cluster.pb.h"
+#include "remora/config/endpoint/v1/endpoint.pb.h"
+#include "remora/config/listener/v1/listener.pb.h"
+#include "remora/config/route/v1/route.pb.h"
+#include "remora/extensions/filters/listener/original_dst/v1/original_dst.pb.h"
+#include "remora/extensions/filters/network/http_connection_manager/v1/http_connection_manager.pb.h"
+#include "remora/extensions/filters/network/tcp_proxy/v1/tcp_proxy.pb.h"
+#include "source/pilot/yaml_view.h"
+
+namespace remora::pilot {
+namespace {
+
+using config::cluster::v1::Cluster;
+using config::route::v1::Route;
+using config::route::v1::RouteConfiguration;
+using config::route::v1::VirtualHost;
+
+constexpr const char* kPassthrough = "PassthroughCluster";
+constexpr const char* kBlackHole = "BlackHoleCluster";
+
+std::string str(const YamlView& node) { return node.str(); }
+
+// Istio durations: "2s", "100ms", "1.5s", "1m", "1h", "500us".
+bool parseDuration(const std::string& text, google::protobuf::Duration& out) {
+  static const std::regex pattern(R"(^([0-9]+(\.[0-9]+)?)(h|m|s|ms|us)$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, pattern)) return false;
+  double value = std::stod(m[1]);
+  std::string unit = m[3];
+  double seconds = unit == "h"    ? value * 3600
+                   : unit == "m"  ? value * 60
+                   : unit == "s"  ? value
+                   : unit == "ms" ? value / 1e3
+                                  : value / 1e6;
+  out.set_seconds(static_cast<int64_t>(seconds));
+  out.set_nanos(static_cast<int32_t>((seconds - static_cast<double>(out.seconds())) * 1e9));
+  return true;
+}
+
+bool isIp(const std::string& text) {
+  unsigned char buffer[16];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+bool startsWith(const std::string& text, const std::string& prefix) {
+  return text.rfind(prefix, 0) == 0;
+}
+
+// A port is HTTP by appProtocol, or by its name's prefix (Istio's convention).
+void classifyPort(Translator::Port& port, const std::string& app_protocol,
+                  const std::string& protocol) {
+  std::string hint = !app_protocol.empty() ? app_protocol : protocol;
+  std::transform(hint.begin(), hint.end(), hint.begin(), ::tolower);
+  std::string name = port.name;
+  std::transform(name.begin(), name.end(), name.begin(), ::tolower);
+  auto named = [&](const std::string& prefix) {
+    return name == prefix || startsWith(name, prefix + "-");
+  };
+  port.http2 = hint == "http2" || hint == "grpc" || hint == "kubernetes.io/h2c" ||
+               (hint.empty() && (named("http2") || named("grpc")));
+  port.http = port.http2 || hint == "http" ||
+              (hint.empty() && (named("http") || named("http2") || named("grpc")));
+}
+
+std::string clusterName(uint32_t port, const std::string& subset, const std::string& fqdn) {
+  return "outbound|" + std::to_string(port) + "|" + subset + "|" + fqdn;
+}
+
+template <class Message>
+google::protobuf::Any pack(const Message& message) {
+  google::protobuf::Any any;
+  any.PackFrom(message);
+  return any;
+}
+
+bool labelsMatch(const YamlView& wanted, const std::map<std::string, std::string>& labels) {
+  for (const auto& entry : wanted) {
+    auto it = labels.find(entry.first.as<std::string>());
+    if (it == labels.end() || it->second != str(entry.second)) return false;
+  }
+  return true;
+}
+
+// Reports problems under one object; `ok` turns false at the first.
+struct Checker {
+  Translator* translator;
+  const Object& object;
+  std::vector<ManifestError>& errors;
+  bool ok = true;
+  void fail(const std::string& field, const std::string& message) {
+    errors.push_back({object.where() + ": " + field + ": " + message});
+    ok = false;
+  }
+  void duration(const YamlView& node, const std::string& field) {
+    google::protobuf::Duration d;
+    if (node && !parseDuration(str(node), d)) {
+      fail(field, "\"" + str(node) + "\" is not a duration (e.g. 2s, 100ms)");
+    }
+  }
+  void percentage(const YamlView& node, const std::string& field) {
+    if (!node) return;
+    try {
+      double v = node["value"] ? node["value"].as<double>() : node.as<double>();
+      if (!(v >= 0 && v <= 100)) fail(field, "must be 0..100");
+    } catch (const YAML::Exception&) {
+      fail(field, "must be a number");
+    }
+  }
+};
+
+void applyTrafficPolicy(const YamlView& policy, Cluster& cluster) {
+  if (!policy) return;
+  const YamlView& lb = policy["loadBalancer"];
+  if (lb) {
+    std::string simple = str(lb["simple"]);
+    if (simple == "LEAST_REQUEST" || simple == "LEAST_CONN")
+      cluster.set_lb_policy(Cluster::LEAST_REQUEST);
+    if (simple == "RANDOM") cluster.set_lb_policy(Cluster::RANDOM);
+    if (simple == "ROUND_ROBIN") cluster.set_lb_policy(Cluster::ROUND_ROBIN);
+    if (lb["consistentHash"]) {
+      cluster.set_lb_policy(lb["consistentHash"]["maglev"] ? Cluster::MAGLEV : Cluster::RING_HASH);
+    }
+  }
+  const YamlView& pool = policy["connectionPool"];
+  if (pool) {
+    google::protobuf::Duration d;
+    if (pool["tcp"]["maxConnections"]) {
+      cluster.mutable_circuit_breakers()->mutable_max_connections()->set_value(
+          pool["tcp"]["maxConnections"].as<uint32_t>());
+    }
+    if (pool["tcp"]["connectTimeout"] && parseDuration(str(pool["tcp"]["connectTimeout"]), d)) {
+      *cluster.mutable_connect_timeout() = d;
+    }
+    const YamlView& http = pool["http"];
+    if (http["http1MaxPendingRequests"]) {
+      cluster.mutable_circuit_breakers()->mutable_max_pending_requests()->set_value(
+          http["http1MaxPendingRequests"].as<uint32_t>());
+    }
+    if (http["http2MaxRequests"]) {
+      cluster.mutable_circuit_breakers()->mutable_max_requests()->set_value(
+          http["http2MaxRequests"].as<uint32_t>());
+    }
+    if (http["maxRetries"]) {
+      cluster.mutable_circuit_breakers()->mutable_max_retries()->set_value(
+          http["maxRetries"].as<uint32_t>());
+    }
+    if (http["maxRequestsPerConnection"]) {
+      cluster.mutable_common_http_protocol_options()
+          ->mutable_max_requests_per_connection()
+          ->set_value(http["maxRequestsPerConnection"].as<uint32_t>());
+    }
+    if (http["idleTimeout"] && parseDuration(str(http["idleTimeout"]), d)) {
+      *cluster.mutable_common_http_protocol_options()->mutable_idle_timeout() = d;
+    }
+  }
+  const YamlView& outlier = policy["outlierDetection"];
+  if (outlier) {
+    auto* od = cluster.mutable_outlier_detection();
+    google::protobuf::Duration d;
+    if (outlier["consecutive5xxErrors"]) {
+      od->mutable_consecutive_5xx()->set_value(outlier["consecutive5xxErrors"].as<uint32_t>());
+    }
+    if (outlier["consecutiveGatewayErrors"]) {
+      od->mutable_consecutive_gateway_failure()->set_value(
+          outlier["consecutiveGatewayErrors"].as<uint32_t>());
+    }
+    if (outlier["interval"] && parseDuration(str(outlier["interval"]), d)) {
+      *od->mutable_interval() = d;
+    }
+    if (outlier["baseEjectionTime"] && parseDuration(str(outlier["baseEjectionTime"]), d)) {
+      *od->mutable_base_ejection_time() = d;
+    }
+    if (outlier["maxEjectionPercent"]) {
+      od->mutable_max_ejection_percent()->set_value(outlier["maxEjectionPercent"].as<uint32_t>());
+    }
+  }
+}
+
+// Session affinity: DestinationRule consistentHash becomes the route's hash policy.
+void addHashPolicy(const YamlView& rule, const std::string& subset,
+                   config::route::v1::RouteAction& action) {
+  if (!rule) return;
+  YamlView policy = rule["spec"]["trafficPolicy"];
+  for (const auto& s : rule["spec"]["subsets"]) {
+    if (str(s["name"]) == subset && s["trafficPolicy"]) policy = s["trafficPolicy"];
+  }
+  const YamlView& hash = policy["loadBalancer"]["consistentHash"];
+  if (!hash) return;
+  auto* hp = action.add_hash_policy();
+  if (hash["httpHeaderName"]) {
+    hp->mutable_header()->set_header_name(str(hash["httpHeaderName"]));
+  } else if (hash["httpCookie"]) {
+    hp->mutable_cookie()->set_name(str(hash["httpCookie"]["name"]));
+    if (hash["httpCookie"]["path"]) hp->mutable_cookie()->set_path(str(hash["httpCookie"]["path"]));
+    google::protobuf::Duration d;
+    if (parseDuration(str(hash["httpCookie"]["ttl"]), d)) *hp->mutable_cookie()->mutable_ttl() = d;
+  } else if (hash["useSourceIp"] && hash["useSourceIp"].as<bool>()) {
+    hp->mutable_connection_properties()->set_source_ip(true);
+  } else if (hash["httpQueryParameterName"]) {
+    hp->mutable_query_parameter()->set_name(str(hash["httpQueryParameterName"]));
+  }
+}
+
+void istioDefaultRetries(config::route::v1::RouteAction& action) {
+  auto* retry = action.mutable_retry_policy();
+  retry->set_retry_on(
+      "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes");
+  retry->mutable_num_retries()->set_value(2);
+  retry->add_retriable_status_codes(503);
+}
+
+void addHeaderOps(const YamlView& ops,
+                  google::protobuf::RepeatedPtrField<config::route::v1::HeaderValueOption>* add,
+                  google::protobuf::RepeatedPtrField<std::string>* remove) {
+  if (!ops) return;
+  for (const auto& entry : ops["set"]) {
+    auto* option = add->Add();
+    option->mutable_header()->set_key(entry.first.as<std::string>());
+    option->mutable_header()->set_value(str(entry.second));
+  }
+  for (const auto& entry : ops["add"]) {
+    auto* option = add->Add();
+    option->mutable_header()->set_key(entry.first.as<std::string>());
+    option->mutable_header()->set_value(str(entry.second));
+    option->set_append(true);
+  }
+  for (const auto& name : ops["remove"]) *remove->Add() = str(name);
+}
+
+template <class Matcher>
+void stringMatch(const YamlView& node, Matcher& matcher, bool header) {
+  if (node["exact"])
+    matcher.set_exact_match(str(node["exact"]));
+  else if (node["prefix"])
+    matcher.set_prefix_match(str(node["prefix"]));
+  else if (node["regex"])
+    matcher.set_safe_regex_match(str(node["regex"]));
+  else if (header)
+    matcher.set_present_match(true);
+}
+
+}  // namespace
+
+Translator::Translator(std::vector<Object> objects, TranslateOptions options)
+    : options_(std::move(options)) {
+  index(objects);
+}
+
+void Translator::error(const Object& object, const std::string& field, const std::string& message) {
+  errors_.push_back({object.where() + ": " + field + ": " + message});
+}
+
+std::string Translator::fqdnOf(const std::string& host, const std::string& ns) const {
+  std::string suffix = ".svc." + options_.cluster_domain;
+  if (host.find('.') == std::string::npos) return host + "." + ns + suffix;
+  if (host.size() > 4 && host.compare(host.size() - 4, 4, ".svc") == 0) {
+    return host + "." + options_.cluster_domain;
+  }
+  size_t dot = host.find('.');
+  if (host.find('.', dot + 1) == std::string::npos) {
+    // name.namespace, when such a service exists
+    std::string candidate = host + suffix;
+    if (by_fqdn_.count(candidate)) return candidate;
+  }
+  return host;
+}
+
+const Translator::Service* Translator::findService(const std::string& fqdn) const {
+  auto it = by_fqdn_.find(fqdn);
+  return it == by_fqdn_.end() ? nullptr : &services_[it->second];
+}
+
+void Translator::indexObject(const Object& o) {
+  const YamlView& spec = o.view()["spec"];
+  if (o.kind == "Service") {
+    Service s;
+    s.name = o.name;
+    s.ns = o.ns;
+    s.fqdn = o.name + "." + o.ns + ".svc." + options_.cluster_domain;
+    std::string type = str(spec["type"]);
+    std::string cluster_ip = str(spec["clusterIP"]);
+    s.headless = cluster_ip == "None";
+    s.external_name = type == "ExternalName" ? str(spec["externalName"]) : "";
+    if (type == "ExternalName" && s.external_name.empty()) {
+      error(o, "spec.externalName", "required for an ExternalName service");
+      return;
+    }
+    if (!s.headless && !cluster_ip.empty() && !isIp(cluster_ip)) {
+      error(o, "spec.clusterIP", "\"" + cluster_ip + "\" is not an IP address or None");
+      return;
+    }
+    if (!s.headless) s.cluster_ip = cluster_ip;
+    bool ok = true;
+    const YamlView& ports = spec["ports"];
+    for (size_t i = 0; i < ports.size(); ++i) {
+      Port p;
+      p.name = str(ports[i]["name"]);
+      std::string field = "spec.ports[" + std::to_string(i) + "]";
+      try {
+        p.number = ports[i]["port"].as<uint32_t>();
+      } catch (const YAML::Exception&) {
+        p.number = 0;
+      }
+      if (p.number == 0 || p.number > 65535) {
+        error(o, field + ".port", "must be 1..65535");
+        ok = false;
+        continue;
+      }
+      if (str(ports[i]["protocol"]) == "UDP" || str(ports[i]["protocol"]) == "SCTP") continue;
+      p.target = ports[i]["targetPort"] ? str(ports[i]["targetPort"]) : std::to_string(p.number);
+      classifyPort(p, str(ports[i]["appProtocol"]), "");
+      s.ports.push_back(p);
+    }
+    if (!ok) return;
+    by_fqdn_[s.fqdn] = services_.size();
+    services_.push_back(std::move(s));
+  } else if (o.kind == "ServiceEntry") {
+    Checker check{this, o, errors_};
+    std::string resolution = spec["resolution"] ? str(spec["resolution"]) : "NONE";
+    if (resolution != "NONE" && resolution != "STATIC" && resolution != "DNS" &&
+        resolution != "DNS_ROUND_ROBIN") {
+      check.fail("spec.resolution", "must be NONE, STATIC or DNS");
+    }
+    if (!spec["hosts"] || spec["hosts"].size() == 0) check.fail("spec.hosts", "required");
+    std::vector<Port> ports;
+    for (size_t i = 0; i < spec["ports"].size(); ++i) {
+      Port p;
+      const YamlView& port = spec["ports"][i];
+      p.name = str(port["name"]);
+      try {
+        p.number = port["number"].as<uint32_t>();
+      } catch (const YAML::Exception&) {
+      }
+      if (p.number == 0 || p.number > 65535) {
+        check.fail("spec.ports[" + std::to_string(i) + "].number", "must be 1..65535");
+      }
+      p.target = port["targetPort"] ? str(port["targetPort"]) : std::to_string(p.number);
+      classifyPort(p, "", str(port["protocol"]));
+      ports.push_back(p);
+    }
+    std::vector<Endpoint> endpoints;
+    for (size_t i = 0; i < spec["endpoints"].size(); ++i) {
+      const YamlView& e = spec["endpoints"][i];
+      Endpoint endpoint;
+      endpoint.ip = str(e["address"]);
+      if (resolution == "STATIC" && !isIp(endpoint.ip)) {
+        check.fail("spec.endpoints[" + std::to_string(i) + "].address",
+                   "must be an IP address with resolution STATIC");
+      }
+      for (const auto& p : e["ports"])
+        endpoint.ports[p.first.as<std::string>()] = p.second.as<uint32_t>();
+      endpoints.push_back(endpoint);
+    }
+    if (!check.ok) return;
+    for (const auto& host : spec["hosts"]) {
+      Service s;
+      s.name = str(host);
+      s.ns = o.ns;
+      s.fqdn = str(host);
+      s.ports = ports;
+      s.resolution = resolution;
+      s.entry_endpoints = endpoints;
+      s.from_service_entry = true;
+      for (const auto& address : spec["addresses"]) s.addresses.push_back(str(address));
+      if (by_fqdn_.count(s.fqdn)) continue;  // the first definition of a host wins
+      by_fqdn_[s.fqdn] = services_.size();
+      services_.push_back(std::move(s));
+    }
+  } else if (o.kind == "Endpoints") {
+    auto& list = endpoints_[o.ns + "/" + o.name];
+    for (const auto& subset : o.view()["subsets"]) {
+      std::map<std::string, uint32_t> ports;
+      for (const auto& p : subset["ports"]) ports[str(p["name"])] = p["port"].as<uint32_t>();
+      for (const char* field : {"addresses", "notReadyAddresses"}) {
+        for (const auto& a : subset[field]) {
+          Endpoint e;
+          e.ip = str(a["ip"]);
+          if (!isIp(e.ip)) {
+            error(o, std::string("subsets[].") + field + "[].ip",
+                  "\"" + e.ip + "\" is not an IP address");
+            continue;
+          }
+          e.hostname = str(a["hostname"]);
+          e.pod = str(a["targetRef"]["name"]);
+          e.ready = std::string(field) == "addresses";
+          e.ports = ports;
+          list.push_back(e);
+        }
+      }
+    }
+  } else if (o.kind == "EndpointSlice") {
+    std::string service = str(o.view()["metadata"]["labels"]["kubernetes.io/service-name"]);
+    if (service.empty()) {
+      error(o, "metadata.labels[kubernetes.io/service-name]", "required");
+      return;
+    }
+    std::map<std::string, uint32_t> ports;
+    for (const auto& p : o.view()["ports"]) ports[str(p["name"])] = p["port"].as<uint32_t>();
+    auto& list = endpoints_[o.ns + "/" + service];
+    for (const auto& ep : o.view()["endpoints"]) {
+      for (const auto& address : ep["addresses"]) {
+        Endpoint e;
+        e.ip = str(address);
+        if (!isIp(e.ip)) {
+          error(o, "endpoints[].addresses", "\"" + e.ip + "\" is not an IP address");
+          continue;
+        }
+        e.hostname = str(ep["hostname"]);
+        e.pod = str(ep["targetRef"]["name"]);
+        e.ready = !ep["conditions"]["ready"] || ep["conditions"]["ready"].as<bool>();
+        e.ports = ports;
+        list.push_back(e);
+      }
+    }
+  }
+}
+
+void Translator::index(const std::vector<Object>& objects) {
+  // Pods first: Endpoints refer to them.
+  for (const auto& o : objects) {
+    if (o.kind != "Pod") continue;
+    std::string key = o.ns + "/" + o.name;
+    for (const auto& label : o.view()["metadata"]["labels"]) {
+      pod_labels_[key][label.first.as<std::string>()] = str(label.second);
+    }
+    for (const auto& container : o.view()["spec"]["containers"]) {
+      for (const auto& port : container["ports"]) {
+        if (port["name"] && port["containerPort"]) {
+          pod_ports_[key][str(port["name"])] = port["containerPort"].as<uint32_t>();
+        }
+      }
+    }
+    std::string ip = str(o.view()["status"]["podIP"]);
+    if (!ip.empty()) {
+      if (!isIp(ip)) {
+        error(o, "status.podIP", "\"" + ip + "\" is not an IP address");
+        continue;
+      }
+      pod_by_ip_[ip] = key;
+    }
+  }
+  for (const auto& o : objects) {
+    try {
+      indexObject(o);
+    } catch (const YAML::Exception& e) {
+      error(o, "(object)", std::string("malformed: ") + e.what());
+    }
+  }
+  for (const auto& o : objects) {
+    if (o.kind == "VirtualService" && checkVirtualService(o)) virtual_services_.push_back(o);
+    if (o.kind == "DestinationRule" && checkDestinationRule(o)) destination_rules_.push_back(o);
+  }
+}
+
+bool Translator::checkVirtualService(const Object& vs) {
+  Checker check{this, vs, errors_};
+  const YamlView& spec = vs.view()["spec"];
+  if (!spec["hosts"] || spec["hosts"].size() == 0) check.fail("spec.hosts", "required");
+  const YamlView& http = spec["http"];
+  for (size_t i = 0; i < http.size(); ++i) {
+    std::string at = "spec.http[" + std::to_string(i) + "]";
+    const YamlView& h = http[i];
+    if (!h["route"] && !h["redirect"] && !h["directResponse"]) {
+      check.fail(at, "needs route, redirect or directResponse");
+    }
+    uint32_t total = 0;
+    for (size_t r = 0; r < h["route"].size(); ++r) {
+      std::string rat = at + ".route[" + std::to_string(r) + "]";
+      const YamlView& route = h["route"][r];
+      if (str(route["destination"]["host"]).empty())
+        check.fail(rat + ".destination.host", "required");
+      if (route["weight"]) {
+        int64_t weight = -1;
+        try {
+          weight = route["weight"].as<int64_t>();
+        } catch (const YAML::Exception&) {
+        }
+        if (weight < 0 || weight > 100) {
+          check.fail(rat + ".weight", "must be 0..100");
+        } else {
+          total += static_cast<uint32_t>(weight);
+        }
+      }
+    }
+    if (h["route"].size() > 1 && total != 100 && check.ok) {
+      check.fail(at + ".route", "weights add up to " + std::to_string(total) + ", not 100");
+    }
+    for (size_t m = 0; m < h["match"].size(); ++m) {
+      const YamlView& uri = h["match"][m]["uri"];
+      if (uri && uri["regex"]) {
+        try {
+          std::regex probe(str(uri["regex"]));
+        } catch (const std::regex_error&) {
+          check.fail(at + ".match[" + std::to_string(m) + "].uri.regex", "not a valid regex");
+        }
+      }
+    }
+    check.duration(h["timeout"], at + ".timeout");
+    check.duration(h["retries"]["perTryTimeout"], at + ".retries.perTryTimeout");
+    if (h["retries"] && h["retries"]["attempts"]) {
+      try {
+        if (h["retries"]["attempts"].as<int64_t>() < 0)
+          check.fail(at + ".retries.attempts", "must not be negative");
+      } catch (const YAML::Exception&) {
+        check.fail(at + ".retries.attempts", "must be a number");
+      }
+    }
+    check.duration(h["fault"]["delay"]["fixedDelay"], at + ".fault.delay.fixedDelay");
+    check.percentage(h["fault"]["delay"]["percentage"], at + ".fault.delay.percentage");
+    check.percentage(h["fault"]["abort"]["percentage"], at + ".fault.abort.percentage");
+    check.percentage(h["mirrorPercentage"], at + ".mirrorPercentage");
+    if (h["fault"]["abort"] && h["fault"]["abort"]["httpStatus"]) {
+      uint32_t status = h["fault"]["abort"]["httpStatus"].as<uint32_t>();
+      if (status < 200 || status > 599)
+        check.fail(at + ".fault.abort.httpStatus", "must be 200..599");
+    }
+  }
+  return check.ok;
+}
+
+bool Translator::checkDestinationRule(const Object& dr) {
+  Checker check{this, dr, errors_};
+  const YamlView& spec = dr.view()["spec"];
+  if (str(spec["host"]).empty()) check.fail("spec.host", "required");
+  auto policy = [&](const YamlView& p, const std::string& at) {
+    if (!p) return;
+    std::string simple = str(p["loadBalancer"]["simple"]);
+    if (!simple.empty() && simple != "ROUND_ROBIN" && simple != "LEAST_REQUEST" &&
+        simple != "LEAST_CONN" && simple != "RANDOM" && simple != "UNSPECIFIED") {
+      check.fail(at + ".loadBalancer.simple",
+                 "\"" + simple + "\" is not supported (ROUND_ROBIN, LEAST_REQUEST, RANDOM)");
+    }
+    check.duration(p["connectionPool"]["tcp"]["connectTimeout"],
+                   at + ".connectionPool.tcp.connectTimeout");
+    check.duration(p["connectionPool"]["http"]["idleTimeout"],
+                   at + ".connectionPool.http.idleTimeout");
+    check.duration(p["outlierDetection"]["interval"], at + ".outlierDetection.interval");
+    check.duration(p["outlierDetection"]["baseEjectionTime"],
+                   at + ".outlierDetection.baseEjectionTime");
+    check.duration(p["loadBalancer"]["consistentHash"]["httpCookie"]["ttl"],
+                   at + ".loadBalancer.consistentHash.httpCookie.ttl");
+  };
+  policy(spec["trafficPolicy"], "spec.trafficPolicy");
+  for (size_t i = 0; i < spec["subsets"].size(); ++i) {
+    std::string at = "spec.subsets[" + std::to_string(i) + "]";
+    if (str(spec["subsets"][i]["name"]).empty()) check.fail(at + ".name", "required");
+    policy(spec["subsets"][i]["trafficPolicy"], at + ".trafficPolicy");
+  }
+  return check.ok;
+}
+
+const Object* Translator::ruleFor(const std::string& fqdn) const {
+  for (const auto& dr : destination_rules_) {
+    if (fqdnOf(str(dr.view()["spec"]["host"]), dr.ns) == fqdn) return &dr;
+  }
+  return nullptr;
+}
+
+const Object* Translator::virtualServiceFor(const std::string& fqdn, const std::string& ns) const {
+  (void)ns;
+  for (const auto& vs : virtual_services_) {
+    for (const auto& host : vs.view()["spec"]["hosts"]) {
+      if (fqdnOf(str(host), vs.ns) == fqdn) return &vs;
+    }
+  }
+  return nullptr;
+}
+
+std::vector<Translator::Endpoint> Translator::endpointsOf(const Service& service) const {
+  if (service.from_service_entry) return service.entry_endpoints;
+  auto it = endpoints_.find(service.ns + "/" + service.name);
+  return it == endpoints_.end() ? std::vector<Endpoint>{} : it->second;
+}
+
+void Translator::addServiceClusters(const Service& service, Resources& out) const {
+  const Object* rule = ruleFor(service.fqdn);
+  auto endpoints = endpointsOf(service);
+  for (const auto& port : service.ports) {
+    // Subsets: "" is the whole service.
+    std::vector<std::pair<std::string, YamlView>> subsets = {{"", YamlView()}};
+    if (rule) {
+      for (const auto& s : rule->view()["spec"]["subsets"]) subsets.emplace_back(str(s["name"]), s);
+    }
+    for (const auto& [subset, subset_node] : subsets) {
+      Cluster cluster;
+      cluster.set_name(clusterName(port.number, subset, service.fqdn));
+      cluster.mutable_connect_timeout()->set_seconds(10);
+      cluster.set_http_protocol(port.http2 ? Cluster::HTTP2 : Cluster::HTTP1);
+      if (rule) {
+        applyTrafficPolicy(rule->view()["spec"]["trafficPolicy"], cluster);
+        if (subset_node) applyTrafficPolicy(subset_node["trafficPolicy"], cluster);
+      }
+      config::endpoint::v1::ClusterLoadAssignment cla;
+      cla.set_cluster_name(cluster.name());
+      auto* locality = cla.add_endpoints();
+      for (const auto& e : endpoints) {
+        // The target port: the Endpoints port named like the service port, else the target.
+        uint32_t target = 0;
+        auto named = e.ports.find(port.name);
+        if (named != e.ports.end()) {
+          target = named->second;
+        } else if (e.ports.size() == 1 && port.name.empty()) {
+          target = e.ports.begin()->second;
+        } else if (!port.target.empty() &&
+                   std::all_of(port.target.begin(), port.target.end(), ::isdigit)) {
+          target = static_cast<uint32_t>(std::stoul(port.target));
+        } else if (!e.pod.empty()) {
+          auto pod = pod_ports_.find(service.ns + "/" + e.pod);
+          if (pod != pod_ports_.end() && pod->second.count(port.target))
+            target = pod->second.at(port.target);
+        }
+        if (service.from_service_entry) {
+          auto p = e.ports.find(port.name);
+          target = p != e.ports.end() ? p->second : port.number;
+        }
+        if (target == 0) continue;
+        if (subset_node) {
+          std::string pod_key = !e.pod.empty()
+                                    ? service.ns + "/" + e.pod
+                                    : (pod_by_ip_.count(e.ip) ? pod_by_ip_.at(e.ip) : "");
+          auto labels = pod_labels_.find(pod_key);
+          if (labels == pod_labels_.end() || !labelsMatch(subset_node["labels"], labels->second)) {
+            continue;
+          }
+        }
+        auto* lb = locality->add_lb_endpoints();
+        auto* sa = lb->mutable_endpoint()->mutable_address()->mutable_socket_address();
+        sa->set_address(e.ip);
+        sa->set_port_value(target);
+        if (!e.hostname.empty()) lb->mutable_endpoint()->set_hostname(e.hostname);
+        if (!e.ready) lb->set_health_status(config::endpoint::v1::UNHEALTHY);
+      }
+      if (!service.external_name.empty() ||
+          (service.from_service_entry &&
+           (service.resolution == "DNS" || service.resolution == "DNS_ROUND_ROBIN"))) {
+        // Resolved by the proxy: the endpoints are names.
+        cluster.set_type(Cluster::STRICT_DNS);
+        cluster.mutable_load_assignment()->Clear();
+        auto* dns = cluster.mutable_load_assignment()->add_endpoints();
+        std::vector<std::string> names;
+        if (!service.external_name.empty()) {
+          names.push_back(service.external_name);
+        } else if (service.entry_endpoints.empty()) {
+          names.push_back(service.fqdn);
+        } else {
+          for (const auto& e : service.entry_endpoints) names.push_back(e.ip);
+        }
+        for (const auto& name : names) {
+          auto* sa = dns->add_lb_endpoints()
+                         ->mutable_endpoint()
+                         ->mutable_address()
+                         ->mutable_socket_address();
+          sa->set_address(name);
+          sa->set_port_value(service.external_name.empty() ? port.number : port.number);
+        }
+        out.clusters[cluster.name()] = pack(cluster);
+        continue;
+      }
+      if (service.from_service_entry && service.resolution == "NONE") continue;  // passthrough
+      if (service.from_service_entry && service.resolution == "STATIC") {
+        cluster.set_type(Cluster::STATIC);
+        *cluster.mutable_load_assignment() = cla;
+        cluster.mutable_load_assignment()->clear_cluster_name();
+        out.clusters[cluster.name()] = pack(cluster);
+        continue;
+      }
+      cluster.set_type(Cluster::EDS);
+      cluster.mutable_eds_cluster_config()->set_service_name(cluster.name());
+      out.clusters[cluster.name()] = pack(cluster);
+      out.endpoints[cluster.name()] = pack(cla);
+    }
+    // Headless: each pod with a hostname is addressable by its own name.
+    if (service.headless) {
+      for (const auto& e : endpoints) {
+        if (e.hostname.empty()) continue;
+        std::string pod_fqdn = e.hostname + "." + service.fqdn;
+        Cluster cluster;
+        cluster.set_name(clusterName(port.number, "", pod_fqdn));
+        cluster.set_type(Cluster::STATIC);
+        cluster.mutable_connect_timeout()->set_seconds(10);
+        cluster.set_http_protocol(port.http2 ? Cluster::HTTP2 : Cluster::HTTP1);
+        uint32_t target = e.ports.count(port.name) ? e.ports.at(port.name) : port.number;
+        auto* sa = cluster.mutable_load_assignment()
+                       ->add_endpoints()
+                       ->add_lb_endpoints()
+                       ->mutable_endpoint()
+                       ->mutable_address()
+                       ->mutable_socket_address();
+        sa->set_address(e.ip);
+        sa->set_port_value(target);
+        out.clusters[cluster.name()] = pack(cluster);
+      }
+    }
+  }
+}
+
+namespace {
+
+struct RouteBuilder {
+  const Translator* translator;
+  std::function<std::string(const std::string&, const std::string&)> fqdn;
+  std::function<const Translator::Service*(const std::string&)> find;
+  std::function<const Object*(const std::string&)> rule;
+
+  // The cluster of a destination: its host, subset and port (the service's only port, or
+  // `default_port` when the destination is the service itself).
+  std::string destination(const YamlView& d, const std::string& ns, uint32_t default_port) const {
+    std::string host = fqdn(str(d["host"]), ns);
+    uint32_t port = d["port"]["number"] ? d["port"]["number"].as<uint32_t>() : 0;
+    if (port == 0) {
+      // Unset: the destination's only port, else the port the request came in on.
+      const Translator::Service* s = find(host);
+      port = s && s->ports.size() == 1 ? s->ports[0].number : default_port;
+    }
+    const Translator::Service* s = find(host);
+    if (s && s->from_service_entry && s->resolution == "NONE") return kPassthrough;
+    return clusterName(port, str(d["subset"]), host);
+  }
+
+  void httpRoutes(const Object& vs, const Translator::Service& service, uint32_t port,
+                  VirtualHost& vh) const {
+    const YamlView& http = vs.view()["spec"]["http"];
+    for (size_t i = 0; i < http.size(); ++i) {
+      const YamlView& h = http[i];
+      std::vector<YamlView> matches;
+      for (const auto& m : h["match"]) matches.push_back(m);
+      if (matches.empty()) matches.push_back(YamlView());
+      for (size_t m = 0; m < matches.size(); ++m) {
+        const YamlView& match = matches[m];
+        if (match && match["port"] && match["port"].as<uint32_t>() != port) continue;
+        Route route;
+        route.set_name(str(h["name"]).empty() ? "http[" + std::to_string(i) + "]" : str(h["name"]));
+        auto* rm = route.mutable_match();
+        const YamlView& uri = match ? match["uri"] : YamlView();
+        if (uri && uri["exact"])
+          rm->set_path(str(uri["exact"]));
+        else if (uri && uri["prefix"])
+          rm->set_prefix(str(uri["prefix"]));
+        else if (uri && uri["regex"])
+          rm->set_safe_regex(str(uri["regex"]));
+        else
+          rm->set_prefix("/");
+        if (match && match["ignoreUriCase"] && match["ignoreUriCase"].as<bool>()) {
+          rm->mutable_case_sensitive()->set_value(false);
+        }
+        if (match) {
+          for (const auto& header : match["headers"]) {
+            auto* hm = rm->add_headers();
+            hm->set_name(header.first.as<std::string>());
+            stringMatch(header.second, *hm, true);
+          }
+          for (const auto& header : match["withoutHeaders"]) {
+            auto* hm = rm->add_headers();
+            hm->set_name(header.first.as<std::string>());
+            stringMatch(header.second, *hm, true);
+            hm->set_invert_match(true);
+          }
+          for (const auto& param : match["queryParams"]) {
+            auto* qm = rm->add_query_parameters();
+            qm->set_name(param.first.as<std::string>());
+            stringMatch(param.second, *qm, false);
+            if (!param.second["exact"] && !param.second["prefix"] && !param.second["regex"]) {
+              qm->set_present_match(true);
+            }
+          }
+          if (match["method"] && match["method"]["exact"])
+            rm->add_methods(str(match["method"]["exact"]));
+        }
+        if (h["redirect"]) {
+          auto* redirect = route.mutable_redirect();
+          if (h["redirect"]["uri"]) redirect->set_path_redirect(str(h["redirect"]["uri"]));
+          if (h["redirect"]["authority"])
+            redirect->set_host_redirect(str(h["redirect"]["authority"]));
+          if (h["redirect"]["scheme"]) redirect->set_scheme_redirect(str(h["redirect"]["scheme"]));
+          uint32_t code =
+              h["redirect"]["redirectCode"] ? h["redirect"]["redirectCode"].as<uint32_t>() : 301;
+          using Code = config::route::v1::RedirectAction;
+          redirect->set_response_code(code == 302   ? Code::FOUND
+                                      : code == 303 ? Code::SEE_OTHER
+                                      : code == 307 ? Code::TEMPORARY_REDIRECT
+                                      : code == 308 ? Code::PERMANENT_REDIRECT
+                                                    : Code::MOVED_PERMANENTLY);
+        } else if (h["directResponse"]) {
+          route.mutable_direct_response()->set_status(h["directResponse"]["status"].as<uint32_t>());
+          if (h["directResponse"]["body"]["string"]) {
+            route.mutable_direct_response()->set_body(str(h["directResponse"]["body"]["string"]));
+          }
+        } else {
+          auto* action = route.mutable_route();
+          const YamlView& destinations = h["route"];
+          std::string first_host;
+          std::string first_subset;
+          if (destinations.size() == 1) {
+            action->set_cluster(destination(destinations[size_t{0}]["destination"], vs.ns, port));
+          } else {
+            for (const auto& d : destinations) {
+              uint32_t weight = d["weight"] ? d["weight"].as<uint32_t>() : 0;
+              if (weight == 0) continue;
+              auto* cw = action->mutable_weighted_clusters()->add_clusters();
+              cw->set_name(destination(d["destination"], vs.ns, port));
+              cw->set_weight(weight);
+            }
+          }
+          if (destinations.size() > 0) {
+            first_host = fqdn(str(destinations[size_t{0}]["destination"]["host"]), vs.ns);
+            first_subset = str(destinations[size_t{0}]["destination"]["subset"]);
+          }
+          if (h["rewrite"]["uri"]) action->set_prefix_rewrite(str(h["rewrite"]["uri"]));
+          if (h["rewrite"]["authority"])
+            action->set_host_rewrite_literal(str(h["rewrite"]["authority"]));
+          google::protobuf::Duration d;
+          if (h["timeout"] && parseDuration(str(h["timeout"]), d)) *action->mutable_timeout() = d;
+          if (h["retries"]) {
+            auto* retry = action->mutable_retry_policy();
+            uint32_t attempts =
+                h["retries"]["attempts"] ? h["retries"]["attempts"].as<uint32_t>() : 2;
+            retry->mutable_num_retries()->set_value(attempts);
+            std::string retry_on = str(h["retries"]["retryOn"]);
+            if (retry_on.empty())
+              retry_on =
+                  "connect-failure,refused-stream,unavailable,cancelled,retriable-status-codes";
+            // Status codes in retryOn ("503") become retriable status codes.
+            std::string conditions;
+            bool codes = false;
+            size_t start = 0;
+            while (start <= retry_on.size()) {
+              size_t comma = retry_on.find(',', start);
+              std::string item = retry_on.substr(
+                  start, comma == std::string::npos ? std::string::npos : comma - start);
+              start = comma == std::string::npos ? retry_on.size() + 1 : comma + 1;
+              if (item.empty()) continue;
+              if (std::all_of(item.begin(), item.end(), ::isdigit)) {
+                retry->add_retriable_status_codes(static_cast<uint32_t>(std::stoul(item)));
+                codes = true;
+                continue;
+              }
+              if (item == "retriable-status-codes") codes = true;
+              conditions += (conditions.empty() ? "" : ",") + item;
+            }
+            if (codes && conditions.find("retriable-status-codes") == std::string::npos) {
+              conditions += (conditions.empty() ? "" : ",") + std::string("retriable-status-codes");
+            }
+            if (codes && retry->retriable_status_codes_size() == 0)
+              retry->add_retriable_status_codes(503);
+            retry->set_retry_on(conditions);
+            if (h["retries"]["perTryTimeout"] &&
+                parseDuration(str(h["retries"]["perTryTimeout"]), d)) {
+              *retry->mutable_per_try_timeout() = d;
+            }
+          } else {
+            istioDefaultRetries(*action);
+          }
+          if (h["mirror"]) {
+            auto* mirror = action->add_request_mirror_policies();
+            mirror->set_cluster(destination(h["mirror"], vs.ns, port));
+            if (h["mirrorPercentage"]) {
+              mirror->mutable_percentage()->set_value(h["mirrorPercentage"]["value"].as<double>());
+            }
+          }
+          addHashPolicy(rule(first_host) ? rule(first_host)->view() : YamlView(), first_subset,
+                        *action);
+        }
+        if (h["fault"]) {
+          auto* fault = route.mutable_fault();
+          google::protobuf::Duration d;
+          if (h["fault"]["delay"] && parseDuration(str(h["fault"]["delay"]["fixedDelay"]), d)) {
+            *fault->mutable_delay()->mutable_fixed_delay() = d;
+            fault->mutable_delay()->set_percentage(
+                h["fault"]["delay"]["percentage"]
+                    ? h["fault"]["delay"]["percentage"]["value"].as<double>()
+                    : 100);
+          }
+          if (h["fault"]["abort"]) {
+            const YamlView& abort = h["fault"]["abort"];
+            if (abort["httpStatus"])
+              fault->mutable_abort()->set_http_status(abort["httpStatus"].as<uint32_t>());
+            if (abort["grpcStatus"])
+              fault->mutable_abort()->set_grpc_status(abort["grpcStatus"].as<uint32_t>());
+            fault->mutable_abort()->set_percentage(
+                abort["percentage"] ? abort["percentage"]["value"].as<double>() : 100);
+          }
+        }
+        addHeaderOps(h["headers"]["request"], route.mutable_request_headers_to_add(),
+                     route.mutable_request_headers_to_remove());
+        addHeaderOps(h["headers"]["response"], route.mutable_response_headers_to_add(),
+                     route.mutable_response_headers_to_remove());
+        *vh.add_routes() = route;
+      }
+    }
+    (void)service;
+  }
+};
+
+}  // namespace
+
+void Translator::addRoutes(const std::string& ns, Resources& out) const {
+  RouteBuilder builder{this,
+                       [this](const std::string& h, const std::string& n) { return fqdnOf(h, n); },
+                       [this](const std::string& f) { return findService(f); },
+                       [this](const std::string& f) { return ruleFor(f); }};
+  std::map<uint32_t, RouteConfiguration> per_port;
+  RouteConfiguration outbound;
+  outbound.set_name("outbound");
+  std::map<std::string, std::set<std::string>> used;  // route config -> domains taken
+  auto add_vhost = [&](RouteConfiguration& config, VirtualHost vh,
+                       const std::vector<std::string>& domains) {
+    auto& taken = used[config.name()];
+    for (const auto& d : domains) {
+      if (taken.insert(d).second) vh.add_domains(d);
+    }
+    if (vh.domains_size() > 0) *config.add_virtual_hosts() = vh;
+  };
+  for (const auto& service : services_) {
+    for (const auto& port : service.ports) {
+      if (!port.http) continue;
+      std::string p = std::to_string(port.number);
+      // Every name a pod can use.
+      std::vector<std::string> names;
+      if (service.from_service_entry) {
+        names.push_back(service.fqdn);
+        for (const auto& a : service.addresses) names.push_back(a);
+      } else {
+        if (service.ns == ns) names.push_back(service.name);
+        names.push_back(service.name + "." + service.ns);
+        names.push_back(service.name + "." + service.ns + ".svc");
+        names.push_back(service.fqdn);
+        if (!service.cluster_ip.empty()) names.push_back(service.cluster_ip);
+      }
+      VirtualHost vh;
+      vh.set_name(service.fqdn + ":" + p);
+      const Object* vs = virtualServiceFor(service.fqdn, ns);
+      if (vs) {
+        try {
+          builder.httpRoutes(*vs, service, port.number, vh);
+        } catch (const YAML::Exception&) {
+          vh.clear_routes();  // checked already; a value of the wrong kind falls back
+        }
+      }
+      if (vh.routes_size() == 0) {
+        Route route;
+        route.set_name("default");
+        route.mutable_match()->set_prefix("/");
+        auto* action = route.mutable_route();
+        action->set_cluster(service.from_service_entry && service.resolution == "NONE"
+                                ? std::string(kPassthrough)
+                                : clusterName(port.number, "", service.fqdn));
+        istioDefaultRetries(*action);
+        addHashPolicy(ruleFor(service.fqdn) ? ruleFor(service.fqdn)->view() : YamlView(), "",
+                      *action);
+        *vh.add_routes() = route;
+      }
+      auto& config = per_port[port.number];
+      config.set_name(p);
+      std::vector<std::string> with_port;
+      std::vector<std::string> both;
+      for (const auto& n : names) {
+        with_port.push_back(n + ":" + p);
+        both.push_back(n);
+        both.push_back(n + ":" + p);
+      }
+      add_vhost(config, vh, both);
+      add_vhost(outbound, vh, port.number == 80 ? both : with_port);
+      // Headless pods by their own names.
+      if (service.headless) {
+        for (const auto& e : endpointsOf(service)) {
+          if (e.hostname.empty()) continue;
+          std::string pod_fqdn = e.hostname + "." + service.fqdn;
+          VirtualHost pod_vh;
+          pod_vh.set_name(pod_fqdn + ":" + p);
+          auto* route = pod_vh.add_routes();
+          route->mutable_match()->set_prefix("/");
+          route->mutable_route()->set_cluster(clusterName(port.number, "", pod_fqdn));
+          std::vector<std::string> pod_names = {
+              e.hostname + "." + service.name + "." + service.ns,
+              e.hostname + "." + service.name + "." + service.ns + ".svc", pod_fqdn};
+          if (service.ns == ns) pod_names.push_back(e.hostname + "." + service.name);
+          std::vector<std::string> pod_both;
+          std::vector<std::string> pod_with_port;
+          for (const auto& n : pod_names) {
+            pod_both.push_back(n);
+            pod_both.push_back(n + ":" + p);
+            pod_with_port.push_back(n + ":" + p);
+          }
+          add_vhost(config, pod_vh, pod_both);
+          add_vhost(outbound, pod_vh, pod_with_port);
+        }
+      }
+    }
+  }
+  // Anything else goes where it was going (ALLOW_ANY).
+  VirtualHost allow_any;
+  allow_any.set_name("allow_any");
+  auto* route = allow_any.add_routes();
+  route->mutable_match()->set_prefix("/");
+  route->mutable_route()->set_cluster(kPassthrough);
+  for (auto& [port, config] : per_port) {
+    add_vhost(config, allow_any, {"*"});
+    out.routes[config.name()] = pack(config);
+  }
+  add_vhost(outbound, allow_any, {"*"});
+  out.routes["outbound"] = pack(outbound);
+}
+
+void Translator::addListener(const std::string& ns, Resources& out) const {
+  (void)ns;
+  using extensions::filters::network::http_connection_manager::v1::HttpConnectionManager;
+  config::listener::v1::Listener listener;
+  listener.set_name("outbound");
+  auto* sa = listener.mutable_address()->mutable_socket_address();
+  sa->set_address(options_.outbound_address);
+  sa->set_port_value(options_.outbound_port);
+  auto* original_dst = listener.add_listener_filters();
+  original_dst->set_name("remora.filters.listener.original_dst");
+  original_dst->mutable_typed_config()->PackFrom(
+      extensions::filters::listener::original_dst::v1::OriginalDst());
+  auto hcm_chain = [&](const std::string& rds, const std::string& stat) {
+    config::listener::v1::FilterChain chain;
+    chain.set_name(rds);
+    HttpConnectionManager hcm;
+    hcm.set_stat_prefix(stat);
+    hcm.mutable_rds()->set_route_config_name(rds);
+    hcm.add_http_filters()->set_name("remora.filters.http.router");
+    auto* filter = chain.add_filters();
+    filter->set_name("remora.filters.network.http_connection_manager");
+    filter->mutable_typed_config()->PackFrom(hcm);
+    return chain;
+  };
+  std::set<uint32_t> http_ports;
+  for (const auto& service : services_) {
+    for (const auto& port : service.ports) {
+      if (port.http) {
+        http_ports.insert(port.number);
+        continue;
+      }
+      // Opaque TCP: by the service's address and port.
+      std::vector<std::string> ips;
+      if (!service.cluster_ip.empty()) ips.push_back(service.cluster_ip);
+      for (const auto& a : service.addresses) ips.push_back(a);
+      if (ips.empty()) continue;
+      config::listener::v1::FilterChain chain;
+      chain.set_name(service.fqdn + ":" + std::to_string(port.number));
+      chain.mutable_filter_chain_match()->mutable_destination_port()->set_value(port.number);
+      for (const auto& ip : ips) {
+        auto* range = chain.mutable_filter_chain_match()->add_prefix_ranges();
+        range->set_address_prefix(ip.substr(0, ip.find('/')));
+        if (ip.find('/') != std::string::npos) {
+          range->mutable_prefix_len()->set_value(
+              static_cast<uint32_t>(std::stoul(ip.substr(ip.find('/') + 1))));
+        }
+      }
+      extensions::filters::network::tcp_proxy::v1::TcpProxy tcp;
+      tcp.set_stat_prefix(chain.name());
+      tcp.set_cluster(service.from_service_entry && service.resolution == "NONE"
+                          ? std::string(kPassthrough)
+                          : clusterName(port.number, "", service.fqdn));
+      auto* filter = chain.add_filters();
+      filter->set_name("remora.filters.network.tcp_proxy");
+      filter->mutable_typed_config()->PackFrom(tcp);
+      *listener.add_filter_chains() = chain;
+    }
+  }
+  for (uint32_t port : http_ports) {
+    auto chain = hcm_chain(std::to_string(port), "outbound_" + std::to_string(port));
+    chain.mutable_filter_chain_match()->mutable_destination_port()->set_value(port);
+    *listener.add_filter_chains() = chain;
+  }
+  *listener.add_filter_chains() = hcm_chain("outbound", "outbound");
+  out.listeners["outbound"] = pack(listener);
+}
+
+Resources Translator::translate(const std::string& ns) const {
+  Resources out;
+  for (const auto& service : services_) {
+    try {
+      addServiceClusters(service, out);
+    } catch (const YAML::Exception&) {
+      // A DestinationRule value of the wrong kind: the service keeps default clusters.
+    }
+  }
+  Cluster passthrough;
+  passthrough.set_name(kPassthrough);
+  passthrough.set_type(Cluster::ORIGINAL_DST);
+  passthrough.mutable_connect_timeout()->set_seconds(10);
+  out.clusters[kPassthrough] = pack(passthrough);
+  Cluster black_hole;
+  black_hole.set_name(kBlackHole);
+  black_hole.set_type(Cluster::STATIC);
+  out.clusters[kBlackHole] = pack(black_hole);
+  addRoutes(ns, out);
+  addListener(ns, out);
+  return out;
+}
+
+}  // namespace remora::pilot

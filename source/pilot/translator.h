@@ -1,0 +1,114 @@
+#pragma once
+
+// Kubernetes and Istio-style objects -> the proxy's resources, for one proxy namespace.
+//
+// - One EDS cluster per service port (`outbound|<port>||<fqdn>`) and per DestinationRule
+//   subset (`outbound|<port>|<subset>|<fqdn>`), with the rule's traffic policy (a subset's own
+//   policy overrides the top-level one). Endpoints from Endpoints / EndpointSlices (not-ready
+//   addresses marked UNHEALTHY; subsets keep the pods whose labels match).
+// - ExternalName services and DNS ServiceEntries become STRICT_DNS clusters; STATIC
+//   ServiceEntries STATIC clusters; resolution NONE the PassthroughCluster (ORIGINAL_DST).
+//   Headless services: each pod with a hostname gets its own cluster and names.
+// - Route configurations: one per HTTP port (named by the port: every name a pod can use,
+//   with and without `:port`) and `outbound` (names with `:port`, for explicit-proxy use of
+//   the outbound listener), each ending with an allow-any virtual host to PassthroughCluster.
+//   VirtualService http routes map to the proxy's routes; without a retry policy Istio's
+//   default applies.
+// - Listener `outbound`: original_dst, then per TCP service port a chain on ClusterIP:port to
+//   tcp_proxy, per HTTP port a chain on the port, and a default HTTP chain.
+//
+// Invalid objects are reported (file, object, field) and left out; everything else is
+// translated.
+
+#include <google/protobuf/any.pb.h>
+
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "source/pilot/manifests.h"
+
+namespace remora::pilot {
+
+struct TranslateOptions {
+  std::string cluster_domain = "cluster.local";
+  std::string outbound_address = "0.0.0.0";
+  uint32_t outbound_port = 15001;
+};
+
+// One proxy's resources by type and name (sorted).
+struct Resources {
+  std::map<std::string, google::protobuf::Any> clusters;
+  std::map<std::string, google::protobuf::Any> endpoints;
+  std::map<std::string, google::protobuf::Any> routes;
+  std::map<std::string, google::protobuf::Any> listeners;
+};
+
+class Translator {
+ public:
+  Translator(std::vector<Object> objects, TranslateOptions options);
+
+  // Objects left out, each with the reason.
+  const std::vector<ManifestError>& errors() const { return errors_; }
+  // The resources of a proxy in namespace `ns` (short names resolve there).
+  Resources translate(const std::string& ns) const;
+
+  struct Port {
+    std::string name;
+    uint32_t number = 0;
+    std::string target;  // number or name
+    bool http = false;
+    bool http2 = false;
+  };
+  struct Endpoint {
+    std::string ip;
+    std::string hostname;
+    std::string pod;
+    bool ready = true;
+    std::map<std::string, uint32_t> ports;  // by port name ("" for an unnamed port)
+  };
+  struct Service {
+    std::string name;
+    std::string ns;
+    std::string fqdn;
+    std::string cluster_ip;  // "" for headless / ExternalName / ServiceEntry without address
+    bool headless = false;
+    std::string external_name;
+    std::vector<Port> ports;
+    // ServiceEntry: resolution ("NONE", "STATIC", "DNS") and its endpoints.
+    std::string resolution;
+    std::vector<Endpoint> entry_endpoints;
+    std::vector<std::string> addresses;
+    bool from_service_entry = false;
+  };
+
+ private:
+  void index(const std::vector<Object>& objects);
+  void indexObject(const Object& object);
+  void error(const Object& object, const std::string& field, const std::string& message);
+  std::string fqdnOf(const std::string& host, const std::string& ns) const;
+  const Service* findService(const std::string& fqdn) const;
+  const Object* ruleFor(const std::string& fqdn) const;
+  const Object* virtualServiceFor(const std::string& fqdn, const std::string& ns) const;
+  std::vector<Endpoint> endpointsOf(const Service& service) const;
+  bool checkVirtualService(const Object& vs);
+  bool checkDestinationRule(const Object& dr);
+
+  void addServiceClusters(const Service& service, Resources& out) const;
+  void addRoutes(const std::string& ns, Resources& out) const;
+  void addListener(const std::string& ns, Resources& out) const;
+
+  TranslateOptions options_;
+  std::vector<ManifestError> errors_;
+  std::vector<Service> services_;
+  std::map<std::string, size_t> by_fqdn_;
+  std::map<std::string, std::vector<Endpoint>> endpoints_;                // "ns/service"
+  std::map<std::string, std::map<std::string, std::string>> pod_labels_;  // "ns/pod"
+  std::map<std::string, std::map<std::string, uint32_t>> pod_ports_;      // "ns/pod": name -> port
+  std::map<std::string, std::string> pod_by_ip_;                          // ip -> "ns/pod"
+  std::vector<Object> virtual_services_;
+  std::vector<Object> destination_rules_;
+};
+
+}  // namespace remora::pilot

@@ -1,0 +1,80 @@
+// Golden tests of pilot's translation: each case folder holds manifests; the expected output
+// (the errors, then every resource as JSON, by type and name) sits next to them in
+// expected_<namespace>.txt. To regenerate after an intended change:
+//   UPDATE_GOLDEN=$PWD bazel run //test/pilot:translator_golden_test
+
+#include <google/protobuf/util/json_util.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "gtest/gtest.h"
+#include "source/pilot/translator.h"
+
+namespace remora::pilot {
+namespace {
+
+std::string render(const std::vector<ManifestError>& manifest_errors, const Translator& translator,
+                   const std::string& ns) {
+  std::string out = "# errors\n";
+  for (const auto& e : manifest_errors) out += e.message + "\n";
+  for (const auto& e : translator.errors()) out += e.message + "\n";
+  Resources resources = translator.translate(ns);
+  google::protobuf::util::JsonPrintOptions print;
+  print.add_whitespace = true;
+  print.preserve_proto_field_names = true;
+  for (const auto& [type, map] :
+       std::vector<std::pair<std::string, const std::map<std::string, google::protobuf::Any>*>>{
+           {"clusters", &resources.clusters},
+           {"endpoints", &resources.endpoints},
+           {"routes", &resources.routes},
+           {"listeners", &resources.listeners}}) {
+    out += "# " + type + "\n";
+    for (const auto& [name, any] : *map) {
+      std::string json;
+      auto status = google::protobuf::util::MessageToJsonString(any, &json, print);
+      out += "## " + name + "\n" + (status.ok() ? json : std::string(status.message())) + "\n";
+    }
+  }
+  return out;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void checkGolden(const std::string& manifests, const std::string& expected_path,
+                 const std::string& ns) {
+  std::vector<ManifestError> errors;
+  auto objects = loadManifests(manifests, errors);
+  Translator translator(std::move(objects), TranslateOptions{});
+  std::string actual = render(errors, translator, ns);
+  if (const char* update = std::getenv("UPDATE_GOLDEN")) {
+    std::ofstream(std::string(update) + "/" + expected_path) << actual;
+    return;
+  }
+  std::string expected = readFile(expected_path);
+  EXPECT_EQ(actual, expected) << "if intended, regenerate: UPDATE_GOLDEN=$PWD bazel run "
+                                 "//test/pilot:translator_golden_test";
+}
+
+TEST(TranslatorGoldenTest, MeshExample) {
+  checkGolden("docs/examples/mesh", "test/pilot/testdata/mesh_example_default.txt", "default");
+}
+
+TEST(TranslatorGoldenTest, KitchenSinkFromDefault) {
+  checkGolden("test/pilot/testdata/kitchen_sink",
+              "test/pilot/testdata/kitchen_sink/expected_default.txt", "default");
+}
+
+TEST(TranslatorGoldenTest, ShortNamesFollowTheProxyNamespace) {
+  checkGolden("test/pilot/testdata/kitchen_sink",
+              "test/pilot/testdata/kitchen_sink/expected_data.txt", "data");
+}
+
+}  // namespace
+}  // namespace remora::pilot
