@@ -249,9 +249,10 @@ void stringMatch(const YamlView& node, Matcher& matcher, bool header) {
 
 }  // namespace
 
-Translator::Translator(std::vector<Object> objects, TranslateOptions options)
+Translator::Translator(std::vector<Object> objects, TranslateOptions options,
+                       const Translator* previous)
     : options_(std::move(options)) {
-  index(objects);
+  index(objects, previous);
 }
 
 void Translator::error(const Object& object, const std::string& field, const std::string& message) {
@@ -423,7 +424,7 @@ void Translator::indexObject(const Object& o) {
   }
 }
 
-void Translator::index(const std::vector<Object>& objects) {
+void Translator::index(const std::vector<Object>& objects, const Translator* previous) {
   // Pods first: Endpoints refer to them.
   for (const auto& o : objects) {
     if (o.kind != "Pod") continue;
@@ -454,9 +455,35 @@ void Translator::index(const std::vector<Object>& objects) {
       error(o, "(object)", std::string("malformed: ") + e.what());
     }
   }
+  auto last_good = [&](const Object& o, std::vector<Object> Translator::*list) {
+    if (previous == nullptr) return;
+    for (const auto& kept : previous->*list) {
+      if (kept.ns == o.ns && kept.name == o.name) {
+        errors_.back().message += " (keeping its last good version)";
+        (this->*list).push_back(kept);
+        return;
+      }
+    }
+  };
   for (const auto& o : objects) {
-    if (o.kind == "VirtualService" && checkVirtualService(o)) virtual_services_.push_back(o);
-    if (o.kind == "DestinationRule" && checkDestinationRule(o)) destination_rules_.push_back(o);
+    try {
+      if (o.kind == "VirtualService") {
+        if (checkVirtualService(o)) {
+          virtual_services_.push_back(o);
+        } else {
+          last_good(o, &Translator::virtual_services_);
+        }
+      }
+      if (o.kind == "DestinationRule") {
+        if (checkDestinationRule(o)) {
+          destination_rules_.push_back(o);
+        } else {
+          last_good(o, &Translator::destination_rules_);
+        }
+      }
+    } catch (const YAML::Exception& e) {
+      error(o, "(object)", std::string("malformed: ") + e.what());
+    }
   }
 }
 

@@ -47,7 +47,11 @@ struct Resources {
 
 class Translator {
  public:
-  Translator(std::vector<Object> objects, TranslateOptions options);
+  // `previous` (the translation before this one, if any): a VirtualService or
+  // DestinationRule that is invalid now keeps its last good version from there, so a broken
+  // edit leaves routing as it was.
+  Translator(std::vector<Object> objects, TranslateOptions options,
+             const Translator* previous = nullptr);
 
   // Objects left out, each with the reason.
   const std::vector<ManifestError>& errors() const { return errors_; }
@@ -84,7 +88,7 @@ class Translator {
   };
 
  private:
-  void index(const std::vector<Object>& objects);
+  void index(const std::vector<Object>& objects, const Translator* previous);
   void indexObject(const Object& object);
   void error(const Object& object, const std::string& field, const std::string& message);
   std::string fqdnOf(const std::string& host, const std::string& ns) const;

@@ -14,6 +14,12 @@ FakeUpstream::FakeUpstream(ServeFn serve) : serve_(std::move(serve)) {
   acceptor_ = std::thread([this] { acceptLoop(); });
 }
 
+FakeUpstream::FakeUpstream(ServeFn serve, const std::string& ip, uint16_t port)
+    : serve_(std::move(serve)), port_(port) {
+  listen_fd_ = listenOn(ip, port_);
+  acceptor_ = std::thread([this] { acceptLoop(); });
+}
+
 FakeUpstream::~FakeUpstream() {
   stopping_ = true;
   ::shutdown(listen_fd_, SHUT_RDWR);

@@ -20,6 +20,8 @@ class FakeUpstream {
   // `serve` handles one accepted, blocking connection; the fd is closed after it returns.
   using ServeFn = std::function<void(int fd)>;
   explicit FakeUpstream(ServeFn serve);
+  // On a given loopback address and port (examples that fix them).
+  FakeUpstream(ServeFn serve, const std::string& ip, uint16_t port);
   ~FakeUpstream();
 
   uint16_t port() const { return port_; }

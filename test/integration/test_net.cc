@@ -29,11 +29,14 @@ bool waitFor(const std::function<bool()>& condition, std::chrono::milliseconds t
   }
 }
 
-int listenLoopback(uint16_t& port, int backlog) {
+int listenLoopback(uint16_t& port, int backlog) { return listenOn("127.0.0.1", port, backlog); }
+
+int listenOn(const std::string& ip, uint16_t& port, int backlog) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  sockaddr_in sa = loopback(0);
+  sockaddr_in sa = loopback(port);
+  inet_pton(AF_INET, ip.c_str(), &sa.sin_addr);
   if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0 || ::listen(fd, backlog) != 0) {
     ::close(fd);
     return -1;

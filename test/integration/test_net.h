@@ -20,6 +20,8 @@ bool waitFor(const std::function<bool()>& condition,
 
 // A listening socket on 127.0.0.1 with an OS-chosen port. Returns the fd; `port` is set.
 int listenLoopback(uint16_t& port, int backlog = 128);
+// A listening socket on ip:port (a 127.x.y.z address, port 0 for any); `port` is set.
+int listenOn(const std::string& ip, uint16_t& port, int backlog = 128);
 // A port on 127.0.0.1 that nothing listens on (bound once, then released).
 uint16_t unusedPort();
 // Blocking connect to 127.0.0.1:port; -1 on failure.

@@ -61,7 +61,7 @@ def remora_cc_grpc_library(name, src, deps):
         hdrs = [base + ".grpc.pb.h"],
         includes = ["."],
         copts = ["-Wno-unused-parameter"],
-        linkopts = ["-lgrpc++", "-lgrpc", "-lgpr", "-lprotobuf", "-lpthread"],
+        linkopts = ["-lgrpc++", "-lgrpc", "-lgpr", "-labsl_synchronization", "-lprotobuf", "-lpthread"],
         deps = [d + "_shared" for d in deps],
         visibility = ["//visibility:public"],
     )

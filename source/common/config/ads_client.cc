@@ -41,7 +41,7 @@ AdsClient::AdsClient(event::Dispatcher& dispatcher, const core::v1::ApiConfigSou
       backoff_base_(durationOr(source.has_reconnect_base_interval(),
                                source.reconnect_base_interval(), std::chrono::milliseconds(500))),
       backoff_max_(durationOr(source.has_reconnect_max_interval(), source.reconnect_max_interval(),
-                              std::chrono::milliseconds(30000))),
+                              std::chrono::milliseconds(10000))),
       store_(store) {
   const auto& sa = source.address().socket_address();
   address_ = network::Address::fromIpPort(sa.address(), static_cast<uint16_t>(sa.port_value()))

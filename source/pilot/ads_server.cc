@@ -1,0 +1,325 @@
+#include "source/pilot/ads_server.h"
+
+#include <cstdio>
+#include <deque>
+#include <set>
+#include <thread>
+
+namespace remora::pilot {
+namespace {
+
+using service::discovery::v1::DeltaDiscoveryRequest;
+using service::discovery::v1::DeltaDiscoveryResponse;
+using service::discovery::v1::DiscoveryRequest;
+using service::discovery::v1::DiscoveryResponse;
+
+const std::string kClusterType = "type.googleapis.com/remora.config.cluster.v1.Cluster";
+const std::string kEndpointType =
+    "type.googleapis.com/remora.config.endpoint.v1.ClusterLoadAssignment";
+const std::string kListenerType = "type.googleapis.com/remora.config.listener.v1.Listener";
+const std::string kRouteType = "type.googleapis.com/remora.config.route.v1.RouteConfiguration";
+// Make before break: what a listener or route names is sent before it.
+const std::vector<std::string> kOrder = {kClusterType, kEndpointType, kListenerType, kRouteType};
+
+std::string shortType(const std::string& type) { return type.substr(type.rfind('.') + 1); }
+
+bool wildcardType(const std::string& type) { return type == kClusterType || type == kListenerType; }
+
+const std::map<std::string, google::protobuf::Any>* ofType(const Resources& r,
+                                                           const std::string& type) {
+  if (type == kClusterType) return &r.clusters;
+  if (type == kEndpointType) return &r.endpoints;
+  if (type == kListenerType) return &r.listeners;
+  if (type == kRouteType) return &r.routes;
+  return nullptr;
+}
+
+std::string hashOf(const std::string& bytes, uint64_t seed = 1469598103934665603ull) {
+  uint64_t hash = seed;
+  for (unsigned char c : bytes) hash = (hash ^ c) * 1099511628211ull;
+  char out[17];
+  std::snprintf(out, sizeof(out), "%016llx", static_cast<unsigned long long>(hash));
+  return out;
+}
+
+void log(const std::string& line) { std::fprintf(stderr, "[pilot] %s\n", line.c_str()); }
+
+// Requests read on their own thread, handed to the stream's handler.
+template <class Request>
+class RequestQueue {
+ public:
+  explicit RequestQueue(SnapshotCache& cache) : cache_(cache) {}
+  void push(Request request) {
+    {
+      std::lock_guard<std::mutex> guard(lock_);
+      queue_.push_back(std::move(request));
+    }
+    cache_.wake();
+  }
+  void close() {
+    {
+      std::lock_guard<std::mutex> guard(lock_);
+      closed_ = true;
+    }
+    cache_.wake();
+  }
+  bool take(std::deque<Request>& out) {
+    std::lock_guard<std::mutex> guard(lock_);
+    out.swap(queue_);
+    return !closed_;
+  }
+
+ private:
+  SnapshotCache& cache_;
+  std::mutex lock_;
+  std::deque<Request> queue_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+grpc::Status AdsService::StreamAggregatedResources(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<DiscoveryResponse, DiscoveryRequest>* stream) {
+  uint64_t id = cache_.addProxy("sotw");
+  RequestQueue<DiscoveryRequest> queue(cache_);
+  std::thread reader([&] {
+    DiscoveryRequest request;
+    while (stream->Read(&request)) queue.push(request);
+    queue.close();
+  });
+  struct TypeState {
+    bool subscribed = false;
+    std::set<std::string> names;
+    bool names_changed = false;
+    std::string sent_version;
+  };
+  std::map<std::string, TypeState> types;
+  std::string ns;
+  bool have_node = false;
+  uint64_t nonce = 0;
+  uint64_t seen_generation = 0;
+  bool open = true;
+  while (open && !context->IsCancelled()) {
+    std::deque<DiscoveryRequest> requests;
+    open = queue.take(requests);
+    for (const auto& request : requests) {
+      if (!have_node && request.has_node()) {
+        have_node = true;
+        ns = request.node().namespace_().empty() ? "default" : request.node().namespace_();
+        cache_.withProxy(id, [&](auto& p) {
+          p.node_id = request.node().id();
+          p.ns = ns;
+        });
+        log("proxy " + request.node().id() + " connected (namespace " + ns +
+            ", state of the world)");
+      }
+      const std::string& type = request.type_url();
+      if (ofType(Resources{}, type) == nullptr) continue;
+      TypeState& state = types[type];
+      state.subscribed = true;
+      std::string short_type = shortType(type);
+      if (!request.response_nonce().empty()) {
+        cache_.withProxy(id, [&](auto& p) {
+          auto& status = p.types[short_type];
+          if (request.has_error_detail()) {
+            status.last_nack = request.error_detail().message();
+            ++status.nacks;
+          } else if (request.response_nonce() == status.sent_nonce) {
+            status.acked_version = request.version_info();
+          }
+        });
+        if (request.has_error_detail()) {
+          cache_.countNack(short_type);
+          log("proxy " + ns + " NACKed " + short_type + ": " + request.error_detail().message());
+        }
+      }
+      std::set<std::string> names(request.resource_names().begin(), request.resource_names().end());
+      if (!wildcardType(type) && names != state.names) {
+        state.names = names;
+        state.names_changed = true;
+      }
+    }
+    if (!open) break;
+    if (have_node) {
+      uint64_t generation;
+      auto resources = cache_.resources(ns, generation);
+      seen_generation = generation;
+      for (const auto& type : kOrder) {
+        auto it = types.find(type);
+        if (it == types.end() || !it->second.subscribed) continue;
+        TypeState& state = it->second;
+        DiscoveryResponse response;
+        std::string bytes;
+        for (const auto& [name, any] : *ofType(*resources, type)) {
+          if (!wildcardType(type) && state.names.count(name) == 0) continue;
+          *response.add_resources() = any;
+          bytes += name + any.value();
+        }
+        std::string version = hashOf(bytes);
+        if (version == state.sent_version && !state.names_changed) continue;
+        state.sent_version = version;
+        state.names_changed = false;
+        response.set_version_info(version);
+        response.set_type_url(type);
+        response.set_nonce(std::to_string(++nonce));
+        if (!stream->Write(response)) {
+          open = false;
+          break;
+        }
+        cache_.countPush(shortType(type));
+        cache_.withProxy(id, [&](auto& p) {
+          auto& status = p.types[shortType(type)];
+          status.sent_version = version;
+          status.sent_nonce = response.nonce();
+          ++status.pushes;
+        });
+      }
+    }
+    if (open) cache_.wait(seen_generation, std::chrono::milliseconds(500));
+  }
+  context->TryCancel();
+  reader.join();
+  cache_.removeProxy(id);
+  log("proxy stream (namespace " + ns + ") closed");
+  return grpc::Status::OK;
+}
+
+grpc::Status AdsService::DeltaAggregatedResources(
+    grpc::ServerContext* context,
+    grpc::ServerReaderWriter<DeltaDiscoveryResponse, DeltaDiscoveryRequest>* stream) {
+  uint64_t id = cache_.addProxy("delta");
+  RequestQueue<DeltaDiscoveryRequest> queue(cache_);
+  std::thread reader([&] {
+    DeltaDiscoveryRequest request;
+    while (stream->Read(&request)) queue.push(request);
+    queue.close();
+  });
+  struct TypeState {
+    bool subscribed = false;
+    bool wildcard = false;
+    std::set<std::string> names;
+    // What the proxy holds (as far as this stream knows): name -> version.
+    std::map<std::string, std::string> held;
+    bool dirty = true;
+  };
+  std::map<std::string, TypeState> types;
+  std::string ns;
+  bool have_node = false;
+  uint64_t nonce = 0;
+  uint64_t seen_generation = 0;
+  uint64_t sent_generation = 0;
+  bool open = true;
+  while (open && !context->IsCancelled()) {
+    std::deque<DeltaDiscoveryRequest> requests;
+    open = queue.take(requests);
+    for (const auto& request : requests) {
+      if (!have_node && request.has_node()) {
+        have_node = true;
+        ns = request.node().namespace_().empty() ? "default" : request.node().namespace_();
+        cache_.withProxy(id, [&](auto& p) {
+          p.node_id = request.node().id();
+          p.ns = ns;
+        });
+        log("proxy " + request.node().id() + " connected (namespace " + ns + ", delta)");
+      }
+      const std::string& type = request.type_url();
+      if (ofType(Resources{}, type) == nullptr) continue;
+      TypeState& state = types[type];
+      std::string short_type = shortType(type);
+      if (!state.subscribed) {
+        state.subscribed = true;
+        state.wildcard = wildcardType(type) && request.resource_names_subscribe_size() == 0;
+        for (const auto& [name, version] : request.initial_resource_versions()) {
+          state.held[name] = version;
+        }
+      }
+      for (const auto& name : request.resource_names_subscribe()) {
+        if (name == "*")
+          state.wildcard = true;
+        else
+          state.names.insert(name);
+        state.dirty = true;
+      }
+      for (const auto& name : request.resource_names_unsubscribe()) {
+        state.names.erase(name);
+        state.held.erase(name);
+      }
+      if (!request.response_nonce().empty()) {
+        cache_.withProxy(id, [&](auto& p) {
+          auto& status = p.types[short_type];
+          if (request.has_error_detail()) {
+            status.last_nack = request.error_detail().message();
+            ++status.nacks;
+          } else if (request.response_nonce() == status.sent_nonce) {
+            status.acked_version = status.sent_version;
+          }
+        });
+        if (request.has_error_detail()) {
+          cache_.countNack(short_type);
+          log("proxy " + ns + " NACKed " + short_type + ": " + request.error_detail().message());
+        }
+      }
+    }
+    if (!open) break;
+    if (have_node) {
+      uint64_t generation;
+      auto resources = cache_.resources(ns, generation);
+      seen_generation = generation;
+      bool new_generation = generation != sent_generation;
+      for (const auto& type : kOrder) {
+        auto it = types.find(type);
+        if (it == types.end() || !it->second.subscribed) continue;
+        TypeState& state = it->second;
+        if (!state.dirty && !new_generation) continue;
+        state.dirty = false;
+        DeltaDiscoveryResponse response;
+        const auto& all = *ofType(*resources, type);
+        for (const auto& [name, any] : all) {
+          if (!state.wildcard && state.names.count(name) == 0) continue;
+          std::string version = hashOf(any.value());
+          auto held = state.held.find(name);
+          if (held != state.held.end() && held->second == version) continue;
+          auto* resource = response.add_resources();
+          resource->set_name(name);
+          resource->set_version(version);
+          *resource->mutable_resource() = any;
+          state.held[name] = version;
+        }
+        for (auto held = state.held.begin(); held != state.held.end();) {
+          bool wanted = state.wildcard || state.names.count(held->first) != 0;
+          if (all.count(held->first) == 0 && wanted) {
+            response.add_removed_resources(held->first);
+            held = state.held.erase(held);
+          } else {
+            ++held;
+          }
+        }
+        if (response.resources_size() == 0 && response.removed_resources_size() == 0) continue;
+        response.set_type_url(type);
+        response.set_system_version_info(std::to_string(generation));
+        response.set_nonce(std::to_string(++nonce));
+        if (!stream->Write(response)) {
+          open = false;
+          break;
+        }
+        cache_.countPush(shortType(type));
+        cache_.withProxy(id, [&](auto& p) {
+          auto& status = p.types[shortType(type)];
+          status.sent_version = std::to_string(generation);
+          status.sent_nonce = response.nonce();
+          ++status.pushes;
+        });
+      }
+      sent_generation = generation;
+    }
+    if (open) cache_.wait(seen_generation, std::chrono::milliseconds(500));
+  }
+  context->TryCancel();
+  reader.join();
+  cache_.removeProxy(id);
+  log("proxy stream (namespace " + ns + ") closed");
+  return grpc::Status::OK;
+}
+
+}  // namespace remora::pilot

@@ -1,0 +1,179 @@
+// remora-pilot: reads a folder of Kubernetes and Istio-style manifests, watches it, and serves
+// the translated configuration to every connected proxy over the aggregated discovery stream.
+//
+//   remora-pilot --manifests DIR [--listen 127.0.0.1:15010] [--monitoring 127.0.0.1:15014]
+//                [--outbound-address 0.0.0.0:15001] [--cluster-domain cluster.local]
+
+#include <grpcpp/grpcpp.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+#include "source/pilot/ads_server.h"
+#include "source/pilot/monitor.h"
+
+namespace {
+
+using namespace remora::pilot;
+
+constexpr auto kDebounce = std::chrono::milliseconds(100);
+volatile sig_atomic_t g_stop = 0;
+
+void onSignal(int) { g_stop = 1; }
+
+bool splitAddress(const std::string& text, std::string& ip, uint16_t& port) {
+  size_t colon = text.rfind(':');
+  if (colon == std::string::npos) return false;
+  ip = text.substr(0, colon);
+  try {
+    int p = std::stoi(text.substr(colon + 1));
+    if (p < 0 || p > 65535) return false;
+    port = static_cast<uint16_t>(p);
+  } catch (...) {
+    return false;
+  }
+  return !ip.empty();
+}
+
+void usage(std::ostream& out) {
+  out << "usage: remora-pilot --manifests DIR [--listen IP:PORT] [--monitoring IP:PORT]\n"
+         "                    [--outbound-address IP:PORT] [--cluster-domain DOMAIN]\n"
+         "  --manifests DIR          folder of Kubernetes/Istio YAML, watched (required)\n"
+         "  --listen IP:PORT         discovery service (gRPC); default 127.0.0.1:15010\n"
+         "  --monitoring IP:PORT     /debug/syncz, /metrics; default 127.0.0.1:15014\n"
+         "  --outbound-address IP:PORT  the proxies' outbound listener; default 0.0.0.0:15001\n"
+         "  --cluster-domain DOMAIN  default cluster.local\n";
+}
+
+void reload(const std::string& dir, const TranslateOptions& options, SnapshotCache& cache,
+            std::shared_ptr<const Translator>& last) {
+  auto start = std::chrono::steady_clock::now();
+  std::vector<ManifestError> errors;
+  auto objects = loadManifests(dir, errors);
+  size_t count = objects.size();
+  auto translator = std::make_shared<const Translator>(std::move(objects), options, last.get());
+  last = translator;
+  auto took = std::chrono::duration_cast<std::chrono::microseconds>(
+      std::chrono::steady_clock::now() - start);
+  for (const auto& e : errors) std::fprintf(stderr, "[pilot] error: %s\n", e.message.c_str());
+  for (const auto& e : translator->errors()) {
+    std::fprintf(stderr, "[pilot] error: %s (skipped)\n", e.message.c_str());
+  }
+  std::fprintf(stderr, "[pilot] %zu objects from %s translated in %lld us; pushing\n", count,
+               dir.c_str(), static_cast<long long>(took.count()));
+  cache.update(translator, std::move(errors), took);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string manifests;
+  std::string listen = "127.0.0.1:15010";
+  std::string monitoring = "127.0.0.1:15014";
+  std::string outbound = "0.0.0.0:15001";
+  TranslateOptions options;
+  for (int i = 1; i < argc; ++i) {
+    std::string flag = argv[i];
+    if (flag == "--help" || flag == "-h") {
+      usage(std::cout);
+      return 0;
+    }
+    if (i + 1 >= argc) {
+      std::cerr << "remora-pilot: " << flag << " needs a value\n";
+      usage(std::cerr);
+      return 1;
+    }
+    std::string value = argv[++i];
+    if (flag == "--manifests")
+      manifests = value;
+    else if (flag == "--listen")
+      listen = value;
+    else if (flag == "--monitoring")
+      monitoring = value;
+    else if (flag == "--outbound-address")
+      outbound = value;
+    else if (flag == "--cluster-domain")
+      options.cluster_domain = value;
+    else {
+      std::cerr << "remora-pilot: unknown flag " << flag << "\n";
+      usage(std::cerr);
+      return 1;
+    }
+  }
+  if (manifests.empty()) {
+    std::cerr << "remora-pilot: --manifests is required\n";
+    usage(std::cerr);
+    return 1;
+  }
+  std::string monitoring_ip;
+  uint16_t monitoring_port;
+  uint16_t outbound_port;
+  std::string listen_ip;
+  uint16_t listen_port;
+  if (!splitAddress(outbound, options.outbound_address, outbound_port) ||
+      !splitAddress(monitoring, monitoring_ip, monitoring_port) ||
+      !splitAddress(listen, listen_ip, listen_port)) {
+    std::cerr << "remora-pilot: addresses are IP:PORT\n";
+    return 1;
+  }
+  options.outbound_port = outbound_port;
+
+  SnapshotCache cache;
+  std::shared_ptr<const Translator> last;
+  reload(manifests, options, cache, last);
+
+  AdsService service(cache);
+  grpc::ServerBuilder builder;
+  int bound_port = 0;
+  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &bound_port);
+  builder.RegisterService(&service);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || bound_port == 0) {
+    std::cerr << "remora-pilot: cannot listen on " << listen << "\n";
+    return 1;
+  }
+  MonitorServer monitor(cache);
+  std::string error;
+  if (!monitor.start(monitoring_ip, monitoring_port, error)) {
+    std::cerr << "remora-pilot: monitoring: " << error << "\n";
+    return 1;
+  }
+  std::fprintf(stderr, "[pilot] serving discovery on %s:%d, monitoring on %s:%u, manifests %s\n",
+               listen_ip.c_str(), bound_port, monitoring_ip.c_str(), monitor.port(),
+               manifests.c_str());
+
+  signal(SIGTERM, onSignal);
+  signal(SIGINT, onSignal);
+  // Watch the folder: any file written, moved in or out, or deleted starts a debounced reload.
+  int inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  inotify_add_watch(inotify, manifests.c_str(),
+                    IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE);
+  bool pending = false;
+  auto last_event = std::chrono::steady_clock::now();
+  while (!g_stop) {
+    pollfd p{inotify, POLLIN, 0};
+    int ready = ::poll(&p, 1, 20);
+    if (ready > 0) {
+      char buffer[4096];
+      while (::read(inotify, buffer, sizeof(buffer)) > 0) {
+      }
+      pending = true;
+      last_event = std::chrono::steady_clock::now();
+    }
+    if (pending && std::chrono::steady_clock::now() - last_event >= kDebounce) {
+      pending = false;
+      reload(manifests, options, cache, last);
+    }
+  }
+  std::fprintf(stderr, "[pilot] shutting down\n");
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  ::close(inotify);
+  return 0;
+}

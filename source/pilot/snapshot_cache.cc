@@ -1,0 +1,158 @@
+#include "source/pilot/snapshot_cache.h"
+
+#include <ctime>
+
+namespace remora::pilot {
+namespace {
+
+std::string quoted(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (static_cast<unsigned char>(c) >= 0x20) {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string timestamp(std::chrono::system_clock::time_point when) {
+  std::time_t t = std::chrono::system_clock::to_time_t(when);
+  char buffer[32];
+  std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buffer;
+}
+
+}  // namespace
+
+void SnapshotCache::update(std::shared_ptr<const Translator> translator,
+                           std::vector<ManifestError> errors,
+                           std::chrono::microseconds translate_time) {
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    translator_ = std::move(translator);
+    errors_ = std::move(errors);
+    translate_time_ = translate_time;
+    by_namespace_.clear();
+    ++generation_;
+  }
+  changed_.notify_all();
+}
+
+uint64_t SnapshotCache::generation() const {
+  std::lock_guard<std::mutex> guard(lock_);
+  return generation_;
+}
+
+std::shared_ptr<const Resources> SnapshotCache::resources(const std::string& ns,
+                                                          uint64_t& generation) {
+  std::shared_ptr<const Translator> translator;
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    generation = generation_;
+    auto it = by_namespace_.find(ns);
+    if (it != by_namespace_.end()) return it->second;
+    translator = translator_;
+  }
+  auto resources =
+      std::make_shared<const Resources>(translator ? translator->translate(ns) : Resources{});
+  std::lock_guard<std::mutex> guard(lock_);
+  // Kept only if no newer generation arrived meanwhile.
+  if (generation == generation_) by_namespace_[ns] = resources;
+  return resources;
+}
+
+void SnapshotCache::wait(uint64_t seen, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> guard(lock_);
+  uint64_t wakeups = wakeups_;
+  changed_.wait_for(guard, timeout, [&] { return generation_ != seen || wakeups_ != wakeups; });
+}
+
+void SnapshotCache::wake() {
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    ++wakeups_;
+  }
+  changed_.notify_all();
+}
+
+uint64_t SnapshotCache::addProxy(const std::string& mode) {
+  std::lock_guard<std::mutex> guard(lock_);
+  uint64_t id = next_proxy_++;
+  proxies_[id].mode = mode;
+  proxies_[id].connected_since = std::chrono::system_clock::now();
+  return id;
+}
+
+void SnapshotCache::removeProxy(uint64_t id) {
+  std::lock_guard<std::mutex> guard(lock_);
+  proxies_.erase(id);
+}
+
+std::string SnapshotCache::syncz() const {
+  std::lock_guard<std::mutex> guard(lock_);
+  std::string out = "{\"generation\":" + std::to_string(generation_) + ",\"manifest_errors\":[";
+  for (size_t i = 0; i < errors_.size(); ++i) out += (i ? "," : "") + quoted(errors_[i].message);
+  if (translator_) {
+    for (size_t i = 0; i < translator_->errors().size(); ++i) {
+      out += (errors_.empty() && i == 0 ? "" : ",") + quoted(translator_->errors()[i].message);
+    }
+  }
+  out += "],\"proxies\":[";
+  bool first = true;
+  for (const auto& [id, proxy] : proxies_) {
+    out += std::string(first ? "" : ",") + "{\"node_id\":" + quoted(proxy.node_id) +
+           ",\"namespace\":" + quoted(proxy.ns) + ",\"mode\":" + quoted(proxy.mode) +
+           ",\"connected_since\":" + quoted(timestamp(proxy.connected_since)) + ",\"types\":{";
+    bool first_type = true;
+    for (const auto& [type, status] : proxy.types) {
+      out += std::string(first_type ? "" : ",") + quoted(type) +
+             ":{\"sent_version\":" + quoted(status.sent_version) +
+             ",\"sent_nonce\":" + quoted(status.sent_nonce) +
+             ",\"acked_version\":" + quoted(status.acked_version) +
+             ",\"last_nack\":" + quoted(status.last_nack) +
+             ",\"pushes\":" + std::to_string(status.pushes) +
+             ",\"nacks\":" + std::to_string(status.nacks) + "}";
+      first_type = false;
+    }
+    out += "}}";
+    first = false;
+  }
+  return out + "]}\n";
+}
+
+std::string SnapshotCache::metrics() const {
+  std::lock_guard<std::mutex> guard(lock_);
+  std::string out;
+  out += "# HELP pilot_xds_connected_proxies Proxies with an open discovery stream.\n";
+  out += "# TYPE pilot_xds_connected_proxies gauge\n";
+  out += "pilot_xds_connected_proxies " + std::to_string(proxies_.size()) + "\n";
+  out += "# HELP pilot_xds_pushes_total Responses sent to proxies, by resource type.\n";
+  out += "# TYPE pilot_xds_pushes_total counter\n";
+  for (const auto& [type, n] : pushes_) {
+    out += "pilot_xds_pushes_total{type=\"" + type + "\"} " + std::to_string(n) + "\n";
+  }
+  out += "# HELP pilot_xds_nacks_total Responses proxies rejected, by resource type.\n";
+  out += "# TYPE pilot_xds_nacks_total counter\n";
+  for (const auto& [type, n] : nacks_) {
+    out += "pilot_xds_nacks_total{type=\"" + type + "\"} " + std::to_string(n) + "\n";
+  }
+  size_t errors = errors_.size() + (translator_ ? translator_->errors().size() : 0);
+  out += "# HELP pilot_manifest_errors Manifests or objects left out of the last translation.\n";
+  out += "# TYPE pilot_manifest_errors gauge\n";
+  out += "pilot_manifest_errors " + std::to_string(errors) + "\n";
+  out += "# HELP pilot_config_generation Translations of the manifests so far.\n";
+  out += "# TYPE pilot_config_generation counter\n";
+  out += "pilot_config_generation " + std::to_string(generation_) + "\n";
+  out += "# HELP pilot_translation_seconds Time the last translation took (index and check).\n";
+  out += "# TYPE pilot_translation_seconds gauge\n";
+  out += "pilot_translation_seconds " +
+         std::to_string(static_cast<double>(translate_time_.count()) / 1e6) + "\n";
+  return out;
+}
+
+}  // namespace remora::pilot

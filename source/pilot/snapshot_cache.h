@@ -1,0 +1,88 @@
+#pragma once
+
+// The current translation of the manifests, shared by every proxy stream. A new generation
+// replaces it whole (after a debounced reload); each proxy namespace's resources are
+// computed on first use and kept for the generation. Streams wait here for changes.
+// Also the registry of connected proxies and what each ACKed or NACKed, for /debug/syncz.
+
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "source/pilot/translator.h"
+
+namespace remora::pilot {
+
+class SnapshotCache {
+ public:
+  // A new translation (and the errors of the manifests it came from).
+  void update(std::shared_ptr<const Translator> translator, std::vector<ManifestError> errors,
+              std::chrono::microseconds translate_time);
+  uint64_t generation() const;
+  // The resources for proxies in `ns` at the current generation (set in `generation`).
+  std::shared_ptr<const Resources> resources(const std::string& ns, uint64_t& generation);
+  // Waits until the generation passes `seen`, `wake()` is called, or `timeout` passes.
+  void wait(uint64_t seen, std::chrono::milliseconds timeout);
+  void wake();
+
+  struct TypeStatus {
+    std::string sent_version;
+    std::string sent_nonce;
+    std::string acked_version;
+    std::string last_nack;
+    uint64_t pushes = 0;
+    uint64_t nacks = 0;
+  };
+  struct Proxy {
+    std::string node_id;
+    std::string ns;
+    std::string mode;  // "sotw" or "delta"
+    std::chrono::system_clock::time_point connected_since;
+    std::map<std::string, TypeStatus> types;  // by short type name
+  };
+  // Registry of connected proxies; ids are per stream.
+  uint64_t addProxy(const std::string& mode);
+  void removeProxy(uint64_t id);
+  // Runs `fn` on the proxy's record under the lock.
+  template <class Fn>
+  void withProxy(uint64_t id, Fn fn) {
+    std::lock_guard<std::mutex> guard(lock_);
+    auto it = proxies_.find(id);
+    if (it != proxies_.end()) fn(it->second);
+  }
+
+  std::string syncz() const;
+  std::string metrics() const;
+
+ private:
+  mutable std::mutex lock_;
+  std::condition_variable changed_;
+  uint64_t generation_ = 0;
+  uint64_t wakeups_ = 0;
+  std::shared_ptr<const Translator> translator_;
+  std::vector<ManifestError> errors_;
+  std::chrono::microseconds translate_time_{0};
+  std::map<std::string, std::shared_ptr<const Resources>> by_namespace_;
+  uint64_t next_proxy_ = 1;
+  std::map<uint64_t, Proxy> proxies_;
+  // Totals by short type name, kept after proxies disconnect.
+  std::map<std::string, uint64_t> pushes_;
+  std::map<std::string, uint64_t> nacks_;
+  friend class AdsServiceImpl;
+
+ public:
+  void countPush(const std::string& type) {
+    std::lock_guard<std::mutex> guard(lock_);
+    ++pushes_[type];
+  }
+  void countNack(const std::string& type) {
+    std::lock_guard<std::mutex> guard(lock_);
+    ++nacks_[type];
+  }
+};
+
+}  // namespace remora::pilot
