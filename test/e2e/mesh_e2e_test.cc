@@ -82,6 +82,9 @@ class PilotProcess {
 
 class MeshE2eTest : public ::testing::Test {
  protected:
+  // The shipped bootstrap uses the delta protocol; the state-of-the-world test swaps it.
+  virtual std::string apiType() const { return "DELTA_GRPC"; }
+
   void SetUp() override {
     for (const char* version : {"v1", "v2"}) {
       std::string ip = std::string("127.0.0.1") + (version[1] == '1' ? "1" : "2");
@@ -100,6 +103,7 @@ class MeshE2eTest : public ::testing::Test {
     std::string bootstrap = readText("docs/examples/sidecar_bootstrap.yaml");
     replaceAll(bootstrap, "port_value: 15010", "port_value: " + std::to_string(pilot_port_));
     replaceAll(bootstrap, "port_value: 15000", "port_value: 0");
+    replaceAll(bootstrap, "api_type: DELTA_GRPC", "api_type: " + apiType());
     std::string error;
     ASSERT_TRUE(proxy_.start(bootstrap, {"--concurrency", "2"}, error)) << error << pilot_.log();
     outbound_ = "127.0.0.1:" + std::to_string(outbound_port_);
@@ -228,6 +232,24 @@ TEST_F(MeshE2eTest, TrafficOutlivesPilotAndARestartedPilotResyncs) {
   EXPECT_TRUE(
       waitFor([&] { return proxy_.metric("remora_xds_connected").value_or(0) == 1; }, seconds(15)));
   EXPECT_TRUE(waitFor([&] { return sample(20)["v1"] == 20; }, seconds(10)));
+}
+
+class MeshStateOfTheWorldE2eTest : public MeshE2eTest {
+ protected:
+  std::string apiType() const override { return "GRPC"; }
+};
+
+TEST_F(MeshStateOfTheWorldE2eTest, RoutesAndFollowsEditsToo) {
+  auto counts = sample(200);
+  EXPECT_EQ(counts[""], 0);
+  EXPECT_GE(counts["v2"], 15);
+  EXPECT_LE(counts["v2"], 70);
+  EXPECT_NE(syncz().find("\"mode\":\"sotw\""), std::string::npos) << syncz();
+  std::string routing = readText(manifests_ + "/reviews-routing.yaml");
+  replaceAll(routing, "weight: 80", "weight: 0");
+  replaceAll(routing, "weight: 20", "weight: 100");
+  writeManifest(manifests_ + "/reviews-routing.yaml", routing);
+  EXPECT_TRUE(waitFor([&] { return sample(20)["v2"] == 20; }, seconds(5)));
 }
 
 }  // namespace

@@ -260,3 +260,34 @@ TEST_F(XdsIntegrationTest, TrafficCarriesOnWithoutTheControlPlane) {
 
 }  // namespace
 }  // namespace remora::test
+
+namespace remora::test {
+namespace {
+
+// A control plane that accepts the stream and never answers: the proxy must not wait forever.
+TEST(XdsInitialFetchTimeoutTest, AProxyNeverWaitsForever) {
+  ControlPlaneThread plane;
+  std::string bootstrap =
+      "admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}\n"
+      "dynamic_resources:\n"
+      "  ads_config: {address: {socket_address: {address: 127.0.0.1, port_value: " +
+      std::to_string(plane.port()) +
+      "}}}\n"
+      "  cds_config: {ads: {}, initial_fetch_timeout: 0.5s}\n"
+      "  lds_config: {ads: {}, initial_fetch_timeout: 0.5s}\n";
+  ProxyProcess proxy;
+  std::string error;
+  ASSERT_TRUE(proxy.start(bootstrap, {"--concurrency", "1"}, error, false)) << error;
+  ASSERT_TRUE(plane.waitRequest(kClusterType));
+  EXPECT_EQ(proxy.admin("GET", "/ready").status, 503);
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(waitFor([&] { return proxy.admin("GET", "/ready").status == 200; }, seconds(5)))
+      << proxy.log();
+  EXPECT_LT(std::chrono::steady_clock::now() - start, seconds(3));
+  EXPECT_NE(proxy.log().find("initial fetch timeout"), std::string::npos);
+  // What arrives later still applies: listeners were asked for once the wait ended.
+  EXPECT_TRUE(plane.waitRequest(kListenerType));
+}
+
+}  // namespace
+}  // namespace remora::test
