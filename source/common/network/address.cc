@@ -19,7 +19,7 @@ std::optional<Address> Address::fromIpPort(std::string_view ip, uint16_t port) {
     a.len_ = sizeof(sockaddr_in);
     return a;
   }
-  a.storage_ = {};
+  std::memset(&a.storage_, 0, sizeof(a.storage_));
   if (inet_pton(AF_INET6, text.c_str(), &v6->sin6_addr) == 1) {
     v6->sin6_family = AF_INET6;
     v6->sin6_port = htons(port);

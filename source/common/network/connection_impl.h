@@ -24,6 +24,9 @@ struct ConnectionStats {
   stats::Counter* tx_bytes = nullptr;
   stats::Counter* connect_fail = nullptr;     // client connections only
   stats::Counter* connect_timeout = nullptr;  // client connections only
+  // Keeps the metrics above alive as long as the connection: they may belong to a cluster that
+  // an update removed while the connection still runs.
+  std::shared_ptr<const void> owner;
 };
 
 class ConnectionImpl : public virtual Connection,

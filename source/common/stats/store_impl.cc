@@ -90,6 +90,11 @@ StoreImpl::Family& StoreImpl::family(std::string_view name, std::string_view hel
   return families_.emplace(std::string(name), Family{type, std::string(help), {}}).first->second;
 }
 
+void StoreImpl::declare(std::string_view name, std::string_view help, MetricType type) {
+  std::lock_guard<std::mutex> guard(lock_);
+  family(name, help, type);
+}
+
 Counter& StoreImpl::counter(std::string_view name, std::string_view help, const Labels& labels) {
   Labels key = canonicalLabels(name, labels);
   std::lock_guard<std::mutex> guard(lock_);

@@ -80,12 +80,13 @@ class StoreImpl : public Store {
   // Asking again with other bounds for an existing series returns the existing histogram.
   Histogram& histogram(std::string_view name, std::string_view help, const Labels& labels,
                        const std::vector<double>& bounds) override;
+  void declare(std::string_view name, std::string_view help, MetricType type) override;
   // Families sorted by name, metrics within a family sorted by their (name-sorted) labels.
   // Counters above 2^53 lose precision: the text format carries doubles.
   std::string prometheusText() const override;
 
  private:
-  enum class Type { kCounter, kGauge, kHistogram };
+  using Type = MetricType;
   using CallbackGauge = std::function<double()>;
   // One metric's storage. It lives inside a std::map node, which never moves, so the references
   // handed out stay valid for the store's lifetime.

@@ -18,7 +18,54 @@ std::atomic<uint64_t> g_next_cluster_id{1};
 // Request-duration buckets in seconds, 0.5 ms to 60 s.
 const std::vector<double> kDurationBuckets = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
                                               0.25,   0.5,   1,      2.5,   5,    10,    30,   60};
+const stats::MetricSpec kConnectionsTotal{"remora_cluster_upstream_connections_total",
+                                          "Upstream connections opened."};
+const stats::MetricSpec kConnectionsActive{"remora_cluster_upstream_connections_active",
+                                           "Upstream connections open now."};
+const stats::MetricSpec kReceivedBytes{"remora_cluster_upstream_received_bytes_total",
+                                       "Bytes received from upstream hosts."};
+const stats::MetricSpec kSentBytes{"remora_cluster_upstream_sent_bytes_total",
+                                   "Bytes sent to upstream hosts."};
+const stats::MetricSpec kConnectFailures{
+    "remora_cluster_upstream_connect_failures_total",
+    "Upstream connection attempts that failed, timeouts included."};
+const stats::MetricSpec kConnectTimeouts{"remora_cluster_upstream_connect_timeouts_total",
+                                         "Upstream connection attempts that timed out."};
+const stats::MetricSpec kRequestsActive{"remora_cluster_upstream_requests_active",
+                                        "HTTP requests to the cluster in progress."};
+const stats::MetricSpec kRequestDuration{
+    "remora_cluster_upstream_request_duration_seconds",
+    "Time from sending an HTTP request upstream to the end of its response.", &kDurationBuckets};
+const stats::MetricSpec kRetries{"remora_cluster_upstream_retries_total",
+                                 "Requests sent again under a route's retry policy."};
+const stats::MetricSpec kRetryOverflows{
+    "remora_cluster_upstream_retry_overflows_total",
+    "Retries not made because the retry budget or breaker was full."};
+const stats::MetricSpec kPerTryTimeouts{"remora_cluster_upstream_per_try_timeouts_total",
+                                        "Tries that ran out of their per-try timeout."};
+const stats::MetricSpec kTimeouts{"remora_cluster_upstream_timeouts_total",
+                                  "Requests that ran out of their route timeout."};
+const stats::MetricSpec kMirrorRequests{"remora_cluster_upstream_mirror_requests_total",
+                                        "Mirrored copies of requests sent to this shadow cluster."};
 }  // namespace
+
+ClusterStats::ClusterStats(stats::Store& store, const std::string& cluster)
+    : scope{store, {{"cluster", cluster}}},
+      connections_total(scope, kConnectionsTotal),
+      connections_active(scope, kConnectionsActive),
+      rx_bytes(scope, kReceivedBytes),
+      tx_bytes(scope, kSentBytes),
+      connect_fail(scope, kConnectFailures),
+      connect_timeout(scope, kConnectTimeouts),
+      requests_active(scope, kRequestsActive),
+      request_duration(scope, kRequestDuration),
+      retries(scope, kRetries),
+      retry_overflows(scope, kRetryOverflows),
+      per_try_timeouts(scope, kPerTryTimeouts),
+      timeouts(scope, kTimeouts),
+      mirror_requests(scope, kMirrorRequests),
+      connection{&connections_total, &connections_active, &rx_bytes, &tx_bytes,
+                 &connect_fail,      &connect_timeout,    nullptr} {}
 
 ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, stats::Store& store,
                                  const config::endpoint::v1::ClusterLoadAssignment* endpoints)
@@ -179,39 +226,7 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
   } else {
     hosts_ = buildHosts(endpoints ? *endpoints : config.load_assignment(), {});
   }
-  stats::Labels labels{{"cluster", name_}};
-  connection_stats_.total = &store.counter("remora_cluster_upstream_connections_total",
-                                           "Upstream connections opened.", labels);
-  connection_stats_.active = &store.gauge("remora_cluster_upstream_connections_active",
-                                          "Upstream connections open now.", labels);
-  connection_stats_.rx_bytes = &store.counter("remora_cluster_upstream_received_bytes_total",
-                                              "Bytes received from upstream hosts.", labels);
-  connection_stats_.tx_bytes = &store.counter("remora_cluster_upstream_sent_bytes_total",
-                                              "Bytes sent to upstream hosts.", labels);
-  connection_stats_.connect_fail =
-      &store.counter("remora_cluster_upstream_connect_failures_total",
-                     "Upstream connection attempts that failed, timeouts included.", labels);
-  connection_stats_.connect_timeout =
-      &store.counter("remora_cluster_upstream_connect_timeouts_total",
-                     "Upstream connection attempts that timed out.", labels);
-  requests_active_ = &store.gauge("remora_cluster_upstream_requests_active",
-                                  "HTTP requests to the cluster in progress.", labels);
-  request_duration_ =
-      &store.histogram("remora_cluster_upstream_request_duration_seconds",
-                       "Time from sending an HTTP request upstream to the end of its response.",
-                       labels, kDurationBuckets);
-  retries_ = &store.counter("remora_cluster_upstream_retries_total",
-                            "Requests sent again under a route's retry policy.", labels);
-  retry_overflows_ =
-      &store.counter("remora_cluster_upstream_retry_overflows_total",
-                     "Retries not made because the retry budget or breaker was full.", labels);
-  per_try_timeouts_ = &store.counter("remora_cluster_upstream_per_try_timeouts_total",
-                                     "Tries that ran out of their per-try timeout.", labels);
-  mirror_requests_ =
-      &store.counter("remora_cluster_upstream_mirror_requests_total",
-                     "Mirrored copies of requests sent to this shadow cluster.", labels);
-  timeouts_ = &store.counter("remora_cluster_upstream_timeouts_total",
-                             "Requests that ran out of their route timeout.", labels);
+  stats_ = std::make_shared<ClusterStats>(store, name_);
   // Built last: it needs the host list.
   outlier_config_ = outlier_config;
   if (outlier_config) {
@@ -272,19 +287,19 @@ std::shared_ptr<const ClusterInfoImpl> ClusterInfoImpl::withHosts(
 void ClusterInfoImpl::onEvent(Event event) const {
   switch (event) {
     case Event::kRetry:
-      retries_->inc();
+      stats_->retries.inc();
       break;
     case Event::kRetryOverflow:
-      retry_overflows_->inc();
+      stats_->retry_overflows.inc();
       break;
     case Event::kPerTryTimeout:
-      per_try_timeouts_->inc();
+      stats_->per_try_timeouts.inc();
       break;
     case Event::kTimeout:
-      timeouts_->inc();
+      stats_->timeouts.inc();
       break;
     case Event::kMirrorRequest:
-      mirror_requests_->inc();
+      stats_->mirror_requests.inc();
       break;
   }
 }
@@ -303,13 +318,13 @@ stats::Counter& ClusterInfoImpl::requestsWithStatus(uint32_t status) const {
   return counter;
 }
 
-void ClusterInfoImpl::onUpstreamRequestStart() const { requests_active_->inc(); }
+void ClusterInfoImpl::onUpstreamRequestStart() const { stats_->requests_active.inc(); }
 
 void ClusterInfoImpl::onUpstreamRequestEnd(uint32_t status,
                                            std::chrono::nanoseconds duration) const {
-  requests_active_->dec();
+  stats_->requests_active.dec();
   if (status != 0) requestsWithStatus(status).inc();
-  request_duration_->record(std::chrono::duration<double>(duration).count());
+  stats_->request_duration.record(std::chrono::duration<double>(duration).count());
 }
 
 http::Protocol ClusterInfoImpl::upstreamHttpProtocol(http::Protocol downstream) const {

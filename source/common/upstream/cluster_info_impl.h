@@ -10,6 +10,7 @@
 #include "remora/config/cluster/v1/cluster.pb.h"
 #include "source/common/http/conn_pool/codec_client.h"
 #include "source/common/network/connection_impl.h"
+#include "source/common/stats/lazy_metrics.h"
 #include "source/common/upstream/health_checker.h"
 #include "source/common/upstream/load_balancer_impl.h"
 #include "source/common/upstream/outlier_detector.h"
@@ -20,6 +21,31 @@
 #include "source/interface/upstream/cluster.h"
 
 namespace remora::upstream {
+
+// One cluster's metrics, shared by every host-set version of the cluster. Series are created on
+// first use: a pod learns thousands of clusters from the control plane and calls a few.
+struct ClusterStats {
+  ClusterStats(stats::Store& store, const std::string& cluster);
+  ClusterStats(const ClusterStats&) = delete;
+  ClusterStats& operator=(const ClusterStats&) = delete;
+
+  stats::LazyScope scope;  // first: the handles below refer to it
+  stats::LazyCounter connections_total;
+  stats::LazyGauge connections_active;
+  stats::LazyCounter rx_bytes;
+  stats::LazyCounter tx_bytes;
+  stats::LazyCounter connect_fail;
+  stats::LazyCounter connect_timeout;
+  stats::LazyGauge requests_active;
+  stats::LazyHistogram request_duration;
+  stats::LazyCounter retries;
+  stats::LazyCounter retry_overflows;
+  stats::LazyCounter per_try_timeouts;
+  stats::LazyCounter timeouts;
+  stats::LazyCounter mirror_requests;
+  // Points into the handles above, for upstream connections.
+  network::ConnectionStats connection;
+};
 
 class ClusterInfoImpl : public ClusterInfo {
  public:
@@ -71,7 +97,12 @@ class ClusterInfoImpl : public ClusterInfo {
   // Null when the cluster has no outlier detection.
   OutlierDetector* outlierDetector() const { return outlier_.get(); }
 
-  const network::ConnectionStats& connectionStats() const { return connection_stats_; }
+  // For an upstream connection; holds the cluster's metrics alive while it runs.
+  network::ConnectionStats connectionStats() const {
+    network::ConnectionStats stats = stats_->connection;
+    stats.owner = stats_;
+    return stats;
+  }
   // The protocol of upstream HTTP requests for a request that came in as `downstream`.
   http::Protocol upstreamHttpProtocol(http::Protocol downstream) const;
   const network::TransportSocketFactory& transportSocketFactory() const { return *transport_; }
@@ -90,17 +121,10 @@ class ClusterInfoImpl : public ClusterInfo {
   // Told apart in per-thread caches; addresses may be reused, ids are not.
   const uint64_t id_;
   stats::Store& store_;
-  stats::Gauge* requests_active_;
-  stats::Histogram* request_duration_;
-  stats::Counter* retries_;
-  stats::Counter* retry_overflows_;
-  stats::Counter* per_try_timeouts_;
-  stats::Counter* timeouts_;
-  stats::Counter* mirror_requests_;
+  std::shared_ptr<ClusterStats> stats_;
   std::chrono::milliseconds connect_timeout_;
   uint32_t buffer_limit_;
   std::vector<HostConstSharedPtr> hosts_;
-  network::ConnectionStats connection_stats_;
   std::shared_ptr<network::TransportSocketFactory> transport_;
   config::cluster::v1::Cluster::HttpProtocol http_protocol_;
   config::cluster::v1::Cluster::DiscoveryType type_;

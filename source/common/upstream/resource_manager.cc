@@ -9,7 +9,7 @@ bool Resource::tryAcquire() {
   uint64_t current = count_.load(std::memory_order_relaxed);
   do {
     if (current >= max_) {
-      overflows_->inc();
+      overflows_.inc();
       updateGauge(current);
       return false;
     }
@@ -22,32 +22,42 @@ void Resource::acquire() { updateGauge(count_.fetch_add(1, std::memory_order_rel
 
 void Resource::release() { updateGauge(count_.fetch_sub(1, std::memory_order_relaxed) - 1); }
 
-void Resource::countOverflow() { overflows_->inc(); }
+void Resource::countOverflow() { overflows_.inc(); }
 
-void Resource::updateGauge(uint64_t count) { open_->set(count >= max_ ? 1 : 0); }
+void Resource::updateGauge(uint64_t count) { open_.set(count >= max_ ? 1 : 0); }
 
 namespace {
 
-Resource makeResource(uint64_t max, const char* breaker, const std::string& cluster,
-                      stats::Store& store) {
-  stats::Labels labels{{"cluster", cluster}, {"breaker", breaker}};
-  return Resource(
-      max,
-      &store.gauge("remora_cluster_circuit_breaker_open",
-                   "1 while the breaker's limit is reached (requests refused).", labels),
-      &store.counter("remora_cluster_circuit_breaker_overflows_total",
-                     "Requests, connections or retries refused by the breaker.", labels));
+constexpr const char* kOpenHelp = "1 while the breaker's limit is reached (requests refused).";
+constexpr const char* kOverflowHelp = "Requests, connections or retries refused by the breaker.";
+
+// Per breaker: {open gauge, overflow counter}, labelled breaker="<name>".
+constexpr stats::MetricSpec breakerSpec(const char* metric, const char* help, const char* breaker) {
+  return {.name = metric, .help = help, .label_name = "breaker", .label_value = breaker};
 }
+constexpr const char* kOpen = "remora_cluster_circuit_breaker_open";
+constexpr const char* kOverflows = "remora_cluster_circuit_breaker_overflows_total";
+constexpr stats::MetricSpec kConnectionsOpen = breakerSpec(kOpen, kOpenHelp, "connections");
+constexpr stats::MetricSpec kConnectionsOverflows =
+    breakerSpec(kOverflows, kOverflowHelp, "connections");
+constexpr stats::MetricSpec kPendingOpen = breakerSpec(kOpen, kOpenHelp, "pending_requests");
+constexpr stats::MetricSpec kPendingOverflows =
+    breakerSpec(kOverflows, kOverflowHelp, "pending_requests");
+constexpr stats::MetricSpec kRequestsOpen = breakerSpec(kOpen, kOpenHelp, "requests");
+constexpr stats::MetricSpec kRequestsOverflows = breakerSpec(kOverflows, kOverflowHelp, "requests");
+constexpr stats::MetricSpec kRetriesOpen = breakerSpec(kOpen, kOpenHelp, "retries");
+constexpr stats::MetricSpec kRetriesOverflows = breakerSpec(kOverflows, kOverflowHelp, "retries");
 
 }  // namespace
 
 ResourceManager::ResourceManager(const ResourceLimits& limits, const std::string& cluster,
                                  stats::Store& store)
     : limits_(limits),
-      connections_(makeResource(limits.max_connections, "connections", cluster, store)),
-      pending_(makeResource(limits.max_pending_requests, "pending_requests", cluster, store)),
-      requests_(makeResource(limits.max_requests, "requests", cluster, store)),
-      retries_(makeResource(limits.max_retries, "retries", cluster, store)) {}
+      scope_{store, {{"cluster", cluster}}},
+      connections_(limits.max_connections, scope_, kConnectionsOpen, kConnectionsOverflows),
+      pending_(limits.max_pending_requests, scope_, kPendingOpen, kPendingOverflows),
+      requests_(limits.max_requests, scope_, kRequestsOpen, kRequestsOverflows),
+      retries_(limits.max_retries, scope_, kRetriesOpen, kRetriesOverflows) {}
 
 bool ResourceManager::tryAcquireRetry() {
   // Budget: a share of the requests in flight, so a failing upstream cannot make retries

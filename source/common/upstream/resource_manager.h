@@ -9,14 +9,16 @@
 #include <atomic>
 #include <cstdint>
 
+#include "source/common/stats/lazy_metrics.h"
 #include "source/interface/stats/stats.h"
 
 namespace remora::upstream {
 
 class Resource {
  public:
-  Resource(uint64_t max, stats::Gauge* open, stats::Counter* overflows)
-      : max_(max), open_(open), overflows_(overflows) {}
+  Resource(uint64_t max, const stats::LazyScope& scope, const stats::MetricSpec& open,
+           const stats::MetricSpec& overflows)
+      : max_(max), open_(scope, open), overflows_(scope, overflows) {}
   // Takes a slot; false (and counted as an overflow) when all are taken.
   bool tryAcquire();
   // Takes a slot whatever the limit (for what cannot be refused, e.g. a connection already
@@ -33,8 +35,9 @@ class Resource {
 
   const uint64_t max_;
   std::atomic<uint64_t> count_{0};
-  stats::Gauge* open_;
-  stats::Counter* overflows_;
+  // Created on first use: most clusters never hit a limit.
+  stats::LazyGauge open_;
+  stats::LazyCounter overflows_;
 };
 
 struct ResourceLimits {
@@ -62,6 +65,7 @@ class ResourceManager {
 
  private:
   ResourceLimits limits_;
+  stats::LazyScope scope_;  // cluster="<name>"; before the resources, which use it
   Resource connections_;
   Resource pending_;
   Resource requests_;

@@ -23,7 +23,7 @@ class Address {
 
   const ::sockaddr* sockAddr() const { return reinterpret_cast<const ::sockaddr*>(&storage_); }
   socklen_t sockaddrLen() const { return len_; }
-  int family() const { return storage_.ss_family; }
+  int family() const { return storage_.sa.sa_family; }
   bool valid() const { return len_ != 0; }
   std::string ip() const;
   uint16_t port() const;
@@ -33,7 +33,13 @@ class Address {
   bool operator==(const Address& other) const;
 
  private:
-  sockaddr_storage storage_{};
+  // Just big enough for IPv6 (28 bytes, not sockaddr_storage's 128): hosts carry one each.
+  union Storage {
+    ::sockaddr sa;
+    ::sockaddr_in v4;
+    ::sockaddr_in6 v6;
+  };
+  Storage storage_{};
   socklen_t len_ = 0;
 };
 

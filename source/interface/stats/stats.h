@@ -43,6 +43,8 @@ class Histogram {
   virtual uint64_t sampleCount() const = 0;
 };
 
+enum class MetricType { kCounter, kGauge, kHistogram };
+
 // Owns every metric of the process. Thread-safe: creation takes a lock (config time only);
 // the returned references stay valid for the store's lifetime.
 class Store {
@@ -55,6 +57,9 @@ class Store {
   // `bounds` are the buckets' upper bounds, ascending; +Inf is implied.
   virtual Histogram& histogram(std::string_view name, std::string_view help, const Labels& labels,
                                const std::vector<double>& bounds) = 0;
+  // Declares a family without any series yet: the exposition lists its HELP and TYPE, so a
+  // family whose series are created on first use (stats/lazy_metrics.h) is still documented.
+  virtual void declare(std::string_view name, std::string_view help, MetricType type) = 0;
   // A gauge computed when scraped (on the main thread), e.g. resident memory.
   virtual void callbackGauge(std::string_view name, std::string_view help, const Labels& labels,
                              std::function<double()> read) = 0;
