@@ -211,14 +211,16 @@ std::unique_ptr<RouteEntry> RouteEntry::create(const config::route::v1::Route& p
         if (match.path_specifier_case() != RouteMatch::kPrefix) {
           errors.add(apath + ".prefix_rewrite", "needs a prefix match");
         }
-        entry->prefix_rewrite_ = action.prefix_rewrite();
+        entry->extras().prefix_rewrite = action.prefix_rewrite();
       }
       if (action.has_regex_rewrite()) {
-        entry->rewrite_regex_ = compile(action.regex_rewrite().pattern(), true,
+        entry->extras().rewrite_regex = compile(action.regex_rewrite().pattern(), true,
                                         apath + ".regex_rewrite.pattern", errors);
-        entry->rewrite_substitution_ = action.regex_rewrite().substitution();
+        entry->extras().rewrite_substitution = action.regex_rewrite().substitution();
       }
-      entry->host_rewrite_ = action.host_rewrite_literal();
+      if (!action.host_rewrite_literal().empty()) {
+        entry->extras().host_rewrite = action.host_rewrite_literal();
+      }
       if (action.has_timeout()) {
         if (action.timeout().seconds() < 0 || action.timeout().nanos() < 0) {
           errors.add(apath + ".timeout", "must not be negative");
@@ -284,9 +286,9 @@ std::unique_ptr<RouteEntry> RouteEntry::create(const config::route::v1::Route& p
     }
     case config::route::v1::Route::kRedirect: {
       entry->kind_ = Kind::kRedirect;
-      entry->redirect_ = proto.redirect();
+      entry->extras().redirect = proto.redirect();
       static const uint32_t kCodes[] = {301, 302, 303, 307, 308};
-      entry->redirect_status_ = kCodes[proto.redirect().response_code()];
+      entry->extras().redirect_status = kCodes[proto.redirect().response_code()];
       if (proto.redirect().has_prefix_rewrite() &&
           match.path_specifier_case() != RouteMatch::kPrefix) {
         errors.add(path + ".redirect.prefix_rewrite", "needs a prefix match");
@@ -295,9 +297,9 @@ std::unique_ptr<RouteEntry> RouteEntry::create(const config::route::v1::Route& p
     }
     case config::route::v1::Route::kDirectResponse:
       entry->kind_ = Kind::kDirectResponse;
-      entry->direct_status_ = proto.direct_response().status();
-      entry->direct_body_ = proto.direct_response().body();
-      if (entry->direct_status_ < 200 || entry->direct_status_ > 599) {
+      entry->extras().direct_status = proto.direct_response().status();
+      entry->extras().direct_body = proto.direct_response().body();
+      if (entry->extras().direct_status < 200 || entry->extras().direct_status > 599) {
         errors.add(path + ".direct_response.status", "must be between 200 and 599");
       }
       break;
@@ -305,12 +307,15 @@ std::unique_ptr<RouteEntry> RouteEntry::create(const config::route::v1::Route& p
       errors.add(path, "one of route, redirect or direct_response is required");
       break;
   }
-  entry->request_ops_ =
-      HeaderOps(proto.request_headers_to_add(), proto.request_headers_to_remove());
-  entry->response_ops_ =
-      HeaderOps(proto.response_headers_to_add(), proto.response_headers_to_remove());
-  entry->request_parents_ = std::move(request_parents);
-  entry->response_parents_ = std::move(response_parents);
+  HeaderOps request_ops(proto.request_headers_to_add(), proto.request_headers_to_remove());
+  if (!request_ops.empty()) entry->extras().request_ops = std::move(request_ops);
+  HeaderOps response_ops(proto.response_headers_to_add(), proto.response_headers_to_remove());
+  if (!response_ops.empty()) entry->extras().response_ops = std::move(response_ops);
+  std::erase_if(request_parents, [](const HeaderOps* ops) { return ops == nullptr || ops->empty(); });
+  std::erase_if(response_parents,
+                [](const HeaderOps* ops) { return ops == nullptr || ops->empty(); });
+  if (!request_parents.empty()) entry->request_parents_ = std::move(request_parents);
+  if (!response_parents.empty()) entry->response_parents_ = std::move(response_parents);
   if (proto.has_fault()) {
     const auto& f = proto.fault();
     FaultConfig fault;
@@ -346,10 +351,10 @@ std::unique_ptr<RouteEntry> RouteEntry::create(const config::route::v1::Route& p
       }
       fault.abort_per_million = per_million(a.percentage(), "abort.percentage");
     }
-    entry->fault_ = fault;
+    entry->extras().fault = fault;
   }
   if (proto.has_rate_limit()) {
-    entry->rate_limit_ = makeTokenBucket(proto.rate_limit(), path + ".rate_limit", errors);
+    entry->extras().rate_limit = makeTokenBucket(proto.rate_limit(), path + ".rate_limit", errors);
   }
   if (errors.lines().size() != before) return nullptr;
   return entry;
@@ -407,55 +412,61 @@ const std::string& RouteEntry::pickCluster(uint64_t random) const {
 }
 
 void RouteEntry::applyRequestTransforms(http::HeaderMap& request) const {
-  std::string path(request.path());
-  size_t q = path.find('?');
-  std::string query = q == std::string::npos ? "" : path.substr(q);
-  std::string bare = path.substr(0, q);
-  bool rewritten = false;
-  if (prefix_rewrite_ && bare.size() >= prefix_.size()) {
-    bare = *prefix_rewrite_ + bare.substr(prefix_.size());
-    rewritten = true;
+  if (extras_) {
+    const Extras& x = *extras_;
+    if (x.prefix_rewrite || x.rewrite_regex) {
+      std::string path(request.path());
+      size_t q = path.find('?');
+      std::string query = q == std::string::npos ? "" : path.substr(q);
+      std::string bare = path.substr(0, q);
+      bool rewritten = false;
+      if (x.prefix_rewrite && bare.size() >= prefix_.size()) {
+        bare = *x.prefix_rewrite + bare.substr(prefix_.size());
+        rewritten = true;
+      }
+      if (x.rewrite_regex) {
+        rewritten |= RE2::GlobalReplace(&bare, *x.rewrite_regex, x.rewrite_substitution) > 0;
+      }
+      if (rewritten) {
+        if (bare.empty()) bare = "/";
+        request.set(":path", bare + query);
+      }
+    }
+    if (!x.host_rewrite.empty()) request.set(":authority", x.host_rewrite);
   }
-  if (rewrite_regex_) {
-    rewritten |= RE2::GlobalReplace(&bare, *rewrite_regex_, rewrite_substitution_) > 0;
-  }
-  if (rewritten) {
-    if (bare.empty()) bare = "/";
-    request.set(":path", bare + query);
-  }
-  if (!host_rewrite_.empty()) request.set(":authority", host_rewrite_);
   for (const auto* ops : request_parents_) ops->apply(request);
-  request_ops_.apply(request);
+  if (extras_) extras_->request_ops.apply(request);
 }
 
 void RouteEntry::applyResponseTransforms(http::HeaderMap& response) const {
   for (const auto* ops : response_parents_) ops->apply(response);
-  response_ops_.apply(response);
+  if (extras_) extras_->response_ops.apply(response);
 }
 
 std::string RouteEntry::redirectLocation(const http::HeaderMap& request) const {
-  std::string scheme = !redirect_.scheme_redirect().empty() ? redirect_.scheme_redirect()
+  const config::route::v1::RedirectAction& redirect = extras_->redirect;
+  std::string scheme = !redirect.scheme_redirect().empty() ? redirect.scheme_redirect()
                        : request.scheme().empty()           ? "http"
                                                             : std::string(request.scheme());
-  std::string host = redirect_.host_redirect().empty() ? std::string(request.authority())
-                                                       : redirect_.host_redirect();
-  if (redirect_.port_redirect() != 0) {
+  std::string host = redirect.host_redirect().empty() ? std::string(request.authority())
+                                                       : redirect.host_redirect();
+  if (redirect.port_redirect() != 0) {
     size_t colon = host.rfind(':');
     if (colon != std::string::npos && host.find(']', colon) == std::string::npos) {
       host = host.substr(0, colon);
     }
-    host += ":" + std::to_string(redirect_.port_redirect());
+    host += ":" + std::to_string(redirect.port_redirect());
   }
   std::string full(request.path());
   size_t q = full.find('?');
-  std::string query = q == std::string::npos || redirect_.strip_query() ? "" : full.substr(q);
+  std::string query = q == std::string::npos || redirect.strip_query() ? "" : full.substr(q);
   std::string path = full.substr(0, q);
-  if (redirect_.has_path_redirect()) {
-    path = redirect_.path_redirect();
+  if (redirect.has_path_redirect()) {
+    path = redirect.path_redirect();
     // A path_redirect that carries its own query replaces the request's.
     if (path.find('?') != std::string::npos) query.clear();
-  } else if (redirect_.has_prefix_rewrite() && path.size() >= prefix_.size()) {
-    path = redirect_.prefix_rewrite() + path.substr(prefix_.size());
+  } else if (redirect.has_prefix_rewrite() && path.size() >= prefix_.size()) {
+    path = redirect.prefix_rewrite() + path.substr(prefix_.size());
   }
   return scheme + "://" + host + path + query;
 }

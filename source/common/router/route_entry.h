@@ -76,10 +76,12 @@ class RouteEntry {
   // kCluster: shadow clusters that get copies of requests.
   const std::vector<MirrorPolicy>& mirrorPolicies() const { return mirror_policies_; }
   // Null when the route injects no fault.
-  const FaultConfig* fault() const { return fault_ ? &*fault_ : nullptr; }
+  const FaultConfig* fault() const {
+    return extras_ && extras_->fault ? &*extras_->fault : nullptr;
+  }
   // The route's token bucket, else its virtual host's; null when neither limits.
   TokenBucket* rateLimit() const {
-    return rate_limit_ ? rate_limit_.get() : vhost_rate_limit_.get();
+    return extras_ && extras_->rate_limit ? extras_->rate_limit.get() : vhost_rate_limit_.get();
   }
   void setVirtualHostRateLimit(std::shared_ptr<TokenBucket> bucket) {
     vhost_rate_limit_ = std::move(bucket);
@@ -94,12 +96,12 @@ class RouteEntry {
   void applyResponseTransforms(http::HeaderMap& response) const;
 
   // kRedirect
-  uint32_t redirectStatus() const { return redirect_status_; }
+  uint32_t redirectStatus() const { return extras_->redirect_status; }
   std::string redirectLocation(const http::HeaderMap& request) const;
 
   // kDirectResponse
-  uint32_t directStatus() const { return direct_status_; }
-  const std::string& directBody() const { return direct_body_; }
+  uint32_t directStatus() const { return extras_->direct_status; }
+  const std::string& directBody() const { return extras_->direct_body; }
 
  private:
   struct ValueMatcher;
@@ -123,28 +125,39 @@ class RouteEntry {
   std::string cluster_;
   std::vector<std::pair<std::string, uint64_t>> weighted_;  // name, cumulative weight
   uint64_t total_weight_ = 0;
-  std::optional<std::string> prefix_rewrite_;
-  std::unique_ptr<RE2> rewrite_regex_;
-  std::string rewrite_substitution_;
-  std::string host_rewrite_;
   std::chrono::milliseconds timeout_{15000};
   std::optional<RetryPolicy> retry_policy_;
   std::vector<HashPolicy> hash_policies_;
   std::vector<MirrorPolicy> mirror_policies_;
-  std::optional<FaultConfig> fault_;
-  std::shared_ptr<TokenBucket> rate_limit_;
   std::shared_ptr<TokenBucket> vhost_rate_limit_;
-  // Redirect action.
-  uint32_t redirect_status_ = 301;
-  config::route::v1::RedirectAction redirect_;
-  // Direct response action.
-  uint32_t direct_status_ = 200;
-  std::string direct_body_;
-  // Header operations.
-  HeaderOps request_ops_;
-  HeaderOps response_ops_;
+  // Parents' header operations (non-empty ones only).
   std::vector<const HeaderOps*> request_parents_;
   std::vector<const HeaderOps*> response_parents_;
+
+  // What most routes do not use, allocated only by those that do: a mesh proxy holds a route
+  // per service it knows, and most of them only name a cluster.
+  struct Extras {
+    std::optional<std::string> prefix_rewrite;
+    std::unique_ptr<RE2> rewrite_regex;
+    std::string rewrite_substitution;
+    std::string host_rewrite;
+    std::optional<FaultConfig> fault;
+    std::shared_ptr<TokenBucket> rate_limit;
+    // Redirect action.
+    uint32_t redirect_status = 301;
+    config::route::v1::RedirectAction redirect;
+    // Direct response action.
+    uint32_t direct_status = 200;
+    std::string direct_body;
+    // The route's own header operations.
+    HeaderOps request_ops;
+    HeaderOps response_ops;
+  };
+  Extras& extras() {
+    if (!extras_) extras_ = std::make_unique<Extras>();
+    return *extras_;
+  }
+  std::unique_ptr<Extras> extras_;
 };
 
 }  // namespace remora::router

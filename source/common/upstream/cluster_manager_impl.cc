@@ -73,59 +73,54 @@ network::ClientConnectionPtr ThreadLocalClusterImpl::createConnection(
   return connection;
 }
 
+void ClusterManagerImpl::retire(Entry& entry) {
+  if (!entry.local) return;
+  std::erase(with_retired_pools_, entry.local.get());
+  entry.local->drain();
+  draining_.push_back(std::move(entry.local));
+}
+
 void ClusterManagerImpl::update(const std::vector<ClusterInfoConstSharedPtr>& clusters) {
-  std::map<std::string, std::unique_ptr<ThreadLocalClusterImpl>, std::less<>> next;
+  std::map<std::string, Entry, std::less<>> next;
   for (const auto& info : clusters) {
     // Names are unique after validation; a duplicate keeps the first.
     if (next.count(info->name()) != 0) continue;
     auto it = clusters_.find(info->name());
-    if (it != clusters_.end() && it->second && &it->second->info() == info.get()) {
+    if (it != clusters_.end() && it->second.info == info) {
       next.emplace(info->name(), std::move(it->second));
     } else {
-      next.emplace(info->name(),
-                   std::make_unique<ThreadLocalClusterImpl>(info, dispatcher_, codecs_, random_));
+      next.emplace(info->name(), Entry{info, nullptr});
     }
   }
   clusters_.swap(next);
   // What is left in `next` was removed or replaced.
-  for (auto& [name, cluster] : next) {
-    if (!cluster) continue;
-    std::erase(with_retired_pools_, cluster.get());
-    cluster->drain();
-    draining_.push_back(std::move(cluster));
-  }
+  for (auto& [name, entry] : next) retire(entry);
   reapDrained();
 }
 
 void ClusterManagerImpl::applyDelta(const std::vector<ClusterInfoConstSharedPtr>& upserts,
                                     const std::vector<std::string>& removed) {
-  auto retire = [this](std::unique_ptr<ThreadLocalClusterImpl> cluster) {
-    std::erase(with_retired_pools_, cluster.get());
-    cluster->drain();
-    draining_.push_back(std::move(cluster));
-  };
   for (const auto& name : removed) {
     auto it = clusters_.find(name);
     if (it == clusters_.end()) continue;
-    retire(std::move(it->second));
+    retire(it->second);
     clusters_.erase(it);
   }
   for (const auto& info : upserts) {
-    auto it = clusters_.find(info->name());
-    if (it == clusters_.end()) {
-      clusters_.emplace(info->name(), std::make_unique<ThreadLocalClusterImpl>(info, dispatcher_,
-                                                                               codecs_, random_));
+    auto [it, inserted] = clusters_.try_emplace(info->name(), Entry{info, nullptr});
+    if (inserted) continue;
+    Entry& entry = it->second;
+    if (entry.info == info) continue;
+    if (entry.info->configId() == info->configId()) {
+      entry.info = info;
+      if (entry.local) {
+        entry.local->updateHosts(info);
+        if (!entry.local->reapRetiredPools()) with_retired_pools_.push_back(entry.local.get());
+      }
       continue;
     }
-    auto* current = static_cast<const ClusterInfoImpl*>(&it->second->info());
-    if (current == info.get()) continue;
-    if (current->configId() == info->configId()) {
-      it->second->updateHosts(info);
-      if (!it->second->reapRetiredPools()) with_retired_pools_.push_back(it->second.get());
-      continue;
-    }
-    retire(std::move(it->second));
-    it->second = std::make_unique<ThreadLocalClusterImpl>(info, dispatcher_, codecs_, random_);
+    retire(entry);
+    entry.info = info;
   }
   reapDrained();
 }
@@ -180,7 +175,12 @@ bool ThreadLocalClusterImpl::idle() const {
 
 ThreadLocalCluster* ClusterManagerImpl::getCluster(std::string_view name) {
   auto it = clusters_.find(name);
-  return it == clusters_.end() ? nullptr : it->second.get();
+  if (it == clusters_.end()) return nullptr;
+  Entry& entry = it->second;
+  if (!entry.local) {
+    entry.local = std::make_unique<ThreadLocalClusterImpl>(entry.info, dispatcher_, codecs_, random_);
+  }
+  return entry.local.get();
 }
 
 }  // namespace remora::upstream

@@ -92,7 +92,16 @@ class ClusterManagerImpl : public ClusterManager {
   event::Dispatcher& dispatcher_;
   ClientCodecFactoryProvider codecs_;
   MersenneRandom random_;
-  std::map<std::string, std::unique_ptr<ThreadLocalClusterImpl>, std::less<>> clusters_;
+  // A worker's balancer and pools for a cluster are made on its first request: a sidecar learns
+  // every service of the mesh and talks to a few, and this state is per worker.
+  struct Entry {
+    ClusterInfoConstSharedPtr info;
+    std::unique_ptr<ThreadLocalClusterImpl> local;  // null until first used
+  };
+  // Moves `entry`'s worker state (if any) to the draining list.
+  void retire(Entry& entry);
+
+  std::map<std::string, Entry, std::less<>> clusters_;
   // Removed from clusters_ by an update but possibly still carrying requests: their pools and
   // connections must outlive those requests.
   std::vector<std::unique_ptr<ThreadLocalClusterImpl>> draining_;
