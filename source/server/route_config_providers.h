@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "remora/config/route/v1/route.pb.h"
+#include "source/common/config/packed_proto.h"
 #include "source/interface/router/route_config_provider.h"
 
 namespace remora::server {
@@ -37,7 +38,7 @@ class RdsRouteConfigProvider : public router::RouteConfigProvider {
   // Main thread state.
   const std::string& name() const { return name_; }
   std::shared_ptr<const router::RouteTable> latest;
-  config::route::v1::RouteConfiguration proto;
+  config::PackedProto<config::route::v1::RouteConfiguration> proto;  // for /config_dump
   std::string version;
   std::chrono::system_clock::time_point last_updated{};
 

@@ -153,7 +153,9 @@ void XdsManager::onClusters(const std::vector<config::DecodedResource>& upserts,
       continue;
     }
     DynamicCluster& cluster = clusters_[proto.name()];
-    cluster.proto = proto;
+    cluster.proto =
+        config::PackedProto<config::cluster::v1::Cluster>::fromBytes(resource.resource.value());
+    cluster.eds_from_file = !proto.eds_cluster_config().eds_config().path().empty();
     cluster.meta = Meta{resource.version, std::chrono::system_clock::now()};
     if (proto.type() != config::cluster::v1::Cluster::EDS) {
       setEdsName(cluster, proto.name(), "");
@@ -168,8 +170,8 @@ void XdsManager::onClusters(const std::vector<config::DecodedResource>& upserts,
     }
     auto assignment = endpoints_.find(cluster.eds_name);
     if (assignment != endpoints_.end()) {
-      cluster.active =
-          std::make_shared<upstream::ClusterInfoImpl>(proto, store_, &assignment->second.proto);
+      auto endpoints = assignment->second.proto.unpack();
+      cluster.active = std::make_shared<upstream::ClusterInfoImpl>(proto, store_, &endpoints);
       live.push_back(cluster.active);
     } else if (initial_timeout_passed_ && cluster.active == nullptr) {
       // After the initial wait, a cluster whose endpoints are not known goes live empty.
@@ -201,7 +203,8 @@ void XdsManager::onClusters(const std::vector<config::DecodedResource>& upserts,
 void XdsManager::onEndpoints(const std::vector<config::DecodedResource>& upserts,
                              const std::vector<std::string>& removed,
                              config::UpdateOutcome& outcome) {
-  std::set<std::string> changed;
+  // The changed assignments, parsed: stored packed, read here once.
+  std::map<std::string, config::endpoint::v1::ClusterLoadAssignment> changed;
   for (const auto& resource : upserts) {
     std::string path = "endpoints \"" + resource.name + "\"";
     config::endpoint::v1::ClusterLoadAssignment proto;
@@ -216,32 +219,33 @@ void XdsManager::onEndpoints(const std::vector<config::DecodedResource>& upserts
       continue;
     }
     endpoints_[resource.name] =
-        Assignment{std::move(proto), Meta{resource.version, std::chrono::system_clock::now()}};
-    changed.insert(resource.name);
+        Assignment{config::PackedProto<config::endpoint::v1::ClusterLoadAssignment>::fromBytes(
+                       resource.resource.value()),
+                   Meta{resource.version, std::chrono::system_clock::now()}};
+    changed[resource.name] = std::move(proto);
   }
   for (const auto& name : removed) {
     // Gone from the source: the clusters using it have no hosts now.
-    auto& assignment = endpoints_[name];
-    assignment.proto.Clear();
-    assignment.proto.set_cluster_name(name);
-    assignment.meta = Meta{"", std::chrono::system_clock::now()};
-    changed.insert(name);
+    config::endpoint::v1::ClusterLoadAssignment empty;
+    empty.set_cluster_name(name);
+    endpoints_[name] =
+        Assignment{config::PackedProto(empty), Meta{"", std::chrono::system_clock::now()}};
+    changed[name] = std::move(empty);
   }
   if (changed.empty()) return;
   std::vector<upstream::ClusterInfoConstSharedPtr> live;
   // Only the clusters using a changed assignment are touched.
-  for (const auto& eds_name : changed) {
+  for (const auto& [eds_name, assignment] : changed) {
     auto users = eds_users_.find(eds_name);
     if (users == eds_users_.end()) continue;
     for (const auto& name : users->second) {
       DynamicCluster& cluster = clusters_[name];
-      const auto& assignment = endpoints_[cluster.eds_name].proto;
       if (cluster.active) {
         // Same config, new hosts: the workers keep their pools to the hosts that stay.
         cluster.active = upstream::ClusterInfoImpl::withHosts(*cluster.active, assignment);
       } else {
-        cluster.active =
-            std::make_shared<upstream::ClusterInfoImpl>(cluster.proto, store_, &assignment);
+        cluster.active = std::make_shared<upstream::ClusterInfoImpl>(cluster.proto.unpack(), store_,
+                                                                     &assignment);
         warming_.erase(name);
         REMORA_LOG(debug, "cluster %s: endpoints arrived, live", name.c_str());
       }
@@ -276,7 +280,8 @@ void XdsManager::onRoutes(const std::vector<config::DecodedResource>& upserts,
     }
     auto provider = routes_.provider(resource.name);
     provider->latest = table;
-    provider->proto = std::move(proto);
+    provider->proto = config::PackedProto<config::route::v1::RouteConfiguration>::fromBytes(
+        resource.resource.value());
     provider->version = resource.version;
     provider->last_updated = std::chrono::system_clock::now();
     target_.updateRoutes(provider, table);
@@ -329,7 +334,7 @@ void XdsManager::onListeners(const std::vector<config::DecodedResource>& upserts
       continue;
     }
     DynamicListener& listener = listeners_[proto.name()];
-    listener.proto = proto;
+    listener.proto = config::PackedProto(proto);
     listener.meta = Meta{resource.version, std::chrono::system_clock::now()};
     listener.config = config;
     listener.warming = true;
@@ -370,8 +375,7 @@ void XdsManager::updateEdsInterest() {
   if (interest_ == nullptr) return;
   std::set<std::string> names;
   for (const auto& [name, cluster] : clusters_) {
-    if (!cluster.eds_name.empty() &&
-        cluster.proto.eds_cluster_config().eds_config().path().empty()) {
+    if (!cluster.eds_name.empty() && !cluster.eds_from_file) {
       names.insert(cluster.eds_name);
     }
   }
@@ -419,7 +423,7 @@ void XdsManager::onInitialFetchTimeout() {
   std::vector<upstream::ClusterInfoConstSharedPtr> live;
   for (auto& [name, cluster] : clusters_) {
     if (cluster.active) continue;
-    cluster.active = std::make_shared<upstream::ClusterInfoImpl>(cluster.proto, store_);
+    cluster.active = std::make_shared<upstream::ClusterInfoImpl>(cluster.proto.unpack(), store_);
     live.push_back(cluster.active);
   }
   warming_.clear();
@@ -447,21 +451,24 @@ std::string XdsManager::configDumpJson() const {
   std::string clusters, endpoints, routes, listeners;
   for (const auto& [name, cluster] : clusters_) {
     if (!clusters.empty()) clusters += ",";
-    clusters += entry(cluster.meta, "cluster", toJson(cluster.proto), cluster.active == nullptr);
+    clusters +=
+        entry(cluster.meta, "cluster", toJson(cluster.proto.unpack()), cluster.active == nullptr);
   }
   for (const auto& [name, assignment] : endpoints_) {
     if (!endpoints.empty()) endpoints += ",";
-    endpoints += entry(assignment.meta, "endpoint_config", toJson(assignment.proto), false);
+    endpoints +=
+        entry(assignment.meta, "endpoint_config", toJson(assignment.proto.unpack()), false);
   }
   for (const auto& [name, provider] : routes_.providers()) {
     if (!routes.empty()) routes += ",";
-    routes +=
-        entry(Meta{provider->version, provider->last_updated}, "route_config",
-              provider->latest ? toJson(provider->proto) : "null", provider->latest == nullptr);
+    routes += entry(Meta{provider->version, provider->last_updated}, "route_config",
+                    provider->latest ? toJson(provider->proto.unpack()) : "null",
+                    provider->latest == nullptr);
   }
   for (const auto& [name, listener] : listeners_) {
     if (!listeners.empty()) listeners += ",";
-    listeners += entry(listener.meta, "listener", toJson(listener.proto), listener.warming);
+    listeners +=
+        entry(listener.meta, "listener", toJson(listener.proto.unpack()), listener.warming);
   }
   std::string sources;
   for (const auto& file : files_) {

@@ -21,6 +21,7 @@
 
 #include "remora/config/bootstrap/v1/bootstrap.pb.h"
 #include "source/common/config/file_subscription.h"
+#include "source/common/config/packed_proto.h"
 #include "source/common/config/xds_resource.h"
 #include "source/common/router/route_table.h"
 #include "source/common/upstream/cluster_info_impl.h"
@@ -81,18 +82,21 @@ class XdsManager : public config::SubscriptionCallbacks {
     std::string version;
     std::chrono::system_clock::time_point updated{};
   };
+  // Resources are kept packed (config/packed_proto.h): with thousands of services the parsed
+  // copies would cost more than the proxy's own objects built from them.
   struct DynamicCluster {
-    config::cluster::v1::Cluster proto;
+    config::PackedProto<config::cluster::v1::Cluster> proto;
     Meta meta;
     std::string eds_name;                        // EDS clusters only
+    bool eds_from_file = false;                  // its endpoints come from a file, not ADS
     upstream::ClusterInfoConstSharedPtr active;  // null while warming
   };
   struct Assignment {
-    config::endpoint::v1::ClusterLoadAssignment proto;
+    config::PackedProto<config::endpoint::v1::ClusterLoadAssignment> proto;
     Meta meta;
   };
   struct DynamicListener {
-    config::listener::v1::Listener proto;
+    config::PackedProto<config::listener::v1::Listener> proto;
     Meta meta;
     ListenerConfigConstSharedPtr config;
     std::vector<std::string> route_names;

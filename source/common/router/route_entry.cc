@@ -215,7 +215,7 @@ std::unique_ptr<RouteEntry> RouteEntry::create(const config::route::v1::Route& p
       }
       if (action.has_regex_rewrite()) {
         entry->extras().rewrite_regex = compile(action.regex_rewrite().pattern(), true,
-                                        apath + ".regex_rewrite.pattern", errors);
+                                                apath + ".regex_rewrite.pattern", errors);
         entry->extras().rewrite_substitution = action.regex_rewrite().substitution();
       }
       if (!action.host_rewrite_literal().empty()) {
@@ -311,7 +311,8 @@ std::unique_ptr<RouteEntry> RouteEntry::create(const config::route::v1::Route& p
   if (!request_ops.empty()) entry->extras().request_ops = std::move(request_ops);
   HeaderOps response_ops(proto.response_headers_to_add(), proto.response_headers_to_remove());
   if (!response_ops.empty()) entry->extras().response_ops = std::move(response_ops);
-  std::erase_if(request_parents, [](const HeaderOps* ops) { return ops == nullptr || ops->empty(); });
+  std::erase_if(request_parents,
+                [](const HeaderOps* ops) { return ops == nullptr || ops->empty(); });
   std::erase_if(response_parents,
                 [](const HeaderOps* ops) { return ops == nullptr || ops->empty(); });
   if (!request_parents.empty()) entry->request_parents_ = std::move(request_parents);
@@ -446,10 +447,10 @@ void RouteEntry::applyResponseTransforms(http::HeaderMap& response) const {
 std::string RouteEntry::redirectLocation(const http::HeaderMap& request) const {
   const config::route::v1::RedirectAction& redirect = extras_->redirect;
   std::string scheme = !redirect.scheme_redirect().empty() ? redirect.scheme_redirect()
-                       : request.scheme().empty()           ? "http"
-                                                            : std::string(request.scheme());
+                       : request.scheme().empty()          ? "http"
+                                                           : std::string(request.scheme());
   std::string host = redirect.host_redirect().empty() ? std::string(request.authority())
-                                                       : redirect.host_redirect();
+                                                      : redirect.host_redirect();
   if (redirect.port_redirect() != 0) {
     size_t colon = host.rfind(':');
     if (colon != std::string::npos && host.find(']', colon) == std::string::npos) {

@@ -178,7 +178,8 @@ ThreadLocalCluster* ClusterManagerImpl::getCluster(std::string_view name) {
   if (it == clusters_.end()) return nullptr;
   Entry& entry = it->second;
   if (!entry.local) {
-    entry.local = std::make_unique<ThreadLocalClusterImpl>(entry.info, dispatcher_, codecs_, random_);
+    entry.local =
+        std::make_unique<ThreadLocalClusterImpl>(entry.info, dispatcher_, codecs_, random_);
   }
   return entry.local.get();
 }
