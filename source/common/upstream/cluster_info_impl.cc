@@ -47,6 +47,11 @@ const stats::MetricSpec kTimeouts{"remora_cluster_upstream_timeouts_total",
                                   "Requests that ran out of their route timeout."};
 const stats::MetricSpec kMirrorRequests{"remora_cluster_upstream_mirror_requests_total",
                                         "Mirrored copies of requests sent to this shadow cluster."};
+// Plaintext clusters share one stateless factory.
+std::shared_ptr<network::TransportSocketFactory> rawTransport() {
+  static const auto factory = std::make_shared<network::RawTransportSocketFactory>();
+  return factory;
+}
 }  // namespace
 
 ClusterStats::ClusterStats(stats::Store& store, const std::string& cluster)
@@ -67,6 +72,18 @@ ClusterStats::ClusterStats(stats::Store& store, const std::string& cluster)
       connection{&connections_total, &connections_active, &rx_bytes, &tx_bytes,
                  &connect_fail,      &connect_timeout,    nullptr} {}
 
+ClusterStats& ClusterStatsSlot::get(const std::string& cluster) {
+  ClusterStats* stats = stats_.load(std::memory_order_acquire);
+  if (stats != nullptr) return *stats;
+  auto made = std::make_unique<ClusterStats>(store_, cluster);
+  // Two workers may race on a cluster's first request: one set wins, the other is dropped
+  // before anything was counted in it.
+  if (stats_.compare_exchange_strong(stats, made.get(), std::memory_order_acq_rel)) {
+    return *made.release();
+  }
+  return *stats;
+}
+
 ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, stats::Store& store,
                                  const config::endpoint::v1::ClusterLoadAssignment* endpoints)
     : name_(config.name()),
@@ -80,7 +97,7 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
       buffer_limit_(config.has_per_connection_buffer_limit_bytes()
                         ? config.per_connection_buffer_limit_bytes().value()
                         : kDefaultBufferLimit),
-      transport_(std::make_shared<network::RawTransportSocketFactory>()),
+      transport_(rawTransport()),
       http_protocol_(config.http_protocol()),
       type_(config.type()) {
   const auto& http_options = config.common_http_protocol_options();
@@ -161,7 +178,7 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
         }
       }
     }
-    health_check_ = c;
+    health_check_ = std::make_shared<const HealthCheckConfig>(std::move(c));
   }
   std::optional<OutlierConfig> outlier_config;
   if (config.has_outlier_detection()) {
@@ -208,27 +225,29 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
   if (type_ == config::cluster::v1::Cluster::STRICT_DNS ||
       type_ == config::cluster::v1::Cluster::LOGICAL_DNS) {
     // Names, not addresses: the hosts come from resolving them (DnsClusters).
+    auto dns = std::make_shared<DnsSettings>();
     for (const auto& locality : config.load_assignment().endpoints()) {
       for (const auto& lb_endpoint : locality.lb_endpoints()) {
         const auto& sa = lb_endpoint.endpoint().address().socket_address();
-        dns_targets_.push_back(DnsTarget{sa.address(), sa.port_value(),
+        dns->targets.push_back(DnsTarget{sa.address(), sa.port_value(),
                                          lb_endpoint.has_load_balancing_weight()
                                              ? lb_endpoint.load_balancing_weight().value()
                                              : 1});
       }
     }
     if (config.has_dns_refresh_rate()) {
-      dns_refresh_rate_ = std::chrono::milliseconds(
+      dns->refresh_rate = std::chrono::milliseconds(
           google::protobuf::util::TimeUtil::DurationToMilliseconds(config.dns_refresh_rate()));
     }
-    respect_dns_ttl_ = config.respect_dns_ttl();
-    dns_family_ = config.dns_lookup_family();
+    dns->respect_ttl = config.respect_dns_ttl();
+    dns->family = config.dns_lookup_family();
+    dns_ = std::move(dns);
   } else {
     hosts_ = buildHosts(endpoints ? *endpoints : config.load_assignment(), {});
   }
-  stats_ = std::make_shared<ClusterStats>(store, name_);
+  stats_ = std::make_shared<ClusterStatsSlot>(store);
   // Built last: it needs the host list.
-  outlier_config_ = outlier_config;
+  if (outlier_config) outlier_config_ = std::make_shared<const OutlierConfig>(*outlier_config);
   if (outlier_config) {
     outlier_ = std::make_shared<OutlierDetector>(*outlier_config, hosts_, name_, store);
   }
@@ -287,19 +306,19 @@ std::shared_ptr<const ClusterInfoImpl> ClusterInfoImpl::withHosts(
 void ClusterInfoImpl::onEvent(Event event) const {
   switch (event) {
     case Event::kRetry:
-      stats_->retries.inc();
+      metrics().retries.inc();
       break;
     case Event::kRetryOverflow:
-      stats_->retry_overflows.inc();
+      metrics().retry_overflows.inc();
       break;
     case Event::kPerTryTimeout:
-      stats_->per_try_timeouts.inc();
+      metrics().per_try_timeouts.inc();
       break;
     case Event::kTimeout:
-      stats_->timeouts.inc();
+      metrics().timeouts.inc();
       break;
     case Event::kMirrorRequest:
-      stats_->mirror_requests.inc();
+      metrics().mirror_requests.inc();
       break;
   }
 }
@@ -318,13 +337,13 @@ stats::Counter& ClusterInfoImpl::requestsWithStatus(uint32_t status) const {
   return counter;
 }
 
-void ClusterInfoImpl::onUpstreamRequestStart() const { stats_->requests_active.inc(); }
+void ClusterInfoImpl::onUpstreamRequestStart() const { metrics().requests_active.inc(); }
 
 void ClusterInfoImpl::onUpstreamRequestEnd(uint32_t status,
                                            std::chrono::nanoseconds duration) const {
-  stats_->requests_active.dec();
+  metrics().requests_active.dec();
   if (status != 0) requestsWithStatus(status).inc();
-  stats_->request_duration.record(std::chrono::duration<double>(duration).count());
+  metrics().request_duration.record(std::chrono::duration<double>(duration).count());
 }
 
 http::Protocol ClusterInfoImpl::upstreamHttpProtocol(http::Protocol downstream) const {

@@ -47,6 +47,22 @@ struct ClusterStats {
   network::ConnectionStats connection;
 };
 
+// Holds a cluster's ClusterStats once something first counts; shared by the cluster's host-set
+// versions and by its upstream connections. An idle cluster costs this slot only.
+class ClusterStatsSlot {
+ public:
+  explicit ClusterStatsSlot(stats::Store& store) : store_(store) {}
+  ~ClusterStatsSlot() { delete stats_.load(std::memory_order_acquire); }
+  ClusterStatsSlot(const ClusterStatsSlot&) = delete;
+  ClusterStatsSlot& operator=(const ClusterStatsSlot&) = delete;
+  // Any thread; the first caller creates the metrics.
+  ClusterStats& get(const std::string& cluster);
+
+ private:
+  stats::Store& store_;
+  std::atomic<ClusterStats*> stats_{nullptr};
+};
+
 class ClusterInfoImpl : public ClusterInfo {
  public:
   // `config` must already be validated. Registers the cluster's metrics in `store`. Hosts come
@@ -68,12 +84,13 @@ class ClusterInfoImpl : public ClusterInfo {
     uint32_t port;
     uint32_t weight;
   };
-  bool usesDns() const { return !dns_targets_.empty(); }
+  bool usesDns() const { return dns_ != nullptr && !dns_->targets.empty(); }
   bool logicalDns() const { return type_ == config::cluster::v1::Cluster::LOGICAL_DNS; }
-  const std::vector<DnsTarget>& dnsTargets() const { return dns_targets_; }
-  std::chrono::milliseconds dnsRefreshRate() const { return dns_refresh_rate_; }
-  bool respectDnsTtl() const { return respect_dns_ttl_; }
-  config::cluster::v1::Cluster::DnsLookupFamily dnsLookupFamily() const { return dns_family_; }
+  // usesDns() clusters only.
+  const std::vector<DnsTarget>& dnsTargets() const { return dns_->targets; }
+  std::chrono::milliseconds dnsRefreshRate() const { return dns_->refresh_rate; }
+  bool respectDnsTtl() const { return dns_->respect_ttl; }
+  config::cluster::v1::Cluster::DnsLookupFamily dnsLookupFamily() const { return dns_->family; }
   // ORIGINAL_DST clusters have no host set: each connection goes to its original destination.
   bool originalDestination() const { return type_ == config::cluster::v1::Cluster::ORIGINAL_DST; }
   // Equal for all host-set versions of one cluster config.
@@ -93,13 +110,13 @@ class ClusterInfoImpl : public ClusterInfo {
   ResourceManager& resourceManager() const { return *resources_; }
   const LbConfig& lbConfig() const { return lb_config_; }
   // Absent when the cluster has no active health check.
-  const std::optional<HealthCheckConfig>& healthCheck() const { return health_check_; }
+  const HealthCheckConfig* healthCheck() const { return health_check_.get(); }
   // Null when the cluster has no outlier detection.
   OutlierDetector* outlierDetector() const { return outlier_.get(); }
 
   // For an upstream connection; holds the cluster's metrics alive while it runs.
   network::ConnectionStats connectionStats() const {
-    network::ConnectionStats stats = stats_->connection;
+    network::ConnectionStats stats = metrics().connection;
     stats.owner = stats_;
     return stats;
   }
@@ -121,23 +138,29 @@ class ClusterInfoImpl : public ClusterInfo {
   // Told apart in per-thread caches; addresses may be reused, ids are not.
   const uint64_t id_;
   stats::Store& store_;
-  std::shared_ptr<ClusterStats> stats_;
+  ClusterStats& metrics() const { return stats_->get(name_); }
+  std::shared_ptr<ClusterStatsSlot> stats_;
   std::chrono::milliseconds connect_timeout_;
   uint32_t buffer_limit_;
   std::vector<HostConstSharedPtr> hosts_;
   std::shared_ptr<network::TransportSocketFactory> transport_;
   config::cluster::v1::Cluster::HttpProtocol http_protocol_;
   config::cluster::v1::Cluster::DiscoveryType type_;
-  std::vector<DnsTarget> dns_targets_;
-  std::chrono::milliseconds dns_refresh_rate_{5000};
-  bool respect_dns_ttl_ = false;
-  config::cluster::v1::Cluster::DnsLookupFamily dns_family_ = config::cluster::v1::Cluster::AUTO;
+  // Settings only some clusters have are allocated only by those (a mesh proxy holds thousands
+  // of clusters); shared by the host-set versions of a cluster.
+  struct DnsSettings {
+    std::vector<DnsTarget> targets;
+    std::chrono::milliseconds refresh_rate{5000};
+    bool respect_ttl = false;
+    config::cluster::v1::Cluster::DnsLookupFamily family = config::cluster::v1::Cluster::AUTO;
+  };
+  std::shared_ptr<const DnsSettings> dns_;
   http::CodecClientOptions http_connection_;
   std::shared_ptr<ResourceManager> resources_;
   LbConfig lb_config_;
   std::shared_ptr<OutlierDetector> outlier_;
-  std::optional<OutlierConfig> outlier_config_;
-  std::optional<HealthCheckConfig> health_check_;
+  std::shared_ptr<const OutlierConfig> outlier_config_;
+  std::shared_ptr<const HealthCheckConfig> health_check_;
 };
 using ClusterInfoConstSharedPtr = std::shared_ptr<const ClusterInfoImpl>;
 

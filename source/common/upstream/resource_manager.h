@@ -8,17 +8,20 @@
 
 #include <atomic>
 #include <cstdint>
+#include <string>
 
 #include "source/common/stats/lazy_metrics.h"
 #include "source/interface/stats/stats.h"
 
 namespace remora::upstream {
 
+class ResourceManager;
+
 class Resource {
  public:
-  Resource(uint64_t max, const stats::LazyScope& scope, const stats::MetricSpec& open,
-           const stats::MetricSpec& overflows)
-      : max_(max), open_(scope, open), overflows_(scope, overflows) {}
+  // `index` names this breaker among its manager's metrics.
+  Resource(uint64_t max, ResourceManager& owner, uint8_t index)
+      : max_(max), owner_(owner), index_(index) {}
   // Takes a slot; false (and counted as an overflow) when all are taken.
   bool tryAcquire();
   // Takes a slot whatever the limit (for what cannot be refused, e.g. a connection already
@@ -35,9 +38,8 @@ class Resource {
 
   const uint64_t max_;
   std::atomic<uint64_t> count_{0};
-  // Created on first use: most clusters never hit a limit.
-  stats::LazyGauge open_;
-  stats::LazyCounter overflows_;
+  ResourceManager& owner_;
+  const uint8_t index_;
 };
 
 struct ResourceLimits {
@@ -64,12 +66,26 @@ class ResourceManager {
   bool tryAcquireRetry();
 
  private:
+  friend class Resource;
+  // Each breaker's open gauge and overflow counter, made the first time a breaker fills up or
+  // refuses: most clusters never do, and then cost no metrics at all.
+  struct BreakerMetrics;
+  BreakerMetrics& metrics();
+  BreakerMetrics* metricsIfMade() const { return metrics_.load(std::memory_order_acquire); }
+
   ResourceLimits limits_;
-  stats::LazyScope scope_;  // cluster="<name>"; before the resources, which use it
+  stats::Store& store_;
+  std::string cluster_;
+  std::atomic<BreakerMetrics*> metrics_{nullptr};
   Resource connections_;
   Resource pending_;
   Resource requests_;
   Resource retries_;
+
+ public:
+  ~ResourceManager();
+  ResourceManager(const ResourceManager&) = delete;
+  ResourceManager& operator=(const ResourceManager&) = delete;
 };
 
 }  // namespace remora::upstream
