@@ -1,5 +1,6 @@
 #include "source/server/xds_manager.h"
 
+#include <google/protobuf/arena.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/time_util.h>
 
@@ -139,7 +140,7 @@ void XdsManager::onClusters(const std::vector<config::DecodedResource>& upserts,
   for (const auto& resource : upserts) {
     std::string path = "cluster \"" + resource.name + "\"";
     config::cluster::v1::Cluster proto;
-    if (!resource.resource.UnpackTo(&proto)) {
+    if (!resource.resource->UnpackTo(&proto)) {
       outcome.reject(resource.name, path, "does not decode as a Cluster");
       continue;
     }
@@ -154,7 +155,7 @@ void XdsManager::onClusters(const std::vector<config::DecodedResource>& upserts,
     }
     DynamicCluster& cluster = clusters_[proto.name()];
     cluster.proto =
-        config::PackedProto<config::cluster::v1::Cluster>::fromBytes(resource.resource.value());
+        config::PackedProto<config::cluster::v1::Cluster>::fromBytes(resource.resource->value());
     cluster.eds_from_file = !proto.eds_cluster_config().eds_config().path().empty();
     cluster.meta = Meta{resource.version, std::chrono::system_clock::now()};
     if (proto.type() != config::cluster::v1::Cluster::EDS) {
@@ -203,12 +204,15 @@ void XdsManager::onClusters(const std::vector<config::DecodedResource>& upserts,
 void XdsManager::onEndpoints(const std::vector<config::DecodedResource>& upserts,
                              const std::vector<std::string>& removed,
                              config::UpdateOutcome& outcome) {
-  // The changed assignments, parsed: stored packed, read here once.
-  std::map<std::string, config::endpoint::v1::ClusterLoadAssignment> changed;
+  // The changed assignments, parsed (stored packed, read here once), on an arena so that the
+  // transient messages do not fragment the heap around the hosts made from them.
+  google::protobuf::Arena arena;
+  using Assignment = config::endpoint::v1::ClusterLoadAssignment;
+  std::map<std::string, const Assignment*> changed;
   for (const auto& resource : upserts) {
     std::string path = "endpoints \"" + resource.name + "\"";
-    config::endpoint::v1::ClusterLoadAssignment proto;
-    if (!resource.resource.UnpackTo(&proto)) {
+    auto& proto = *google::protobuf::Arena::CreateMessage<Assignment>(&arena);
+    if (!resource.resource->UnpackTo(&proto)) {
       outcome.reject(resource.name, path, "does not decode as a ClusterLoadAssignment");
       continue;
     }
@@ -218,24 +222,24 @@ void XdsManager::onEndpoints(const std::vector<config::DecodedResource>& upserts
       for (const auto& line : errors.lines()) outcome.reject(resource.name, "", line);
       continue;
     }
-    endpoints_[resource.name] =
-        Assignment{config::PackedProto<config::endpoint::v1::ClusterLoadAssignment>::fromBytes(
-                       resource.resource.value()),
-                   Meta{resource.version, std::chrono::system_clock::now()}};
-    changed[resource.name] = std::move(proto);
+    endpoints_[resource.name] = XdsManager::Assignment{
+        config::PackedProto<Assignment>::fromBytes(resource.resource->value()),
+        Meta{resource.version, std::chrono::system_clock::now()}};
+    changed[resource.name] = &proto;
   }
   for (const auto& name : removed) {
     // Gone from the source: the clusters using it have no hosts now.
-    config::endpoint::v1::ClusterLoadAssignment empty;
+    auto& empty = *google::protobuf::Arena::CreateMessage<Assignment>(&arena);
     empty.set_cluster_name(name);
-    endpoints_[name] =
-        Assignment{config::PackedProto(empty), Meta{"", std::chrono::system_clock::now()}};
-    changed[name] = std::move(empty);
+    endpoints_[name] = XdsManager::Assignment{config::PackedProto<Assignment>(empty),
+                                              Meta{"", std::chrono::system_clock::now()}};
+    changed[name] = &empty;
   }
   if (changed.empty()) return;
   std::vector<upstream::ClusterInfoConstSharedPtr> live;
   // Only the clusters using a changed assignment are touched.
-  for (const auto& [eds_name, assignment] : changed) {
+  for (const auto& [eds_name, parsed] : changed) {
+    const Assignment& assignment = *parsed;
     auto users = eds_users_.find(eds_name);
     if (users == eds_users_.end()) continue;
     for (const auto& name : users->second) {
@@ -266,7 +270,7 @@ void XdsManager::onRoutes(const std::vector<config::DecodedResource>& upserts,
   for (const auto& resource : upserts) {
     std::string path = "route_config \"" + resource.name + "\"";
     config::route::v1::RouteConfiguration proto;
-    if (!resource.resource.UnpackTo(&proto)) {
+    if (!resource.resource->UnpackTo(&proto)) {
       outcome.reject(resource.name, path, "does not decode as a RouteConfiguration");
       continue;
     }
@@ -281,7 +285,7 @@ void XdsManager::onRoutes(const std::vector<config::DecodedResource>& upserts,
     auto provider = routes_.provider(resource.name);
     provider->latest = table;
     provider->proto = config::PackedProto<config::route::v1::RouteConfiguration>::fromBytes(
-        resource.resource.value());
+        resource.resource->value());
     provider->version = resource.version;
     provider->last_updated = std::chrono::system_clock::now();
     target_.updateRoutes(provider, table);
@@ -312,7 +316,7 @@ void XdsManager::onListeners(const std::vector<config::DecodedResource>& upserts
   for (const auto& resource : upserts) {
     std::string path = "listener \"" + resource.name + "\"";
     config::listener::v1::Listener proto;
-    if (!resource.resource.UnpackTo(&proto)) {
+    if (!resource.resource->UnpackTo(&proto)) {
       outcome.reject(resource.name, path, "does not decode as a Listener");
       continue;
     }

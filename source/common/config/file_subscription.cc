@@ -77,9 +77,9 @@ void FileSubscription::load() {
   UpdateOutcome outcome;
   service::discovery::v1::DiscoveryResponse response;
   if (parseMessage(content, response, outcome.errors)) {
-    std::map<std::string, std::vector<google::protobuf::Any>> by_type;
+    std::map<std::string, std::vector<const google::protobuf::Any*>> by_type;
     for (const auto& resource : response.resources()) {
-      by_type[resource.type_url()].push_back(resource);
+      by_type[resource.type_url()].push_back(&resource);
     }
     for (const auto& [type, resources] : by_type) {
       if (type != kClusterType && type != kEndpointType && type != kRouteType &&

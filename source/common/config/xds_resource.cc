@@ -37,22 +37,22 @@ std::string contentVersion(const google::protobuf::Any& any) {
   return out;
 }
 
-void SotwTracker::diff(const std::vector<google::protobuf::Any>& resources, const std::string& path,
-                       std::vector<DecodedResource>& upserts, std::vector<std::string>& removed,
-                       UpdateOutcome& outcome) const {
+void SotwTracker::diff(const std::vector<const google::protobuf::Any*>& resources,
+                       const std::string& path, std::vector<DecodedResource>& upserts,
+                       std::vector<std::string>& removed, UpdateOutcome& outcome) const {
   std::set<std::string> present;
   for (size_t i = 0; i < resources.size(); ++i) {
     std::string rpath = path + "[" + std::to_string(i) + "]";
-    auto name = resourceName(resources[i]);
+    auto name = resourceName(*resources[i]);
     if (!name || name->empty()) {
-      outcome.errors.add(rpath, "not a decodable " + resources[i].type_url() + " with a name");
+      outcome.errors.add(rpath, "not a decodable " + resources[i]->type_url() + " with a name");
       continue;
     }
     if (!present.insert(*name).second) {
       outcome.reject(*name, rpath, "\"" + *name + "\" appears twice");
       continue;
     }
-    std::string version = contentVersion(resources[i]);
+    std::string version = contentVersion(*resources[i]);
     auto it = versions_.find(*name);
     if (it != versions_.end() && it->second == version) continue;
     upserts.push_back(DecodedResource{*name, version, resources[i]});

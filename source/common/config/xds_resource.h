@@ -31,7 +31,8 @@ struct DecodedResource {
   std::string name;
   // Of this resource's content (the source's version, or a hash of its bytes).
   std::string version;
-  google::protobuf::Any resource;
+  // The resource as received; owned by the response, valid during the update callback only.
+  const google::protobuf::Any* resource = nullptr;
 };
 
 // The name inside a packed resource of one of the four types (Listener, RouteConfiguration
@@ -79,7 +80,7 @@ class SotwTracker {
  public:
   // Decodes `resources` (all of one type); a resource without a name is reported and skipped.
   // Fills the resources new or changed since the last accepted set, and the names gone.
-  void diff(const std::vector<google::protobuf::Any>& resources, const std::string& path,
+  void diff(const std::vector<const google::protobuf::Any*>& resources, const std::string& path,
             std::vector<DecodedResource>& upserts, std::vector<std::string>& removed,
             UpdateOutcome& outcome) const;
   // Records what was applied: the upserts not rejected, minus the removals.
