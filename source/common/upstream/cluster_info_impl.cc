@@ -259,6 +259,9 @@ std::vector<HostConstSharedPtr> ClusterInfoImpl::buildHosts(
   std::unordered_map<std::string, const HostConstSharedPtr*> by_address;
   for (const auto& host : previous) by_address.emplace(host->address.asString(), &host);
   std::vector<HostConstSharedPtr> hosts;
+  size_t count = 0;
+  for (const auto& locality : endpoints.endpoints()) count += locality.lb_endpoints_size();
+  hosts.reserve(count);  // exactly: a cluster keeps this vector as long as its host set
   for (const auto& locality : endpoints.endpoints()) {
     for (const auto& lb_endpoint : locality.lb_endpoints()) {
       const auto& sa = lb_endpoint.endpoint().address().socket_address();

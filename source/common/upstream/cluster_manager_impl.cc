@@ -173,6 +173,12 @@ bool ThreadLocalClusterImpl::idle() const {
   return true;
 }
 
+size_t ClusterManagerImpl::usedClusterCount() const {
+  size_t used = 0;
+  for (const auto& [name, entry] : clusters_) used += entry.local != nullptr;
+  return used;
+}
+
 ThreadLocalCluster* ClusterManagerImpl::getCluster(std::string_view name) {
   auto it = clusters_.find(name);
   if (it == clusters_.end()) return nullptr;

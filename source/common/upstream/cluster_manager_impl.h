@@ -83,6 +83,8 @@ class ClusterManagerImpl : public ClusterManager {
   void applyDelta(const std::vector<ClusterInfoConstSharedPtr>& upserts,
                   const std::vector<std::string>& removed);
   ThreadLocalCluster* getCluster(std::string_view name) override;
+  // Clusters this worker has sent something to, i.e. holds a balancer and pools for.
+  size_t usedClusterCount() const;
   // Removed or replaced clusters still finishing their requests.
   size_t drainingCount() const { return draining_.size(); }
   // Frees drained clusters and retired pools that have nothing left in flight.

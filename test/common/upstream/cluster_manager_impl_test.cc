@@ -117,6 +117,49 @@ TEST_F(ClusterManagerImplTest, GetClusterAndUpdateKeepsUnchangedClusters) {
   EXPECT_EQ(manager.getCluster("b"), nullptr);
 }
 
+// A sidecar learns every cluster of the mesh and calls a few: per-worker state and metric
+// series exist only for clusters that were used.
+TEST_F(ClusterManagerImplTest, WorkerStateAndMetricsAreMadeOnFirstUse) {
+  ClusterManagerImpl manager(dispatcher_);
+  auto a = info(makeCluster("a", {{loopback(1), 1}}));
+  auto b = info(makeCluster("b", {{loopback(2), 1}}));
+  manager.update({a, b});
+  EXPECT_EQ(manager.usedClusterCount(), 0u);
+  std::string text = store_.prometheusText();
+  EXPECT_EQ(text.find("cluster=\"a\""), std::string::npos) << text;
+
+  ThreadLocalCluster* tl_a = manager.getCluster("a");
+  ASSERT_NE(tl_a, nullptr);
+  EXPECT_EQ(manager.usedClusterCount(), 1u);
+  EXPECT_EQ(manager.getCluster("a"), tl_a);
+  EXPECT_EQ(manager.usedClusterCount(), 1u);
+  a->onUpstreamRequestStart();
+  a->onUpstreamRequestEnd(200, std::chrono::milliseconds(1));
+  text = store_.prometheusText();
+  EXPECT_NE(text.find("remora_cluster_upstream_requests_total{cluster=\"a\",code=\"200\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("cluster=\"b\""), std::string::npos) << text;
+  // A breaker that never filled up has no series; one that refuses shows open and counts.
+  EXPECT_EQ(text.find("remora_cluster_circuit_breaker_open{"), std::string::npos) << text;
+
+  // A new host set for an unused cluster does not make worker state either.
+  config::endpoint::v1::ClusterLoadAssignment endpoints;
+  auto* sa = endpoints.add_endpoints()
+                 ->add_lb_endpoints()
+                 ->mutable_endpoint()
+                 ->mutable_address()
+                 ->mutable_socket_address();
+  sa->set_address("127.0.0.1");
+  sa->set_port_value(3);
+  manager.applyDelta({ClusterInfoImpl::withHosts(*b, endpoints)}, {});
+  EXPECT_EQ(manager.usedClusterCount(), 1u);
+  EXPECT_EQ(manager.getCluster("b")->chooseHost()->address, loopback(3));
+  EXPECT_EQ(manager.usedClusterCount(), 2u);
+  manager.applyDelta({}, {"a"});
+  EXPECT_EQ(manager.usedClusterCount(), 1u);
+}
+
 // buildConfigSnapshot does not reject two clusters with one name, so update() sees them.
 TEST_F(ClusterManagerImplTest, DuplicateNamesInAnUpdateDoNotCrash) {
   auto a = info(makeCluster("a", {{loopback(1), 1}}));

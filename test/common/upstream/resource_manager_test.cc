@@ -47,6 +47,35 @@ TEST_F(ResourceManagerTest, LimitRefusesCountsAndShowsOpen) {
   EXPECT_TRUE(requests.tryAcquire());
 }
 
+// Breakers that never filled up add no series to the exposition; once one has, it stays listed
+// (showing 0 again when it closes).
+TEST_F(ResourceManagerTest, SeriesAppearOnlyOnceABreakerFillsUp) {
+  ResourceLimits limits;
+  limits.max_requests = 2;
+  ResourceManager manager(limits, "c", store_);
+  auto& requests = manager.requests();
+  EXPECT_TRUE(requests.tryAcquire());
+  requests.release();
+  EXPECT_EQ(store_.prometheusText().find("breaker="), std::string::npos);
+  EXPECT_TRUE(requests.tryAcquire());
+  EXPECT_TRUE(requests.tryAcquire());
+  EXPECT_FALSE(requests.tryAcquire());
+  std::string text = store_.prometheusText();
+  EXPECT_NE(text.find("remora_cluster_circuit_breaker_open{breaker=\"requests\",cluster=\"c\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("remora_cluster_circuit_breaker_overflows_total{breaker=\"requests\","
+                      "cluster=\"c\"} 1"),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("breaker=\"connections\""), std::string::npos) << text;
+  requests.release();
+  requests.release();
+  EXPECT_NE(store_.prometheusText().find(
+                "remora_cluster_circuit_breaker_open{breaker=\"requests\",cluster=\"c\"} 0"),
+            std::string::npos);
+}
+
 TEST_F(ResourceManagerTest, EachBreakerIsSeparate) {
   ResourceLimits limits;
   limits.max_connections = 1;
