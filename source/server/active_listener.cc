@@ -188,6 +188,13 @@ void ActiveListener::createConnection(int fd, const network::Address& local,
   raw.initializeReadFilters();
 }
 
+void ActiveListener::startDrain() {
+  // Draining may close connections, which removes them from the list: walk a snapshot.
+  std::vector<network::Connection*> open;
+  for (auto& connection : connections_) open.push_back(&connection->connection());
+  for (auto* connection : open) connection->startDrain();
+}
+
 void ActiveListener::removeConnection(ActiveConnection& connection) {
   auto it = connection.self_;
   worker_.dispatcher().deferredDelete(std::move(*it));

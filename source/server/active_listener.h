@@ -22,6 +22,8 @@ class ActiveListener {
   // Stops accepting and closes the listening socket; open connections carry on.
   void stopAccepting() { tcp_listener_.reset(); }
   bool accepting() const { return tcp_listener_ != nullptr; }
+  // Asks every open connection to finish and close (network::Connection::startDrain).
+  void startDrain();
   // Connections still open, and sockets still in listener filters.
   size_t connectionCount() const { return connections_.size() + pending_.size(); }
 

@@ -98,6 +98,7 @@ void Worker::drainListeners(std::string name, const ListenerConfig* keep,
         continue;
       }
       (*it)->stopAccepting();
+      (*it)->startDrain();
       draining_listeners_.push_back({std::move(*it), deadline});
       it = listeners_.erase(it);
     }

@@ -2,10 +2,12 @@
 // edits apply to new requests at once, bad resources keep their last good version, removed
 // listeners drain instead of cutting connections.
 
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "test/integration/fake_http_upstream.h"
@@ -154,16 +156,38 @@ TEST_F(DynamicConfigIntegrationTest, BadResourcesKeepTheLastGoodVersion) {
 }
 
 TEST_F(DynamicConfigIntegrationTest, RemovedListenerDrainsItsConnections) {
-  // A request in flight when the listener goes away still gets its answer.
-  std::string slow;
-  std::thread client([&] { slow = body("/slow"); });
+  // An idle keep-alive connection, and one with a request in flight when the listener goes.
+  int idle = connectLoopback(listener_port_);
+  ASSERT_GE(idle, 0);
+  ASSERT_TRUE(sendAll(idle, "GET / HTTP/1.1\r\nhost: x\r\n\r\n"));
+  ASSERT_TRUE(waitReadable(idle, seconds(5)));
+  char scratch[4096];
+  ASSERT_GT(::recv(idle, scratch, sizeof(scratch), 0), 0);
+  int busy = connectLoopback(listener_port_);
+  ASSERT_GE(busy, 0);
+  ASSERT_TRUE(sendAll(busy, "GET /slow HTTP/1.1\r\nhost: x\r\n\r\n"));
   ASSERT_TRUE(waitFor([&] {
     return proxy_.metric("remora_http_downstream_requests_active{stat_prefix=\"web\"}")
                .value_or(0) >= 1;
   }));
+  auto removed_at = std::chrono::steady_clock::now();
   writeFile(dir_ + "/listeners.yaml", listenersFile("l2", listener_port_, false, dir_));
-  client.join();
-  EXPECT_EQ(slow, "A");
+
+  // The request in flight gets its answer, told that the connection ends, and then it does;
+  // all well before the 5 s drain deadline.
+  bool eof = false;
+  std::string answer = recvUntilClosed(busy, seconds(4), &eof);
+  EXPECT_TRUE(eof) << answer;
+  EXPECT_NE(answer.find("\r\n\r\nA"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("connection: close"), std::string::npos) << answer;
+  // The idle connection is closed instead of waiting for the deadline.
+  eof = false;
+  recvUntilClosed(idle, seconds(4), &eof);
+  EXPECT_TRUE(eof);
+  EXPECT_LT(std::chrono::steady_clock::now() - removed_at, seconds(4));
+  ::close(busy);
+  ::close(idle);
+
   // New connections are refused once every worker stopped accepting.
   EXPECT_TRUE(waitFor(
       [&] {
@@ -175,6 +199,25 @@ TEST_F(DynamicConfigIntegrationTest, RemovedListenerDrainsItsConnections) {
   // Back again: the same port serves.
   writeFile(dir_ + "/listeners.yaml", listenersFile("l3", listener_port_, true, dir_));
   EXPECT_TRUE(waitFor([&] { return body() == "A"; }, seconds(5))) << proxy_.log();
+}
+
+// HTTP/2: a graceful GOAWAY (a shutdown notice, then the final one), the stream in flight
+// completes, and the connection ends.
+TEST_F(DynamicConfigIntegrationTest, RemovedListenerSendsGoAwayToHttp2Clients) {
+  if (access("/usr/bin/nghttp", X_OK) != 0) GTEST_SKIP() << "nghttp not installed";
+  CommandResult result;
+  std::thread client([&] {
+    result = runCommand({"/usr/bin/nghttp", "-v", "http://" + address_ + "/slow"});
+  });
+  ASSERT_TRUE(waitFor([&] {
+    return proxy_.metric("remora_http_downstream_requests_active{stat_prefix=\"web\"}")
+               .value_or(0) >= 1;
+  }));
+  writeFile(dir_ + "/listeners.yaml", listenersFile("l2", listener_port_, false, dir_));
+  client.join();
+  EXPECT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_NE(result.output.find("recv GOAWAY frame"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find(":status: 200"), std::string::npos) << result.output;
 }
 
 TEST_F(DynamicConfigIntegrationTest, RemovedClusterLetsRequestsInFlightFinish) {

@@ -75,6 +75,37 @@ network::ReadFilterStatus ConnectionManager::onNewConnection() {
   return network::ReadFilterStatus::kContinue;
 }
 
+namespace {
+// Between the HTTP/2 shutdown notice and the real GOAWAY: a generous round trip, so streams
+// the client sent before it saw the notice are still accepted.
+constexpr std::chrono::milliseconds kDrainGoAwayDelay{1000};
+}  // namespace
+
+void ConnectionManager::onDrain() {
+  if (closed_ || draining_) return;
+  draining_ = true;
+  if (streams_.empty() && (codec_ == nullptr || protocol() != http::Protocol::kHttp2)) {
+    // Nothing in flight: close now rather than race the client's next request later.
+    closed_ = true;
+    connection().close(network::ConnectionCloseType::kFlushWrite);
+    return;
+  }
+  if (protocol() != http::Protocol::kHttp2) {
+    codec_->goAway();  // the response in flight carries connection: close
+    return;
+  }
+  codec_->shutdownNotice();
+  drain_timer_ = worker_.dispatcher().createTimer([this] {
+    if (closed_) return;
+    codec_->goAway();
+    if (streams_.empty()) {
+      closed_ = true;
+      connection().close(network::ConnectionCloseType::kFlushWrite);
+    }
+  });
+  drain_timer_->enable(kDrainGoAwayDelay);
+}
+
 http::Protocol ConnectionManager::protocol() const {
   return codec_ ? codec_->protocol() : http::Protocol::kHttp11;
 }
@@ -166,6 +197,15 @@ void ConnectionManager::onStreamComplete(ActiveStream& stream) {
   worker_.dispatcher().deferredDelete(std::move(*it));
   streams_.erase(it);
   updateIdleTimer();
+  // Draining: the last stream ending closes the connection (HTTP/2 once its final GOAWAY is
+  // out, i.e. no timer is left to send it). HTTP/1.1 usually closed already through its codec's
+  // connection: close, except for a response whose headers went out before the drain began.
+  const bool goaway_sent =
+      protocol() != http::Protocol::kHttp2 || (drain_timer_ && !drain_timer_->enabled());
+  if (draining_ && streams_.empty() && !closed_ && goaway_sent) {
+    closed_ = true;
+    connection().close(network::ConnectionCloseType::kFlushWrite);
+  }
 }
 
 void ConnectionManager::updateIdleTimer() {
@@ -182,6 +222,7 @@ void ConnectionManager::onEvent(network::ConnectionEvent event) {
   closed_ = true;
   headers_timer_.reset();
   idle_timer_.reset();
+  drain_timer_.reset();
   // Each stream ends (and removes itself); iterate over a snapshot.
   std::vector<ActiveStream*> open;
   for (auto& stream : streams_) open.push_back(stream.get());

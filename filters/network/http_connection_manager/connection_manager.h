@@ -26,6 +26,10 @@ class ConnectionManager : public network::ReadFilter,
   void initializeReadFilterCallbacks(network::ReadFilterCallbacks& callbacks) override;
   network::ReadFilterStatus onNewConnection() override;
   network::ReadFilterStatus onData(buffer::Instance& data, bool end_stream) override;
+  // Idle: closes now. Otherwise HTTP/1.1 answers the request in flight with
+  // `connection: close`; HTTP/2 sends a shutdown notice, then GOAWAY after kDrainGoAwayDelay,
+  // and closes when its last stream ends.
+  void onDrain() override;
 
   // network::ConnectionCallbacks
   void onEvent(network::ConnectionEvent event) override;
@@ -60,7 +64,9 @@ class ConnectionManager : public network::ReadFilter,
   uint64_t next_stream_id_ = 1;
   event::TimerPtr headers_timer_;
   event::TimerPtr idle_timer_;
+  event::TimerPtr drain_timer_;
   bool closed_ = false;
+  bool draining_ = false;
 };
 
 }  // namespace remora::filters::hcm

@@ -65,6 +65,13 @@ void ConnectionImpl::addReadFilter(std::shared_ptr<ReadFilter> filter) {
   filters_.push_back(FilterEntry{std::move(filter), false});
 }
 
+void ConnectionImpl::startDrain() {
+  // A filter may close the connection from onDrain(); the rest need not hear of it.
+  for (size_t i = 0; i < filters_.size() && state_ != State::kClosed; ++i) {
+    filters_[i].filter->onDrain();
+  }
+}
+
 bool ConnectionImpl::initializeReadFilters() {
   if (filters_.empty()) return false;
   deliverToFilters(0);

@@ -48,6 +48,7 @@ class ConnectionImpl : public virtual Connection,
   void addConnectionCallbacks(ConnectionCallbacks& callbacks) override;
   void removeConnectionCallbacks(ConnectionCallbacks& callbacks) override;
   void addReadFilter(std::shared_ptr<ReadFilter> filter) override;
+  void startDrain() override;
   bool initializeReadFilters() override;
   void write(buffer::Instance& data, bool end_stream) override;
   void close(ConnectionCloseType type) override;

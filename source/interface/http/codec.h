@@ -104,6 +104,10 @@ class Connection {
   // Graceful shutdown: HTTP/2 sends GOAWAY; HTTP/1.1 answers the current request with
   // `Connection: close` and takes no more.
   virtual void goAway() = 0;
+  // The first half of a graceful HTTP/2 shutdown (RFC 9113 6.8): a GOAWAY naming the highest
+  // possible stream id, so the peer stops opening streams without any in flight being refused;
+  // goAway() a round trip later names the real last stream. HTTP/1.1: nothing to do.
+  virtual void shutdownNotice() {}
   // The socket's write buffer crossed its watermarks: pause or resume every stream's sender.
   virtual void onUnderlyingConnectionAboveWriteBufferHighWatermark() = 0;
   virtual void onUnderlyingConnectionBelowWriteBufferLowWatermark() = 0;

@@ -55,6 +55,8 @@ class Connection : public event::DeferredDeletable {
   virtual void addReadFilter(std::shared_ptr<ReadFilter> filter) = 0;
   // Calls onNewConnection() on each read filter; false if none remains (connection closed).
   virtual bool initializeReadFilters() = 0;
+  // Tells every read filter that the listener drains (ReadFilter::onDrain).
+  virtual void startDrain() = 0;
 
   // Queues `data` (moved out) for sending. With `end_stream`, the write side is shut down after
   // the queued bytes are sent (TCP half-close).

@@ -34,6 +34,11 @@ class ReadFilter {
   // New bytes arrived in `data` (the connection's read buffer: drain what is consumed).
   // `end_stream` is true once the peer has finished sending (half-close enabled).
   virtual ReadFilterStatus onData(buffer::Instance& data, bool end_stream) = 0;
+  // The listener is draining (removed or replaced by a config update): finish what is in
+  // flight, tell the peer where the protocol can (HTTP: `connection: close`, GOAWAY), and close
+  // once done. Filters that cannot tell the peer do nothing and are closed at the drain
+  // deadline.
+  virtual void onDrain() {}
 };
 using ReadFilterSharedPtr = std::shared_ptr<ReadFilter>;
 

@@ -326,6 +326,11 @@ void ConnectionImpl::sendPending() {
   if (out.length() > 0) connection_.write(out, false);
 }
 
+void ConnectionImpl::shutdownNotice() {
+  // Server sessions only; a client's notice would mean nothing to the peer.
+  if (nghttp2_submit_shutdown_notice(session_) == 0) sendPending();
+}
+
 void ConnectionImpl::goAway() {
   going_away_ = true;
   nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE,

@@ -40,6 +40,7 @@ class ConnectionImpl : public virtual Connection {
   std::optional<CodecError> dispatchEndOfStream() override;
   Protocol protocol() const override { return Protocol::kHttp2; }
   void goAway() override;
+  void shutdownNotice() override;
   void onUnderlyingConnectionAboveWriteBufferHighWatermark() override;
   void onUnderlyingConnectionBelowWriteBufferLowWatermark() override;
 

@@ -24,6 +24,7 @@ class FakeConnection : public network::Connection {
   void removeConnectionCallbacks(network::ConnectionCallbacks&) override {}
   void addReadFilter(std::shared_ptr<network::ReadFilter>) override {}
   bool initializeReadFilters() override { return true; }
+  void startDrain() override {}
   void write(buffer::Instance& data, bool) override {
     written += data.toString();
     data.drain(data.length());
