@@ -3,6 +3,9 @@
 #include <pthread.h>
 
 #include <iostream>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "source/common/common/logger.h"
 #include "source/common/config/bootstrap_loader.h"
@@ -12,6 +15,7 @@
 #include "source/server/cpu_limit.h"
 #include "source/server/options.h"
 #include "source/server/server.h"
+#include "source/sidecar/capture_main.h"
 
 namespace {
 
@@ -39,6 +43,11 @@ remora::server::ConfigSnapshotConstSharedPtr loadConfig(
 int main(int argc, char** argv) {
   // Log lines carry the thread name; workers name themselves worker_N.
   pthread_setname_np(pthread_self(), "main");
+  // Subcommands: `remora iptables ...` sets up traffic capture (an init container's job).
+  if (argc >= 2 && std::string_view(argv[1]) == "iptables") {
+    return remora::sidecar::runCaptureCommand(std::vector<std::string>(argv + 2, argv + argc),
+                                              std::cout, std::cerr);
+  }
   remora::server::Options options;
   switch (remora::server::parseOptions(argc, argv, options, std::cout, std::cerr)) {
     case remora::server::ParseOutcome::kOk:
