@@ -78,6 +78,17 @@ class RequestQueue {
 
 }  // namespace
 
+std::string AdsService::registerNode(uint64_t proxy, const config::core::v1::Node& node,
+                                     const char* protocol) {
+  std::string ns = node.namespace_().empty() ? "default" : node.namespace_();
+  cache_.withProxy(proxy, [&](auto& p) {
+    p.node_id = node.id();
+    p.ns = ns;
+  });
+  log("proxy " + node.id() + " connected (namespace " + ns + ", " + protocol + ")");
+  return ns;
+}
+
 grpc::Status AdsService::StreamAggregatedResources(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<DiscoveryResponse, DiscoveryRequest>* stream) {
@@ -106,13 +117,7 @@ grpc::Status AdsService::StreamAggregatedResources(
     for (const auto& request : requests) {
       if (!have_node && request.has_node()) {
         have_node = true;
-        ns = request.node().namespace_().empty() ? "default" : request.node().namespace_();
-        cache_.withProxy(id, [&](auto& p) {
-          p.node_id = request.node().id();
-          p.ns = ns;
-        });
-        log("proxy " + request.node().id() + " connected (namespace " + ns +
-            ", state of the world)");
+        ns = registerNode(id, request.node(), "state of the world");
       }
       const std::string& type = request.type_url();
       if (ofType(Resources{}, type) == nullptr) continue;
@@ -216,12 +221,7 @@ grpc::Status AdsService::DeltaAggregatedResources(
     for (const auto& request : requests) {
       if (!have_node && request.has_node()) {
         have_node = true;
-        ns = request.node().namespace_().empty() ? "default" : request.node().namespace_();
-        cache_.withProxy(id, [&](auto& p) {
-          p.node_id = request.node().id();
-          p.ns = ns;
-        });
-        log("proxy " + request.node().id() + " connected (namespace " + ns + ", delta)");
+        ns = registerNode(id, request.node(), "delta");
       }
       const std::string& type = request.type_url();
       if (ofType(Resources{}, type) == nullptr) continue;

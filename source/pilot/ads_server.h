@@ -27,6 +27,11 @@ class AdsService final : public service::discovery::v1::AggregatedDiscoveryServi
                                service::discovery::v1::DeltaDiscoveryRequest>* stream) override;
 
  private:
+  // Records a stream's first node: its id and namespace (default "default"), shown in
+  // /debug/syncz. Returns the namespace, whose configuration the stream gets.
+  std::string registerNode(uint64_t proxy, const config::core::v1::Node& node,
+                           const char* protocol);
+
   SnapshotCache& cache_;
 };
 
