@@ -16,6 +16,7 @@
 #include "source/server/options.h"
 #include "source/server/server.h"
 #include "source/sidecar/capture_main.h"
+#include "source/sidecar/wait_ready.h"
 
 namespace {
 
@@ -47,6 +48,11 @@ int main(int argc, char** argv) {
   if (argc >= 2 && std::string_view(argv[1]) == "iptables") {
     return remora::sidecar::runCaptureCommand(std::vector<std::string>(argv + 2, argv + argc),
                                               std::cout, std::cerr);
+  }
+  // `remora wait-ready`: a postStart hook blocks on it until the proxy has its config.
+  if (argc >= 2 && std::string_view(argv[1]) == "wait-ready") {
+    return remora::sidecar::runWaitReadyCommand(std::vector<std::string>(argv + 2, argv + argc),
+                                                std::cout, std::cerr);
   }
   remora::server::Options options;
   switch (remora::server::parseOptions(argc, argv, options, std::cout, std::cerr)) {

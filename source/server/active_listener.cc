@@ -51,10 +51,21 @@ class ActiveListener::PendingSocket : public network::AcceptedSocket,
     transport_protocol_ = std::move(protocol);
   }
   const std::string& detectedTransportProtocol() const override { return transport_protocol_; }
+  void setDetectedApplicationProtocols(std::vector<std::string> protocols) override {
+    application_protocols_ = std::move(protocols);
+  }
+  const std::vector<std::string>& detectedApplicationProtocols() const override {
+    return application_protocols_;
+  }
+  void setRequestedServerName(std::string name) override { server_name_ = std::move(name); }
+  const std::string& requestedServerName() const override { return server_name_; }
 
   // network::ListenerFilterCallbacks
   network::AcceptedSocket& socket() override { return *this; }
   event::Dispatcher& dispatcher() override { return parent_.worker_.dispatcher(); }
+  bool filterChainDependsOnProtocol() const override {
+    return parent_.config_->chainDependsOnProtocol(local_);
+  }
   void continueFilterChain(bool success) override {
     if (!success) {
       finish(false);
@@ -77,7 +88,8 @@ class ActiveListener::PendingSocket : public network::AcceptedSocket,
     int fd = fd_;
     fd_ = -1;
     if (success) {
-      parent_.createConnection(fd, local_, remote_);
+      parent_.createConnection(fd, local_, remote_,
+                               {local_, transport_protocol_, server_name_, application_protocols_});
     } else {
       ::close(fd);
     }
@@ -95,6 +107,8 @@ class ActiveListener::PendingSocket : public network::AcceptedSocket,
   network::Address remote_;
   bool restored_ = false;
   std::string transport_protocol_;
+  std::vector<std::string> application_protocols_;
+  std::string server_name_;
   std::vector<network::ListenerFilterPtr> filters_;
   size_t next_ = 0;
   event::TimerPtr timer_;
@@ -149,7 +163,9 @@ void ActiveListener::onAccept(int fd, const network::Address& local,
     return;
   }
   if (config_->listener_filters.empty()) {
-    createConnection(fd, local, remote);
+    static const std::string kNone;
+    static const std::vector<std::string> kNoProtocols;
+    createConnection(fd, local, remote, {local, kNone, kNone, kNoProtocols});
     return;
   }
   pending_.push_back(std::make_unique<PendingSocket>(*this, fd, local, remote));
@@ -165,8 +181,9 @@ void ActiveListener::removePending(PendingSocket& socket) {
 }
 
 void ActiveListener::createConnection(int fd, const network::Address& local,
-                                      const network::Address& remote) {
-  const FilterChainConfig* chain = config_->matchFilterChain(local);
+                                      const network::Address& remote,
+                                      const ConnectionMatchInfo& match) {
+  const FilterChainConfig* chain = config_->matchFilterChain(match);
   if (chain == nullptr) {
     REMORA_LOG(debug, "listener %s: no filter chain for %s", config_->name.c_str(),
                local.asString().c_str());
@@ -186,9 +203,11 @@ void ActiveListener::createConnection(int fd, const network::Address& local,
   config_->open_connections.fetch_add(1, std::memory_order_relaxed);
   worker_.onConnectionOpened();
   raw.initializeReadFilters();
+  if (draining_) raw.startDrain();
 }
 
-void ActiveListener::startDrain() {
+void ActiveListener::startDrain(bool keep_accepting) {
+  draining_ = keep_accepting;
   // Draining may close connections, which removes them from the list: walk a snapshot.
   std::vector<network::Connection*> open;
   for (auto& connection : connections_) open.push_back(&connection->connection());

@@ -22,8 +22,9 @@ class ActiveListener {
   // Stops accepting and closes the listening socket; open connections carry on.
   void stopAccepting() { tcp_listener_.reset(); }
   bool accepting() const { return tcp_listener_ != nullptr; }
-  // Asks every open connection to finish and close (network::Connection::startDrain).
-  void startDrain();
+  // Asks every open connection to finish and close (network::Connection::startDrain). With
+  // `keep_accepting`, connections accepted from now on are drained as soon as they start.
+  void startDrain(bool keep_accepting = false);
   // Connections still open, and sockets still in listener filters.
   size_t connectionCount() const { return connections_.size() + pending_.size(); }
 
@@ -35,12 +36,14 @@ class ActiveListener {
 
   void onAccept(int fd, const network::Address& local, const network::Address& remote);
   // Listener filters are done: choose the chain and create the connection.
-  void createConnection(int fd, const network::Address& local, const network::Address& remote);
+  void createConnection(int fd, const network::Address& local, const network::Address& remote,
+                        const ConnectionMatchInfo& match);
   void removePending(PendingSocket& socket);
   void removeConnection(ActiveConnection& connection);
 
   Worker& worker_;
   ListenerConfigConstSharedPtr config_;
+  bool draining_ = false;
   std::unique_ptr<network::TcpListener> tcp_listener_;
   std::list<std::unique_ptr<PendingSocket>> pending_;
   std::list<std::unique_ptr<ActiveConnection>> connections_;

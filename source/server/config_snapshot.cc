@@ -99,6 +99,7 @@ ListenerConfigConstSharedPtr buildListenerConfig(const config::listener::v1::Lis
           ? std::chrono::milliseconds(
                 TimeUtil::DurationToMilliseconds(proto.listener_filters_timeout()))
           : kDefaultListenerFiltersTimeout;
+  listener->traffic_direction = proto.traffic_direction();
   context.setListenerName(proto.name());
   buildListenerStats(*listener, store);
 
@@ -133,6 +134,29 @@ ListenerConfigConstSharedPtr buildListenerConfig(const config::listener::v1::Lis
         continue;
       }
       chain.prefix_ranges.push_back(*range);
+    }
+    const auto& match = chain_proto.filter_chain_match();
+    for (int n = 0; n < match.server_names_size(); ++n) {
+      std::string name = match.server_names(n);
+      std::transform(name.begin(), name.end(), name.begin(),
+                     [](unsigned char c) { return std::tolower(c); });
+      if (name.empty() || name.find('*', name[0] == '*' ? 1 : 0) != std::string::npos ||
+          (name[0] == '*' && (name.size() < 3 || name[1] != '.'))) {
+        errors.add(cpath + ".filter_chain_match.server_names[" + std::to_string(n) + "]",
+                   "\"" + match.server_names(n) +
+                       "\" is not a host name or a leading wildcard such as *.example.com");
+        continue;
+      }
+      chain.server_names.push_back(std::move(name));
+    }
+    if (!match.transport_protocol().empty() && match.transport_protocol() != "tls" &&
+        match.transport_protocol() != "raw_buffer") {
+      errors.add(cpath + ".filter_chain_match.transport_protocol",
+                 "\"" + match.transport_protocol() + "\" is not \"tls\" or \"raw_buffer\"");
+    }
+    chain.transport_protocol = match.transport_protocol();
+    for (const auto& protocol : match.application_protocols()) {
+      chain.application_protocols.push_back(protocol);
     }
     for (int f = 0; f < chain_proto.filters_size(); ++f) {
       std::string fpath = cpath + ".filters[" + std::to_string(f) + "]";
@@ -192,17 +216,63 @@ bool CidrRange::contains(const network::Address& address) const {
   return (ip[full] & mask) == (bytes[full] & mask);
 }
 
-const FilterChainConfig* ListenerConfig::matchFilterChain(const network::Address& local) const {
+bool FilterChainConfig::matchesDestination(const network::Address& destination) const {
+  if (destination_port && *destination_port != destination.port()) return false;
+  return prefix_ranges.empty() ||
+         std::any_of(prefix_ranges.begin(), prefix_ranges.end(),
+                     [&](const CidrRange& range) { return range.contains(destination); });
+}
+
+namespace {
+
+// "*.example.com" matches "a.example.com" and "a.b.example.com", never "example.com".
+bool serverNameMatches(const std::string& pattern, const std::string& name) {
+  if (pattern.size() > 1 && pattern[0] == '*' && pattern[1] == '.') {
+    std::string_view suffix(pattern.data() + 1, pattern.size() - 1);
+    return name.size() > suffix.size() && name.ends_with(suffix);
+  }
+  return pattern == name;
+}
+
+}  // namespace
+
+bool FilterChainConfig::matches(const ConnectionMatchInfo& info) const {
+  if (!matchesDestination(info.destination)) return false;
+  if (!transport_protocol.empty()) {
+    const std::string& detected =
+        info.transport_protocol.empty() ? std::string("raw_buffer") : info.transport_protocol;
+    if (detected != transport_protocol) return false;
+  }
+  if (!server_names.empty() &&
+      std::none_of(server_names.begin(), server_names.end(), [&](const std::string& pattern) {
+        return serverNameMatches(pattern, info.server_name);
+      })) {
+    return false;
+  }
+  if (!application_protocols.empty() &&
+      std::none_of(application_protocols.begin(), application_protocols.end(),
+                   [&](const std::string& wanted) {
+                     return std::find(info.application_protocols.begin(),
+                                      info.application_protocols.end(),
+                                      wanted) != info.application_protocols.end();
+                   })) {
+    return false;
+  }
+  return true;
+}
+
+const FilterChainConfig* ListenerConfig::matchFilterChain(const ConnectionMatchInfo& info) const {
   for (const auto& chain : filter_chains) {
-    if (chain.destination_port && *chain.destination_port != local.port()) continue;
-    if (!chain.prefix_ranges.empty() &&
-        std::none_of(chain.prefix_ranges.begin(), chain.prefix_ranges.end(),
-                     [&](const CidrRange& range) { return range.contains(local); })) {
-      continue;
-    }
-    return &chain;
+    if (chain.matches(info)) return &chain;
   }
   return nullptr;
+}
+
+bool ListenerConfig::chainDependsOnProtocol(const network::Address& destination) const {
+  for (const auto& chain : filter_chains) {
+    if (chain.matchesDestination(destination)) return chain.matchesOnProtocol();
+  }
+  return false;
 }
 
 ConfigSnapshotConstSharedPtr buildConfigSnapshot(const config::bootstrap::v1::Bootstrap& bootstrap,

@@ -34,11 +34,29 @@ struct CidrRange {
   bool contains(const network::Address& address) const;
 };
 
+// What a filter chain is chosen by: the destination and what listener filters detected.
+struct ConnectionMatchInfo {
+  const network::Address& destination;
+  const std::string& transport_protocol;  // "" counts as "raw_buffer"
+  const std::string& server_name;
+  const std::vector<std::string>& application_protocols;
+};
+
 struct FilterChainConfig {
   std::string name;
   std::optional<uint32_t> destination_port;
   std::vector<CidrRange> prefix_ranges;
+  std::vector<std::string> server_names;  // lower-cased; "*.suffix" wildcards kept as given
+  std::string transport_protocol;
+  std::vector<std::string> application_protocols;
   std::vector<network::FilterFactoryCb> filter_factories;
+
+  bool matchesDestination(const network::Address& destination) const;
+  // Whether the chain's match looks at anything found by inspecting the first bytes.
+  bool matchesOnProtocol() const {
+    return !server_names.empty() || !transport_protocol.empty() || !application_protocols.empty();
+  }
+  bool matches(const ConnectionMatchInfo& info) const;
 };
 
 struct ListenerConfig {
@@ -56,8 +74,14 @@ struct ListenerConfig {
   mutable std::atomic<uint64_t> open_connections{0};
   stats::Counter* connections_overflow = nullptr;
 
-  // The first chain whose match accepts a connection to `local`; null when none does.
-  const FilterChainConfig* matchFilterChain(const network::Address& local) const;
+  config::listener::v1::TrafficDirection traffic_direction =
+      config::listener::v1::TrafficDirection::UNSPECIFIED;
+
+  // The first chain whose match accepts the connection; null when none does.
+  const FilterChainConfig* matchFilterChain(const ConnectionMatchInfo& info) const;
+  // False when the first chain matching `destination` ignores protocols: inspection cannot
+  // change the choice.
+  bool chainDependsOnProtocol(const network::Address& destination) const;
 };
 using ListenerConfigConstSharedPtr = std::shared_ptr<const ListenerConfig>;
 

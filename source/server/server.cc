@@ -232,6 +232,7 @@ int Server::run() {
   main_dispatcher_.run();
   for (auto& worker : workers_) worker->stop();
   if (admin_) admin_->stop();
+  if (readiness_) readiness_->stop();
   REMORA_LOG(info, "exiting");
   return 0;
 }
@@ -271,6 +272,18 @@ bool Server::startAdmin(std::string& error) {
     error = "admin: " + error;
     return false;
   }
+  if (bootstrap_.admin().has_readiness_address()) {
+    const auto& sa = bootstrap_.admin().readiness_address().socket_address();
+    readiness_ = std::make_unique<AdminServer>(main_dispatcher_);
+    readiness_->addHandler("/healthz/ready", "200 once configured; 503 while starting or draining",
+                           false, [this](const AdminRequest& request) { return readyResponse(request); });
+    if (!readiness_->start(sa.address(), static_cast<uint16_t>(sa.port_value()), error)) {
+      error = "admin.readiness_address: " + error;
+      return false;
+    }
+    readiness_address_ = network::Address::fromIpPort(sa.address(), readiness_->port())
+                             .value_or(network::Address());
+  }
   auto bound = network::Address::fromIpPort(ip, admin_->port());
   std::string address = bound ? bound->asString() : ip + ":" + std::to_string(admin_->port());
   if (!options_.admin_address_path.empty()) {
@@ -285,20 +298,21 @@ bool Server::startAdmin(std::string& error) {
   return true;
 }
 
+AdminResponse Server::readyResponse(const AdminRequest&) const {
+  switch (state_) {
+    case State::kLive:
+      return AdminResponse{200, "text/plain; charset=utf-8", "LIVE\n"};
+    case State::kStarting:
+      return AdminResponse{503, "text/plain; charset=utf-8", "PRE_INITIALIZING\n"};
+    case State::kDraining:
+      break;
+  }
+  return AdminResponse{503, "text/plain; charset=utf-8", "DRAINING\n"};
+}
+
 void Server::addAdminHandlers() {
-  admin_->addHandler(
-      "/ready", "200 LIVE when serving; 503 while starting or draining", false,
-      [this](const AdminRequest&) {
-        switch (state_) {
-          case State::kLive:
-            return AdminResponse{200, "text/plain; charset=utf-8", "LIVE\n"};
-          case State::kStarting:
-            return AdminResponse{503, "text/plain; charset=utf-8", "PRE_INITIALIZING\n"};
-          case State::kDraining:
-            break;
-        }
-        return AdminResponse{503, "text/plain; charset=utf-8", "DRAINING\n"};
-      });
+  admin_->addHandler("/ready", "200 LIVE when serving; 503 while starting or draining", false,
+                     [this](const AdminRequest& request) { return readyResponse(request); });
   admin_->addHandler(
       "/config_dump", "the running configuration as JSON", false, [this](const AdminRequest&) {
         google::protobuf::util::JsonPrintOptions print;
@@ -346,6 +360,9 @@ void Server::addAdminHandlers() {
                        for (const auto& [name, entry] : dynamic_listeners_) {
                          response.body += name + "::" + entry.second.asString() + "\n";
                        }
+                       if (readiness_) {
+                         response.body += "readiness::" + readiness_address_.asString() + "\n";
+                       }
                        return response;
                      });
   admin_->addHandler("/clusters", "clusters and their hosts: weight, health, ejections, requests",
@@ -380,10 +397,14 @@ void Server::addAdminHandlers() {
                        response.body = "level: " + std::string(log::levelName(log::level())) + "\n";
                        return response;
                      });
-  admin_->addHandler("/quitquitquit", "drain open connections, then exit", true,
+  admin_->addHandler("/quitquitquit", "exit now, without a drain (e.g. when a Job is done)", true,
                      [this](const AdminRequest&) {
-                       // After the reply is sent: the drain may end the loop at once.
-                       main_dispatcher_.post([this] { startDrain("POST /quitquitquit"); });
+                       // After the reply is sent.
+                       main_dispatcher_.post([this] {
+                         REMORA_LOG(info, "POST /quitquitquit: exiting now, %lu connections open",
+                                    openConnections());
+                         main_dispatcher_.exit();
+                       });
                        return AdminResponse{200, "text/plain; charset=utf-8", "OK\n"};
                      });
 }
@@ -424,8 +445,11 @@ void Server::onSignal() {
 void Server::startDrain(const char* why) {
   if (state_ == State::kDraining) return;
   state_ = State::kDraining;
-  REMORA_LOG(info, "%s: draining for up to %us", why, options_.drain_time_s);
-  for (auto& worker : workers_) worker->stopListeners();
+  REMORA_LOG(info,
+             "%s: draining for up to %us (outbound listeners keep serving; inbound ones drain "
+             "and still accept; others stop accepting)",
+             why, options_.drain_time_s);
+  for (auto& worker : workers_) worker->drainForShutdown();
   drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(options_.drain_time_s);
   drain_timer_ = main_dispatcher_.createTimer([this] { checkDrainDone(); });
   checkDrainDone();

@@ -1,8 +1,10 @@
 #pragma once
 
 // The process: the main thread's loop (admin, signals, config), N workers, and the shutdown
-// sequence. Life: start listeners on every worker → ready (LIVE) → on SIGTERM, SIGINT or
-// POST /quitquitquit, stop accepting, drain open connections for up to drain_time, exit 0.
+// sequence. Life: start listeners on every worker → ready (LIVE) → on SIGTERM or SIGINT,
+// drain (Worker::drainForShutdown: OUTBOUND listeners keep serving, INBOUND ones drain every
+// connection but still accept, others stop accepting and drain) until no connection is open
+// or drain_time has passed, then exit 0. POST /quitquitquit exits at once.
 
 #include <map>
 #include <memory>
@@ -57,6 +59,8 @@ class Server : public DynamicConfigTarget {
   bool bindListeners(std::string& error);
   bool startAdmin(std::string& error);
   void addAdminHandlers();
+  // /ready and /healthz/ready: 200 once live.
+  AdminResponse readyResponse(const AdminRequest& request) const;
   void setUpSignals();
   void onSignal();
   void startDrain(const char* why);
@@ -70,6 +74,8 @@ class Server : public DynamicConfigTarget {
   ConfigSnapshotConstSharedPtr snapshot_;
   event::LibeventDispatcher main_dispatcher_{"main"};
   std::unique_ptr<AdminServer> admin_;
+  std::unique_ptr<AdminServer> readiness_;
+  network::Address readiness_address_;
   std::vector<std::unique_ptr<Worker>> workers_;
   // Per static listener (snapshot order), the bound address and one socket per worker.
   std::vector<network::Address> bound_addresses_;

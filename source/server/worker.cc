@@ -125,9 +125,22 @@ void Worker::addListener(ListenerConfigConstSharedPtr config, int listen_fd,
   });
 }
 
-void Worker::stopListeners() {
+void Worker::drainForShutdown() {
   dispatcher_.post([this] {
-    for (auto& listener : listeners_) listener->stopAccepting();
+    using config::listener::v1::TrafficDirection;
+    for (auto& listener : listeners_) {
+      switch (listener->config().traffic_direction) {
+        case TrafficDirection::OUTBOUND:
+          break;
+        case TrafficDirection::INBOUND:
+          listener->startDrain(/*keep_accepting=*/true);
+          break;
+        default:
+          listener->stopAccepting();
+          listener->startDrain(/*keep_accepting=*/false);
+          break;
+      }
+    }
   });
 }
 

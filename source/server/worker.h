@@ -34,8 +34,11 @@ class Worker : public WorkerContext {
                  std::shared_ptr<const router::RouteTable> table);
   // Starts accepting on `listen_fd` (owned from now on); `done` runs on the worker after.
   void addListener(ListenerConfigConstSharedPtr config, int listen_fd, std::function<void()> done);
-  // Closes every listening socket; open connections carry on.
-  void stopListeners();
+  // Process shutdown, per listener direction: OUTBOUND listeners are left alone (the
+  // application may still be making calls); INBOUND listeners keep accepting, but every
+  // connection, open or new, is drained (a peer that has not yet heard the pod is going
+  // still gets served); listeners without a direction stop accepting and drain.
+  void drainForShutdown();
   // The listeners named `name`, except the one with config `keep`, stop accepting; their
   // connections carry on and are closed when `drain_time` has passed.
   void drainListeners(std::string name, const ListenerConfig* keep,

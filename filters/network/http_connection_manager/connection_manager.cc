@@ -84,7 +84,13 @@ constexpr std::chrono::milliseconds kDrainGoAwayDelay{1000};
 void ConnectionManager::onDrain() {
   if (closed_ || draining_) return;
   draining_ = true;
-  if (streams_.empty() && (codec_ == nullptr || protocol() != http::Protocol::kHttp2)) {
+  // A connection that has sent nothing yet (one accepted by a draining inbound listener) is
+  // served once: the drain is applied when its codec is made.
+  if (codec_ != nullptr) applyDrain(false);
+}
+
+void ConnectionManager::applyDrain(bool fresh) {
+  if (!fresh && streams_.empty() && protocol() != http::Protocol::kHttp2) {
     // Nothing in flight: close now rather than race the client's next request later.
     closed_ = true;
     connection().close(network::ConnectionCloseType::kFlushWrite);
@@ -125,7 +131,9 @@ bool ConnectionManager::createCodec(buffer::Instance& data) {
     if (config_->stats.codec_errors) config_->stats.codec_errors->inc();
     closed_ = true;
     connection().close(network::ConnectionCloseType::kNoFlush);
+    return true;
   }
+  if (draining_) applyDrain(true);
   return true;
 }
 

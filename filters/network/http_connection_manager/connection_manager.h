@@ -29,6 +29,8 @@ class ConnectionManager : public network::ReadFilter,
   // Idle: closes now. Otherwise HTTP/1.1 answers the request in flight with
   // `connection: close`; HTTP/2 sends a shutdown notice, then GOAWAY after kDrainGoAwayDelay,
   // and closes when its last stream ends.
+  // A connection that has not sent its first bytes yet is served once, then closed the
+  // same way.
   void onDrain() override;
 
   // network::ConnectionCallbacks
@@ -52,6 +54,8 @@ class ConnectionManager : public network::ReadFilter,
 
  private:
   // Chooses and creates the codec once enough bytes are here; false to wait for more.
+  // onDrain's work once a codec exists; `fresh`: no request has been read yet.
+  void applyDrain(bool fresh);
   bool createCodec(buffer::Instance& data);
   void sendRawErrorAndClose(int status, const std::string& details);
   void updateIdleTimer();

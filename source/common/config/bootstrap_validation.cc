@@ -183,6 +183,9 @@ void checkCluster(const cluster::v1::Cluster& cluster, const std::string& path, 
                                             "\" differs from the cluster name \"" + cluster.name() +
                                             "\"");
   }
+  if (cluster.original_dst_to_loopback() && cluster.type() != cluster::v1::Cluster::ORIGINAL_DST) {
+    errors.add(path + ".original_dst_to_loopback", "only applies to ORIGINAL_DST clusters");
+  }
   size_t endpoints = 0;
   for (const auto& locality : assignment.endpoints()) endpoints += locality.lb_endpoints_size();
   switch (cluster.type()) {
@@ -270,6 +273,9 @@ void validateBootstrap(const bootstrap::v1::Bootstrap& bootstrap, Errors& errors
   }
   if (bootstrap.admin().has_address()) {
     checkAddress(bootstrap.admin().address(), "admin.address", true, errors);
+  }
+  if (bootstrap.admin().has_readiness_address()) {
+    checkAddress(bootstrap.admin().readiness_address(), "admin.readiness_address", true, errors);
   }
   const auto& resources = bootstrap.static_resources();
   for (int i = 0; i < resources.listeners_size(); ++i) {

@@ -79,6 +79,7 @@ class LibeventFileEvent : public FileEvent {
     short what = EV_PERSIST;
     if (events & kRead) what |= EV_READ;
     if (events & kWrite) what |= EV_WRITE;
+    if (events & kEdge) what |= EV_ET;
     event_assign(&ev_, base_, fd_, what, &LibeventFileEvent::onReady, this);
     assigned_ = true;
     if (events != 0) event_add(&ev_, nullptr);

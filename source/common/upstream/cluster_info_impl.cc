@@ -99,7 +99,8 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
                         : kDefaultBufferLimit),
       transport_(rawTransport()),
       http_protocol_(config.http_protocol()),
-      type_(config.type()) {
+      type_(config.type()),
+      original_dst_to_loopback_(config.original_dst_to_loopback()) {
   const auto& http_options = config.common_http_protocol_options();
   http_connection_.idle_timeout =
       http_options.has_idle_timeout()

@@ -93,6 +93,8 @@ class ClusterInfoImpl : public ClusterInfo {
   config::cluster::v1::Cluster::DnsLookupFamily dnsLookupFamily() const { return dns_->family; }
   // ORIGINAL_DST clusters have no host set: each connection goes to its original destination.
   bool originalDestination() const { return type_ == config::cluster::v1::Cluster::ORIGINAL_DST; }
+  // ORIGINAL_DST: connect to loopback at the original port.
+  bool originalDestinationToLoopback() const { return original_dst_to_loopback_; }
   // Equal for all host-set versions of one cluster config.
   uint64_t configId() const { return id_; }
 
@@ -146,6 +148,7 @@ class ClusterInfoImpl : public ClusterInfo {
   std::shared_ptr<network::TransportSocketFactory> transport_;
   config::cluster::v1::Cluster::HttpProtocol http_protocol_;
   config::cluster::v1::Cluster::DiscoveryType type_;
+  bool original_dst_to_loopback_ = false;
   // Settings only some clusters have are allocated only by those (a mesh proxy holds thousands
   // of clusters); shared by the host-set versions of a cluster.
   struct DnsSettings {

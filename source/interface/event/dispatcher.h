@@ -37,10 +37,12 @@ class SchedulableCallback {
 using SchedulableCallbackPtr = std::unique_ptr<SchedulableCallback>;
 
 // Bit flags of what a file descriptor is ready for.
-enum FileReady : uint32_t { kRead = 0x1, kWrite = 0x2 };
+// kEdge (with kRead / kWrite): told only when new readiness arrives, not while it lasts; for
+// readers that peek and wait for more bytes without consuming what is there.
+enum FileReady : uint32_t { kRead = 0x1, kWrite = 0x2, kEdge = 0x4 };
 
-// Readiness notifications for one file descriptor (level-triggered). Destroying it stops them;
-// it does not close the descriptor.
+// Readiness notifications for one file descriptor (level-triggered unless kEdge). Destroying
+// it stops them; it does not close the descriptor.
 class FileEvent {
  public:
   virtual ~FileEvent() = default;
