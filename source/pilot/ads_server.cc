@@ -85,8 +85,10 @@ std::string AdsService::registerNode(uint64_t proxy, const config::core::v1::Nod
     p.node_id = node.id();
     p.ns = ns;
   });
-  log("proxy " + node.id() + " connected (namespace " + ns + ", " + protocol + ")");
-  return ns;
+  log("proxy " + node.id() + " connected (namespace " + ns +
+      (node.workload().empty() ? "" : ", pod " + node.workload()) + ", " + protocol + ")");
+  // The cache key: resources depend on the namespace and, for the inbound side, the pod.
+  return ns + "/" + node.workload();
 }
 
 grpc::Status AdsService::StreamAggregatedResources(
@@ -186,7 +188,7 @@ grpc::Status AdsService::StreamAggregatedResources(
   context->TryCancel();
   reader.join();
   cache_.removeProxy(id);
-  log("proxy stream (namespace " + ns + ") closed");
+  log("proxy stream (" + ns + ") closed");
   return grpc::Status::OK;
 }
 
@@ -318,7 +320,7 @@ grpc::Status AdsService::DeltaAggregatedResources(
   context->TryCancel();
   reader.join();
   cache_.removeProxy(id);
-  log("proxy stream (namespace " + ns + ") closed");
+  log("proxy stream (" + ns + ") closed");
   return grpc::Status::OK;
 }
 

@@ -28,7 +28,8 @@ class AdsService final : public service::discovery::v1::AggregatedDiscoveryServi
 
  private:
   // Records a stream's first node: its id and namespace (default "default"), shown in
-  // /debug/syncz. Returns the namespace, whose configuration the stream gets.
+  // /debug/syncz. Returns the cache key of the stream's configuration: "namespace/pod", the
+  // pod being the node's `workload` (may be empty).
   std::string registerNode(uint64_t proxy, const config::core::v1::Node& node,
                            const char* protocol);
 

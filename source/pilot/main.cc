@@ -44,11 +44,18 @@ bool splitAddress(const std::string& text, std::string& ip, uint16_t& port) {
 
 void usage(std::ostream& out) {
   out << "usage: remora-pilot --manifests DIR [--listen IP:PORT] [--monitoring IP:PORT]\n"
-         "                    [--outbound-address IP:PORT] [--cluster-domain DOMAIN]\n"
+         "                    [--outbound-address IP:PORT] [--inbound-port PORT]\n"
+         "                    [--outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY]\n"
+         "                    [--access-log PATH] [--cluster-domain DOMAIN]\n"
          "  --manifests DIR          folder of Kubernetes/Istio YAML, watched (required)\n"
          "  --listen IP:PORT         discovery service (gRPC); default 127.0.0.1:15010\n"
          "  --monitoring IP:PORT     /debug/syncz, /metrics; default 127.0.0.1:15014\n"
          "  --outbound-address IP:PORT  the proxies' outbound listener; default 0.0.0.0:15001\n"
+         "  --inbound-port PORT      the proxies' inbound listener port; default 15006\n"
+         "  --outbound-traffic-policy MODE  mesh-wide default for traffic to destinations\n"
+         "                           outside the registry; a Sidecar object overrides it per\n"
+         "                           namespace or workload; default ALLOW_ANY\n"
+         "  --access-log PATH        proxies log each HTTP request there (/dev/stdout, a file)\n"
          "  --cluster-domain DOMAIN  default cluster.local\n";
 }
 
@@ -101,6 +108,25 @@ int main(int argc, char** argv) {
       outbound = value;
     else if (flag == "--cluster-domain")
       options.cluster_domain = value;
+    else if (flag == "--access-log")
+      options.access_log = value;
+    else if (flag == "--outbound-traffic-policy") {
+      if (value != "ALLOW_ANY" && value != "REGISTRY_ONLY") {
+        std::cerr << "remora-pilot: --outbound-traffic-policy must be ALLOW_ANY or REGISTRY_ONLY, "
+                     "not \""
+                  << value << "\"\n";
+        return 1;
+      }
+      options.outbound_policy = value;
+    } else if (flag == "--inbound-port") {
+      char* end = nullptr;
+      unsigned long port = std::strtoul(value.c_str(), &end, 10);
+      if (end == value.c_str() || *end != '\0' || port == 0 || port > 65535) {
+        std::cerr << "remora-pilot: --inbound-port must be 1..65535, not \"" << value << "\"\n";
+        return 1;
+      }
+      options.inbound_port = static_cast<uint32_t>(port);
+    }
     else {
       std::cerr << "remora-pilot: unknown flag " << flag << "\n";
       usage(std::cerr);

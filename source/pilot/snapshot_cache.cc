@@ -48,21 +48,24 @@ uint64_t SnapshotCache::generation() const {
   return generation_;
 }
 
-std::shared_ptr<const Resources> SnapshotCache::resources(const std::string& ns,
+std::shared_ptr<const Resources> SnapshotCache::resources(const std::string& key,
                                                           uint64_t& generation) {
   std::shared_ptr<const Translator> translator;
   {
     std::lock_guard<std::mutex> guard(lock_);
     generation = generation_;
-    auto it = by_namespace_.find(ns);
+    auto it = by_namespace_.find(key);
     if (it != by_namespace_.end()) return it->second;
     translator = translator_;
   }
+  size_t slash = key.find('/');
+  std::string ns = key.substr(0, slash);
+  std::string pod = slash == std::string::npos ? "" : key.substr(slash + 1);
   auto resources =
-      std::make_shared<const Resources>(translator ? translator->translate(ns) : Resources{});
+      std::make_shared<const Resources>(translator ? translator->translate(ns, pod) : Resources{});
   std::lock_guard<std::mutex> guard(lock_);
   // Kept only if no newer generation arrived meanwhile.
-  if (generation == generation_) by_namespace_[ns] = resources;
+  if (generation == generation_) by_namespace_[key] = resources;
   return resources;
 }
 

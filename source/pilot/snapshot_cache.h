@@ -1,8 +1,8 @@
 #pragma once
 
 // The current translation of the manifests, shared by every proxy stream. A new generation
-// replaces it whole (after a debounced reload); each proxy namespace's resources are
-// computed on first use and kept for the generation. Streams wait here for changes.
+// replaces it whole (after a debounced reload); each proxy's (namespace, pod) resources
+// are computed on first use and kept for the generation. Streams wait here for changes.
 // Also the registry of connected proxies and what each ACKed or NACKed, for /debug/syncz.
 
 #include <chrono>
@@ -23,8 +23,9 @@ class SnapshotCache {
   void update(std::shared_ptr<const Translator> translator, std::vector<ManifestError> errors,
               std::chrono::microseconds translate_time);
   uint64_t generation() const;
-  // The resources for proxies in `ns` at the current generation (set in `generation`).
-  std::shared_ptr<const Resources> resources(const std::string& ns, uint64_t& generation);
+  // The resources for proxies of `key` ("namespace/pod"; pod may be empty) at the current
+  // generation (set in `generation`).
+  std::shared_ptr<const Resources> resources(const std::string& key, uint64_t& generation);
   // Waits until the generation passes `seen`, `wake()` is called, or `timeout` passes.
   void wait(uint64_t seen, std::chrono::milliseconds timeout);
   void wake();

@@ -12,18 +12,19 @@
 #include "remora/extensions/filters/listener/original_dst/v1/original_dst.pb.h"
 #include "remora/extensions/filters/network/http_connection_manager/v1/http_connection_manager.pb.h"
 #include "remora/extensions/filters/network/tcp_proxy/v1/tcp_proxy.pb.h"
+#include "source/pilot/translator_internal.h"
 #include "source/pilot/yaml_view.h"
 
 namespace remora::pilot {
 namespace {
+
+using namespace internal;  // NOLINT: shared names of the translator's files
 
 using config::cluster::v1::Cluster;
 using config::route::v1::Route;
 using config::route::v1::RouteConfiguration;
 using config::route::v1::VirtualHost;
 
-constexpr const char* kPassthrough = "PassthroughCluster";
-constexpr const char* kBlackHole = "BlackHoleCluster";
 
 std::string str(const YamlView& node) { return node.str(); }
 
@@ -68,18 +69,15 @@ void classifyPort(Translator::Port& port, const std::string& app_protocol,
                (hint.empty() && (named("http2") || named("grpc")));
   port.http = port.http2 || hint == "http" ||
               (hint.empty() && (named("http") || named("http2") || named("grpc")));
+  // Opaque by declaration (Istio's list of TCP-ish protocols): never inspected, never HTTP.
+  port.tls = hint == "tls" || hint == "https" || (hint.empty() && (named("tls") || named("https")));
+  port.opaque = !port.http &&
+                (port.tls || hint == "tcp" || hint == "mongo" || hint == "mysql" ||
+                 hint == "redis" ||
+                 (hint.empty() && (named("tcp") || named("mongo") || named("mysql") ||
+                                   named("redis"))));
 }
 
-std::string clusterName(uint32_t port, const std::string& subset, const std::string& fqdn) {
-  return "outbound|" + std::to_string(port) + "|" + subset + "|" + fqdn;
-}
-
-template <class Message>
-google::protobuf::Any pack(const Message& message) {
-  google::protobuf::Any any;
-  any.PackFrom(message);
-  return any;
-}
 
 bool labelsMatch(const YamlView& wanted, const std::map<std::string, std::string>& labels) {
   for (const auto& entry : wanted) {
@@ -323,6 +321,8 @@ void Translator::indexObject(const Object& o) {
     if (!ok) return;
     by_fqdn_[s.fqdn] = services_.size();
     services_.push_back(std::move(s));
+  } else if (o.kind == "Sidecar") {
+    indexSidecar(o);
   } else if (o.kind == "ServiceEntry") {
     Checker check{this, o, errors_};
     std::string resolution = spec["resolution"] ? str(spec["resolution"]) : "NONE";
@@ -620,7 +620,9 @@ void Translator::addServiceClusters(const Service& service, Resources& out) cons
       Cluster cluster;
       cluster.set_name(clusterName(port.number, subset, service.fqdn));
       cluster.mutable_connect_timeout()->set_seconds(10);
-      cluster.set_http_protocol(port.http2 ? Cluster::HTTP2 : Cluster::HTTP1);
+      cluster.set_http_protocol(port.http2    ? Cluster::HTTP2
+                                  : port.detect() ? Cluster::USE_DOWNSTREAM_PROTOCOL
+                                                  : Cluster::HTTP1);
       if (rule) {
         applyTrafficPolicy(rule->view()["spec"]["trafficPolicy"], cluster);
         if (subset_node) applyTrafficPolicy(subset_node["trafficPolicy"], cluster);
@@ -713,7 +715,9 @@ void Translator::addServiceClusters(const Service& service, Resources& out) cons
         cluster.set_name(clusterName(port.number, "", pod_fqdn));
         cluster.set_type(Cluster::STATIC);
         cluster.mutable_connect_timeout()->set_seconds(10);
-        cluster.set_http_protocol(port.http2 ? Cluster::HTTP2 : Cluster::HTTP1);
+        cluster.set_http_protocol(port.http2    ? Cluster::HTTP2
+                                  : port.detect() ? Cluster::USE_DOWNSTREAM_PROTOCOL
+                                                  : Cluster::HTTP1);
         uint32_t target = e.ports.count(port.name) ? e.ports.at(port.name) : port.number;
         auto* sa = cluster.mutable_load_assignment()
                        ->add_endpoints()
@@ -928,7 +932,7 @@ struct RouteBuilder {
 
 }  // namespace
 
-void Translator::addRoutes(const std::string& ns, Resources& out) const {
+void Translator::addRoutes(const std::string& ns, bool registry_only, Resources& out) const {
   RouteBuilder builder{this,
                        [this](const std::string& h, const std::string& n) { return fqdnOf(h, n); },
                        [this](const std::string& f) { return findService(f); },
@@ -947,7 +951,8 @@ void Translator::addRoutes(const std::string& ns, Resources& out) const {
   };
   for (const auto& service : services_) {
     for (const auto& port : service.ports) {
-      if (!port.http) continue;
+      // Ports that may carry HTTP: declared, or found by protocol detection.
+      if (port.opaque || (!port.http && serverFirstPort(port.number))) continue;
       std::string p = std::to_string(port.number);
       // Every name a pod can use.
       std::vector<std::string> names;
@@ -1022,12 +1027,19 @@ void Translator::addRoutes(const std::string& ns, Resources& out) const {
       }
     }
   }
-  // Anything else goes where it was going (ALLOW_ANY).
+  // Anything else goes where it was going (ALLOW_ANY), or gets 502 (REGISTRY_ONLY).
   VirtualHost allow_any;
-  allow_any.set_name("allow_any");
+  allow_any.set_name(registry_only ? "block_all" : "allow_any");
   auto* route = allow_any.add_routes();
   route->mutable_match()->set_prefix("/");
-  route->mutable_route()->set_cluster(kPassthrough);
+  if (registry_only) {
+    route->mutable_direct_response()->set_status(502);
+    route->mutable_direct_response()->set_body(
+        "remora: destination is not in the service registry (outboundTrafficPolicy "
+        "REGISTRY_ONLY)\n");
+  } else {
+    route->mutable_route()->set_cluster(kPassthrough);
+  }
   for (auto& [port, config] : per_port) {
     add_vhost(config, allow_any, {"*"});
     out.routes[config.name()] = pack(config);
@@ -1036,75 +1048,9 @@ void Translator::addRoutes(const std::string& ns, Resources& out) const {
   out.routes["outbound"] = pack(outbound);
 }
 
-void Translator::addListener(const std::string& ns, Resources& out) const {
-  (void)ns;
-  using extensions::filters::network::http_connection_manager::v1::HttpConnectionManager;
-  config::listener::v1::Listener listener;
-  listener.set_name("outbound");
-  auto* sa = listener.mutable_address()->mutable_socket_address();
-  sa->set_address(options_.outbound_address);
-  sa->set_port_value(options_.outbound_port);
-  auto* original_dst = listener.add_listener_filters();
-  original_dst->set_name("remora.filters.listener.original_dst");
-  original_dst->mutable_typed_config()->PackFrom(
-      extensions::filters::listener::original_dst::v1::OriginalDst());
-  auto hcm_chain = [&](const std::string& rds, const std::string& stat) {
-    config::listener::v1::FilterChain chain;
-    chain.set_name(rds);
-    HttpConnectionManager hcm;
-    hcm.set_stat_prefix(stat);
-    hcm.mutable_rds()->set_route_config_name(rds);
-    hcm.add_http_filters()->set_name("remora.filters.http.router");
-    auto* filter = chain.add_filters();
-    filter->set_name("remora.filters.network.http_connection_manager");
-    filter->mutable_typed_config()->PackFrom(hcm);
-    return chain;
-  };
-  std::set<uint32_t> http_ports;
-  for (const auto& service : services_) {
-    for (const auto& port : service.ports) {
-      if (port.http) {
-        http_ports.insert(port.number);
-        continue;
-      }
-      // Opaque TCP: by the service's address and port.
-      std::vector<std::string> ips;
-      if (!service.cluster_ip.empty()) ips.push_back(service.cluster_ip);
-      for (const auto& a : service.addresses) ips.push_back(a);
-      if (ips.empty()) continue;
-      config::listener::v1::FilterChain chain;
-      chain.set_name(service.fqdn + ":" + std::to_string(port.number));
-      chain.mutable_filter_chain_match()->mutable_destination_port()->set_value(port.number);
-      for (const auto& ip : ips) {
-        auto* range = chain.mutable_filter_chain_match()->add_prefix_ranges();
-        range->set_address_prefix(ip.substr(0, ip.find('/')));
-        if (ip.find('/') != std::string::npos) {
-          range->mutable_prefix_len()->set_value(
-              static_cast<uint32_t>(std::stoul(ip.substr(ip.find('/') + 1))));
-        }
-      }
-      extensions::filters::network::tcp_proxy::v1::TcpProxy tcp;
-      tcp.set_stat_prefix(chain.name());
-      tcp.set_cluster(service.from_service_entry && service.resolution == "NONE"
-                          ? std::string(kPassthrough)
-                          : clusterName(port.number, "", service.fqdn));
-      auto* filter = chain.add_filters();
-      filter->set_name("remora.filters.network.tcp_proxy");
-      filter->mutable_typed_config()->PackFrom(tcp);
-      *listener.add_filter_chains() = chain;
-    }
-  }
-  for (uint32_t port : http_ports) {
-    auto chain = hcm_chain(std::to_string(port), "outbound_" + std::to_string(port));
-    chain.mutable_filter_chain_match()->mutable_destination_port()->set_value(port);
-    *listener.add_filter_chains() = chain;
-  }
-  *listener.add_filter_chains() = hcm_chain("outbound", "outbound");
-  out.listeners["outbound"] = pack(listener);
-}
-
-Resources Translator::translate(const std::string& ns) const {
+Resources Translator::translate(const std::string& ns, const std::string& pod) const {
   Resources out;
+  bool registry_only = outboundPolicy(ns, pod) == "REGISTRY_ONLY";
   for (const auto& service : services_) {
     try {
       addServiceClusters(service, out);
@@ -1121,8 +1067,9 @@ Resources Translator::translate(const std::string& ns) const {
   black_hole.set_name(kBlackHole);
   black_hole.set_type(Cluster::STATIC);
   out.clusters[kBlackHole] = pack(black_hole);
-  addRoutes(ns, out);
-  addListener(ns, out);
+  addRoutes(ns, registry_only, out);
+  addOutboundListener(registry_only, out);
+  addInbound(ns, pod, out);
   return out;
 }
 

@@ -14,8 +14,14 @@
 //   the outbound listener), each ending with an allow-any virtual host to PassthroughCluster.
 //   VirtualService http routes map to the proxy's routes; without a retry policy Istio's
 //   default applies.
-// - Listener `outbound`: original_dst, then per TCP service port a chain on ClusterIP:port to
-//   tcp_proxy, per HTTP port a chain on the port, and a default HTTP chain.
+// - Listener `outbound` (15001, OUTBOUND): original_dst and protocol_detection, then chains
+//   by destination (see translator_listeners.cc): a service's ClusterIP:port to HTTP routing
+//   or tcp_proxy per its declared or detected protocol, TLS by SNI for ServiceEntry hosts,
+//   HTTP on any address by port, and last HTTP / TCP to PassthroughCluster (ALLOW_ANY) or
+//   refused (REGISTRY_ONLY; per Sidecar object or the mesh-wide default).
+// - Listener `inbound` (15006, INBOUND) for the proxy's own pod: its service ports to the
+//   application on 127.0.0.1 (`inbound|<port>||`), HTTP through the HTTP connection manager
+//   (metrics, access log), anything else passed through to the same port on loopback.
 //
 // Invalid objects are reported (file, object, field) and left out; everything else is
 // translated.
@@ -35,6 +41,11 @@ struct TranslateOptions {
   std::string cluster_domain = "cluster.local";
   std::string outbound_address = "0.0.0.0";
   uint32_t outbound_port = 15001;
+  uint32_t inbound_port = 15006;
+  // Mesh-wide outboundTrafficPolicy: ALLOW_ANY or REGISTRY_ONLY.
+  std::string outbound_policy = "ALLOW_ANY";
+  // Access log of every HTTP chain ("" none, "/dev/stdout", or a file).
+  std::string access_log;
 };
 
 // One proxy's resources by type and name (sorted).
@@ -55,8 +66,16 @@ class Translator {
 
   // Objects left out, each with the reason.
   const std::vector<ManifestError>& errors() const { return errors_; }
-  // The resources of a proxy in namespace `ns` (short names resolve there).
-  Resources translate(const std::string& ns) const;
+  // The resources of a proxy in namespace `ns` (short names resolve there) for pod `pod`
+  // ("" or a pod not in the manifests: no service ports of its own, so the inbound listener
+  // passes everything through to the application).
+  Resources translate(const std::string& ns, const std::string& pod = "") const;
+  // ALLOW_ANY or REGISTRY_ONLY for that pod: a Sidecar object selecting it, else its
+  // namespace's Sidecar without a selector, else the mesh-wide default.
+  std::string outboundPolicy(const std::string& ns, const std::string& pod) const;
+  // Server-speaks-first ports (SMTP, MySQL, PostgreSQL, Redis, Elasticsearch transport,
+  // memcached): never inspected, never HTTP, unless the port says otherwise.
+  static bool serverFirstPort(uint32_t port);
 
   struct Port {
     std::string name;
@@ -64,6 +83,11 @@ class Translator {
     std::string target;  // number or name
     bool http = false;
     bool http2 = false;
+    bool tls = false;
+    // Declared not HTTP (tcp, tls, https, mongo, mysql, redis): plain TCP proxying.
+    bool opaque = false;
+    // Neither declared HTTP nor opaque: what the client sends decides.
+    bool detect() const { return !http && !opaque; }
   };
   struct Endpoint {
     std::string ip;
@@ -100,8 +124,11 @@ class Translator {
   bool checkDestinationRule(const Object& dr);
 
   void addServiceClusters(const Service& service, Resources& out) const;
-  void addRoutes(const std::string& ns, Resources& out) const;
-  void addListener(const std::string& ns, Resources& out) const;
+  void addRoutes(const std::string& ns, bool registry_only, Resources& out) const;
+  // translator_listeners.cc
+  void addOutboundListener(bool registry_only, Resources& out) const;
+  void addInbound(const std::string& ns, const std::string& pod, Resources& out) const;
+  void indexSidecar(const Object& o);
 
   TranslateOptions options_;
   std::vector<ManifestError> errors_;
@@ -113,6 +140,12 @@ class Translator {
   std::map<std::string, std::string> pod_by_ip_;                          // ip -> "ns/pod"
   std::vector<Object> virtual_services_;
   std::vector<Object> destination_rules_;
+  struct SidecarPolicy {
+    std::string ns;
+    std::map<std::string, std::string> selector;  // empty: the whole namespace
+    std::string mode;
+  };
+  std::vector<SidecarPolicy> sidecars_;
 };
 
 }  // namespace remora::pilot

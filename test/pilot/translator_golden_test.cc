@@ -16,11 +16,11 @@ namespace remora::pilot {
 namespace {
 
 std::string render(const std::vector<ManifestError>& manifest_errors, const Translator& translator,
-                   const std::string& ns) {
+                   const std::string& ns, const std::string& pod) {
   std::string out = "# errors\n";
   for (const auto& e : manifest_errors) out += e.message + "\n";
   for (const auto& e : translator.errors()) out += e.message + "\n";
-  Resources resources = translator.translate(ns);
+  Resources resources = translator.translate(ns, pod);
   google::protobuf::util::JsonPrintOptions print;
   print.add_whitespace = true;
   print.preserve_proto_field_names = true;
@@ -48,11 +48,11 @@ std::string readFile(const std::string& path) {
 }
 
 void checkGolden(const std::string& manifests, const std::string& expected_path,
-                 const std::string& ns) {
+                 const std::string& ns, const std::string& pod = "") {
   std::vector<ManifestError> errors;
   auto objects = loadManifests(manifests, errors);
   Translator translator(std::move(objects), TranslateOptions{});
-  std::string actual = render(errors, translator, ns);
+  std::string actual = render(errors, translator, ns, pod);
   if (const char* update = std::getenv("UPDATE_GOLDEN")) {
     std::ofstream(std::string(update) + "/" + expected_path) << actual;
     return;
@@ -74,6 +74,24 @@ TEST(TranslatorGoldenTest, KitchenSinkFromDefault) {
 TEST(TranslatorGoldenTest, ShortNamesFollowTheProxyNamespace) {
   checkGolden("test/pilot/testdata/kitchen_sink",
               "test/pilot/testdata/kitchen_sink/expected_data.txt", "data");
+}
+
+TEST(TranslatorGoldenTest, SidecarOfAPodGetsItsInboundPortsAndPolicy) {
+  checkGolden("test/pilot/testdata/sidecar", "test/pilot/testdata/sidecar/expected_reviews.txt",
+              "default", "reviews-1");
+}
+
+TEST(TranslatorGoldenTest, OutboundPolicyFollowsSidecarObjects) {
+  std::vector<ManifestError> errors;
+  Translator translator(loadManifests("test/pilot/testdata/sidecar", errors), TranslateOptions{});
+  EXPECT_EQ(translator.outboundPolicy("default", "reviews-1"), "REGISTRY_ONLY");
+  EXPECT_EQ(translator.outboundPolicy("default", "productpage-1"), "ALLOW_ANY");
+  EXPECT_EQ(translator.outboundPolicy("default", ""), "REGISTRY_ONLY");
+  EXPECT_EQ(translator.outboundPolicy("other", "x"), "ALLOW_ANY");  // its Sidecar is invalid
+  TranslateOptions strict;
+  strict.outbound_policy = "REGISTRY_ONLY";
+  Translator mesh_wide({}, strict);
+  EXPECT_EQ(mesh_wide.outboundPolicy("default", ""), "REGISTRY_ONLY");
 }
 
 }  // namespace

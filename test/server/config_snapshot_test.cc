@@ -130,6 +130,26 @@ TEST_F(ConfigSnapshotTest, UnknownListenerFilterIsRejected) {
             "(known: remora.filters.listener.original_dst)");
 }
 
+// What a connection to `ip`:`port` matches with, after detection found the rest.
+struct Probe {
+  network::Address destination;
+  std::string transport;
+  std::string sni;
+  std::vector<std::string> alpn;
+  ConnectionMatchInfo info() const { return {destination, transport, sni, alpn}; }
+};
+
+Probe to(const char* ip, uint16_t port, std::string transport = "", std::string sni = "",
+         std::vector<std::string> alpn = {}) {
+  return {*network::Address::fromIpPort(ip, port), std::move(transport), std::move(sni),
+          std::move(alpn)};
+}
+
+std::string chosen(const ListenerConfig& listener, const Probe& probe) {
+  const FilterChainConfig* chain = listener.matchFilterChain(probe.info());
+  return chain ? chain->name : "(none)";
+}
+
 TEST(FilterChainMatchTest, FirstMatchingChainWins) {
   ListenerConfig listener;
   listener.filter_chains.resize(3);
@@ -138,14 +158,77 @@ TEST(FilterChainMatchTest, FirstMatchingChainWins) {
   listener.filter_chains[1].name = "port_443";
   listener.filter_chains[1].destination_port = 443;
   listener.filter_chains[2].name = "any";
-  EXPECT_EQ(listener.matchFilterChain(*network::Address::fromIpPort("10.0.0.1", 443))->name,
-            "port_443");
-  EXPECT_EQ(listener.matchFilterChain(*network::Address::fromIpPort("10.0.0.1", 80))->name,
-            "port_80");
-  EXPECT_EQ(listener.matchFilterChain(*network::Address::fromIpPort("10.0.0.1", 8080))->name,
-            "any");
+  EXPECT_EQ(chosen(listener, to("10.0.0.1", 443)), "port_443");
+  EXPECT_EQ(chosen(listener, to("10.0.0.1", 80)), "port_80");
+  EXPECT_EQ(chosen(listener, to("10.0.0.1", 8080)), "any");
   listener.filter_chains.pop_back();
-  EXPECT_EQ(listener.matchFilterChain(*network::Address::fromIpPort("10.0.0.1", 8080)), nullptr);
+  EXPECT_EQ(chosen(listener, to("10.0.0.1", 8080)), "(none)");
+}
+
+TEST(FilterChainMatchTest, DetectedProtocolsSelectChains) {
+  ListenerConfig listener;
+  listener.filter_chains.resize(5);
+  auto& sni = listener.filter_chains[0];
+  sni.name = "sni";
+  sni.destination_port = 443;
+  sni.transport_protocol = "tls";
+  sni.server_names = {"api.example.com", "*.apps.example"};
+  auto& h2 = listener.filter_chains[1];
+  h2.name = "tls_h2";
+  h2.transport_protocol = "tls";
+  h2.application_protocols = {"h2"};
+  auto& http = listener.filter_chains[2];
+  http.name = "http";
+  http.application_protocols = {"http/1.0", "http/1.1", "h2c"};
+  auto& raw = listener.filter_chains[3];
+  raw.name = "raw";
+  raw.transport_protocol = "raw_buffer";
+  listener.filter_chains[4].name = "rest";
+  EXPECT_EQ(chosen(listener, to("1.2.3.4", 443, "tls", "api.example.com")), "sni");
+  EXPECT_EQ(chosen(listener, to("1.2.3.4", 443, "tls", "a.b.apps.example")), "sni");
+  // A wildcard needs at least one label in front; other ports miss the chain.
+  EXPECT_EQ(chosen(listener, to("1.2.3.4", 443, "tls", "apps.example")), "rest");
+  EXPECT_EQ(chosen(listener, to("1.2.3.4", 8443, "tls", "api.example.com")), "rest");
+  EXPECT_EQ(chosen(listener, to("1.2.3.4", 8443, "tls", "x", {"http/1.1", "h2"})), "tls_h2");
+  EXPECT_EQ(chosen(listener, to("1.2.3.4", 80, "raw_buffer", "", {"h2c"})), "http");
+  EXPECT_EQ(chosen(listener, to("1.2.3.4", 80, "raw_buffer", "", {"http/1.0"})), "http");
+  // Not inspected counts as raw_buffer.
+  EXPECT_EQ(chosen(listener, to("1.2.3.4", 6379)), "raw");
+  EXPECT_EQ(chosen(listener, to("1.2.3.4", 6379, "tls")), "rest");
+}
+
+TEST(FilterChainMatchTest, DetectionIsNeededOnlyWhenTheDestinationDoesNotDecide) {
+  ListenerConfig listener;
+  listener.filter_chains.resize(3);
+  listener.filter_chains[0].name = "svc_tcp";
+  listener.filter_chains[0].destination_port = 5000;
+  listener.filter_chains[0].prefix_ranges.push_back(*CidrRange::parse("10.96.0.5", std::nullopt));
+  listener.filter_chains[1].name = "http_any";
+  listener.filter_chains[1].application_protocols = {"http/1.1"};
+  listener.filter_chains[2].name = "rest";
+  EXPECT_FALSE(listener.chainDependsOnProtocol(*network::Address::fromIpPort("10.96.0.5", 5000)));
+  EXPECT_TRUE(listener.chainDependsOnProtocol(*network::Address::fromIpPort("10.96.0.6", 5000)));
+  EXPECT_TRUE(listener.chainDependsOnProtocol(*network::Address::fromIpPort("10.96.0.5", 5001)));
+}
+
+TEST_F(ConfigSnapshotTest, BadFilterChainMatchFieldsAreNamed) {
+  std::string json = bootstrapJson(tcpProxy("backend"), "");
+  std::string match = R"("filter_chain_match": {"server_names": ["ok.example", "a.*.example", "*x"],
+                         "transport_protocol": "quic"},)";
+  size_t at = json.find("\"filters\"");
+  ASSERT_NE(at, std::string::npos);
+  json.insert(at, match);
+  EXPECT_EQ(build(json), nullptr);
+  std::string all = errors_.joined();
+  EXPECT_NE(all.find("filter_chains[0].filter_chain_match.server_names[1]: \"a.*.example\" is not "
+                     "a host name or a leading wildcard"),
+            std::string::npos)
+      << all;
+  EXPECT_NE(all.find("filter_chain_match.server_names[2]"), std::string::npos) << all;
+  EXPECT_NE(all.find("filter_chain_match.transport_protocol: \"quic\" is not \"tls\" or "
+                     "\"raw_buffer\""),
+            std::string::npos)
+      << all;
 }
 
 }  // namespace
