@@ -407,11 +407,16 @@ void XdsManager::checkInitialization() {
       interest_->setInterest(config::kListenerType, {}, true);
     }
   }
-  if (initialized_) return;
+  if (initialized_ && first_config_applied_) return;
   bool listeners_warm = true;
   for (const auto& [name, listener] : listeners_) listeners_warm &= !listener.warming;
-  if ((lds_received_ && listeners_warm && cds_received_ && clusters_warm) ||
-      initial_timeout_passed_) {
+  bool complete = lds_received_ && listeners_warm && cds_received_ && clusters_warm;
+  if (complete && !first_config_applied_) {
+    first_config_applied_ = true;
+    if (initialized_) REMORA_LOG(info, "first full configuration applied (after the timeout)");
+  }
+  if (initialized_) return;
+  if (complete || initial_timeout_passed_) {
     initialized_ = true;
     if (initial_fetch_timer_) initial_fetch_timer_->disable();
     REMORA_LOG(info, "dynamic configuration initialized: %zu clusters, %zu listeners",

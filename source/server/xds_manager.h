@@ -65,6 +65,9 @@ class XdsManager : public config::SubscriptionCallbacks {
   // Reads the file sources and asks the control plane; arms the initial fetch timeouts.
   void start();
   bool initialized() const { return initialized_; }
+  // Every listener and cluster of the first configuration has arrived and is warm. Unlike
+  // initialized(), not set by the initial fetch timeout: what readiness waits for.
+  bool firstConfigApplied() const { return first_config_applied_; }
 
   void onResourceUpdate(std::string_view type_url,
                         const std::vector<config::DecodedResource>& upserts,
@@ -151,6 +154,7 @@ class XdsManager : public config::SubscriptionCallbacks {
   bool lds_received_ = false;
   bool initial_timeout_passed_ = false;
   bool initialized_ = false;
+  bool first_config_applied_ = false;
   event::TimerPtr initial_fetch_timer_;
   stats::Gauge* warming_clusters_;
   stats::Gauge* warming_listeners_;

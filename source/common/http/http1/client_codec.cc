@@ -13,6 +13,9 @@ class ClientConnectionImpl::ActiveRequest : public RequestEncoder,
 
   void encodeHeaders(const HeaderMap& headers, bool end_stream) override {
     head = headers.method() == "HEAD";
+    std::string_view m = headers.method();
+    idempotent = m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
+                 m == "DELETE";
     std::string& out = headScratch();
     out += headers.method();
     out += " ";
@@ -73,7 +76,9 @@ class ClientConnectionImpl::ActiveRequest : public RequestEncoder,
   void notifyWatermark(bool above) { callbacks_.notifyWatermark(above); }
 
   bool head = false;
+  bool idempotent = false;
   bool request_complete = false;
+  bool response_bytes = false;
   StreamDecoder& decoder;
 
  private:
@@ -125,6 +130,7 @@ std::optional<CodecError> ClientConnectionImpl::dispatch(buffer::Instance& data)
     data.drain(data.length());
     return fail("http1.unexpected_response");
   }
+  if (active_ && data.length() > 0) active_->response_bytes = true;
   // Parsed straight from the buffer's chunks, without copying them first.
   input_.move(data);
   while (input_.length() > 0) {
@@ -166,7 +172,14 @@ std::optional<CodecError> ClientConnectionImpl::dispatchEndOfStream() {
   http_parser_execute(&parser_, &parser_settings_, nullptr, 0);
   if (active_) {
     auto request = std::move(active_);
-    request->notifyReset(StreamResetReason::kConnectionTermination, "http1.premature_close");
+    // A kept-alive connection the server closed before answering a byte (it was closing an
+    // idle connection, e.g. while draining, as the request went out): an idempotent request
+    // may be sent again (RFC 9112 section 9.3.1), so it is reported as refused.
+    if (responses_completed_ > 0 && !request->response_bytes && request->idempotent) {
+      request->notifyReset(StreamResetReason::kRefusedStream, "http1.reused_connection_closed");
+    } else {
+      request->notifyReset(StreamResetReason::kConnectionTermination, "http1.premature_close");
+    }
     connection_.dispatcher().deferredDelete(std::move(request));
   }
   return std::nullopt;
@@ -276,6 +289,7 @@ int ClientConnectionImpl::onMessageComplete() {
   if (!finishHeader()) return 1;
   if (upgraded_ || !active_) return 0;
   if (parser_.status_code >= 100 && parser_.status_code < 200) return 0;
+  ++responses_completed_;
   auto request = std::move(active_);
   // The response is delivered in full before the connection may be closed under it.
   if (trailers_ && !trailers_->empty()) {

@@ -71,6 +71,7 @@ class ClientConnectionImpl : public ClientConnection {
   std::unique_ptr<ActiveRequest> active_;
   std::optional<std::string> pending_error_;
   bool going_away_ = false;
+  uint64_t responses_completed_ = 0;
   bool broken_ = false;
   bool upgraded_ = false;
 };
