@@ -61,8 +61,14 @@ std::shared_ptr<const Resources> SnapshotCache::resources(const std::string& key
   size_t slash = key.find('/');
   std::string ns = key.substr(0, slash);
   std::string pod = slash == std::string::npos ? "" : key.substr(slash + 1);
-  auto resources =
-      std::make_shared<const Resources>(translator ? translator->translate(ns, pod) : Resources{});
+  std::shared_ptr<const Resources> resources;
+  {
+    // One translation at a time: yaml-cpp nodes are not safe to read from two threads (a
+    // copy of a node merges memory holders), and every stream thread reads the same ones.
+    std::lock_guard<std::mutex> translating(translate_lock_);
+    resources = std::make_shared<const Resources>(translator ? translator->translate(ns, pod)
+                                                             : Resources{});
+  }
   std::lock_guard<std::mutex> guard(lock_);
   // Kept only if no newer generation arrived meanwhile.
   if (generation == generation_) by_namespace_[key] = resources;

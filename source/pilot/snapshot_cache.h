@@ -61,6 +61,7 @@ class SnapshotCache {
 
  private:
   mutable std::mutex lock_;
+  std::mutex translate_lock_;
   std::condition_variable changed_;
   uint64_t generation_ = 0;
   uint64_t wakeups_ = 0;

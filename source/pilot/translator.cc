@@ -627,6 +627,12 @@ void Translator::addServiceClusters(const Service& service, Resources& out) cons
         applyTrafficPolicy(rule->view()["spec"]["trafficPolicy"], cluster);
         if (subset_node) applyTrafficPolicy(subset_node["trafficPolicy"], cluster);
       }
+      // As Istio: retries are bounded per request (the route's attempts), not by the
+      // max_retries breaker, whose default of 3 in flight would turn one failing pod under
+      // load into client errors (retries wait out their backoff holding a slot).
+      if (!cluster.circuit_breakers().has_max_retries()) {
+        cluster.mutable_circuit_breakers()->mutable_max_retries()->set_value(4294967295u);
+      }
       config::endpoint::v1::ClusterLoadAssignment cla;
       cla.set_cluster_name(cluster.name());
       auto* locality = cla.add_endpoints();

@@ -136,7 +136,7 @@ TEST_F(HttpIntegrationTest, ErrorsCarryTheRightStatus) {
   EXPECT_EQ(curl({"-o", "/dev/null", "-w", "%{http_code}", base_ + "/nothing"}).output, "404");
   EXPECT_EQ(curl({"-o", "/dev/null", "-w", "%{http_code}", base_ + "/dead"}).output, "503");
   EXPECT_EQ(curl({"-o", "/dev/null", "-w", "%{http_code}", base_ + "/slow"}).output, "504");
-  EXPECT_EQ(curl({"-o", "/dev/null", "-w", "%{http_code}", base_ + "/app/reset"}).output, "502");
+  EXPECT_EQ(curl({"-o", "/dev/null", "-w", "%{http_code}", base_ + "/app/reset"}).output, "503");
   EXPECT_EQ(curl({"-o", "/dev/null", "-w", "%{http_code}", base_ + "/app/garbage"}).output, "502");
   EXPECT_TRUE(waitFor([&] {
     return proxy_.metric(
@@ -168,7 +168,7 @@ TEST_F(HttpIntegrationTest, ErrorsCarryTheRightStatus) {
   for (const char* entry : {"\"response_code\":404,\"response_flags\":\"NR\"",
                             "\"response_code\":503,\"response_flags\":\"UF\"",
                             "\"response_code\":504,\"response_flags\":\"UT\"",
-                            "\"response_code\":502,\"response_flags\":\"UR\"",
+                            "\"response_code\":503,\"response_flags\":\"UR\"",
                             "\"response_code\":502,\"response_flags\":\"UPE\""}) {
     EXPECT_NE(log.find(entry), std::string::npos) << entry << "\n" << log;
   }

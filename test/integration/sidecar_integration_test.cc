@@ -326,7 +326,7 @@ TEST_F(SidecarIntegrationTest, IdempotentRequestIsResentWhenAKeptAliveConnection
   EXPECT_EQ(curl({base + "/2"}).output, "app saw GET /2 HTTP/1.1");
   EXPECT_EQ(seen.load(), 3);
   auto post = curl({"-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", base + "/4"});
-  EXPECT_EQ(post.output, "502");
+  EXPECT_EQ(post.output, "503");
   EXPECT_EQ(seen.load(), 4);
 }
 

@@ -54,10 +54,13 @@ uint16_t unusedPort() {
   return port;
 }
 
-int connectLoopback(uint16_t port) {
+int connectLoopback(uint16_t port) { return connectTo("127.0.0.1", port); }
+
+int connectTo(const std::string& ip, uint16_t port) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in sa = loopback(port);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
+  if (inet_pton(AF_INET, ip.c_str(), &sa.sin_addr) != 1 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) != 0) {
     ::close(fd);
     return -1;
   }
@@ -118,7 +121,8 @@ HttpResponse httpRequest(const std::string& address, const std::string& method,
                          const std::string& path) {
   HttpResponse response;
   auto colon = address.rfind(':');
-  int fd = connectLoopback(static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
+  int fd = connectTo(address.substr(0, colon),
+                     static_cast<uint16_t>(std::stoi(address.substr(colon + 1))));
   if (fd < 0) return response;
   sendAll(fd, method + " " + path + " HTTP/1.1\r\nHost: " + address +
                   "\r\nConnection: close\r\nContent-Length: 0\r\n\r\n");

@@ -26,6 +26,8 @@ int listenOn(const std::string& ip, uint16_t& port, int backlog = 128);
 uint16_t unusedPort();
 // Blocking connect to 127.0.0.1:port; -1 on failure.
 int connectLoopback(uint16_t port);
+// Blocking connect to an IPv4 `ip`:port; -1 on failure.
+int connectTo(const std::string& ip, uint16_t port);
 // Waits up to `timeout` for `fd` to be readable (or closed). False on timeout.
 bool waitReadable(int fd, std::chrono::milliseconds timeout);
 // Sends everything (blocking). False on error.
@@ -35,7 +37,7 @@ std::string recvExactly(int fd, size_t n, std::chrono::milliseconds timeout);
 // Reads until EOF (or error/timeout); returns the bytes. `eof` tells whether EOF/reset was seen.
 std::string recvUntilClosed(int fd, std::chrono::milliseconds timeout, bool* eof = nullptr);
 
-// One HTTP/1.1 request over a fresh connection to host:port ("127.0.0.1:1234").
+// One HTTP/1.1 request over a fresh connection to ip:port ("127.0.0.1:1234", IPv4).
 struct HttpResponse {
   int status = 0;
   std::string headers;

@@ -117,7 +117,7 @@ void RouterFilter::onUpstreamRefused(std::string_view details) {
         maybeRetry(retry_state_->retriableOutcome(remora::router::TryOutcome::kRefusedStream))) {
       return;
     }
-    onUpstreamFailure(502, http::ResponseFlag::kUpstreamRemoteReset, details);
+    onUpstreamFailure(503, http::ResponseFlag::kUpstreamRemoteReset, details);
     return;
   }
   --refused_retries_left_;

@@ -109,7 +109,9 @@ void UpstreamRequest::onResetStream(http::StreamResetReason reason, std::string_
       parent_.onUpstreamFailure(502, http::ResponseFlag::kUpstreamProtocolError, details);
       break;
     default:
-      parent_.onUpstreamFailure(502, http::ResponseFlag::kUpstreamRemoteReset, details);
+      // As Envoy: a reset before any response is 503 (so "retriable-status-codes: 503" covers
+      // it), a response that breaks the protocol 502.
+      parent_.onUpstreamFailure(503, http::ResponseFlag::kUpstreamRemoteReset, details);
       break;
   }
 }

@@ -1,0 +1,354 @@
+#include "test/e2e/mini_cluster/mini_cluster.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "test/integration/test_net.h"
+
+namespace remora::test::e2e {
+namespace {
+
+constexpr const char* kGateway = "198.18.0.1";
+constexpr const char* kPilotAddress = "198.18.0.1:15010";
+
+std::string readText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void writeAtomically(const std::string& path, const std::string& content) {
+  std::string tmp = path + ".tmp~";
+  std::ofstream(tmp) << content;
+  ::chmod(tmp.c_str(), 0644);
+  std::rename(tmp.c_str(), path.c_str());
+}
+
+bool selects(const std::map<std::string, std::string>& selector,
+             const std::map<std::string, std::string>& labels) {
+  if (selector.empty()) return false;
+  for (const auto& [key, value] : selector) {
+    auto it = labels.find(key);
+    if (it == labels.end() || it->second != value) return false;
+  }
+  return true;
+}
+
+std::string labelsYaml(const std::map<std::string, std::string>& labels) {
+  std::string out = "{";
+  for (const auto& [key, value] : labels) out += (out.size() > 1 ? ", " : "") + key + ": " + value;
+  return out + "}";
+}
+
+pid_t spawnProcess(const std::vector<std::string>& argv, const std::string& log) {
+  pid_t pid = fork();
+  if (pid == 0) {
+    setpgid(0, 0);
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    int null = open("/dev/null", O_RDONLY);
+    dup2(null, 0);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+void killAndReap(pid_t pid) {
+  if (pid <= 0) return;
+  ::kill(-pid, SIGKILL);
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
+}  // namespace
+
+bool MiniCluster::sh(const std::string& command, std::string& error) {
+  auto result = runCommand({"/bin/sh", "-c", command});
+  if (result.exit_code != 0) {
+    error = command + ": " + result.output;
+    return false;
+  }
+  return true;
+}
+
+bool MiniCluster::start(const std::vector<std::string>& pilot_args, std::string& error) {
+  // Unique per cluster, short enough for interface names (15 characters): links of a
+  // namespace deleted a moment ago may still be going away.
+  static int clusters = 0;
+  tag_ = "r" + std::to_string(::getpid() % 100000) + "c" + std::to_string(++clusters);
+  bridge_ = tag_ + "br";
+  dir_ = "/tmp/remora-e2e-" + tag_;
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_ + "/manifests");
+  ::chmod(dir_.c_str(), 0755);
+  remora_ = dir_ + "/remora";
+  std::filesystem::copy_file(remoraBinary(), remora_);
+  ::chmod(remora_.c_str(), 0755);
+  manifests_ = dir_ + "/manifests";
+  auto routes = runCommand({"/bin/sh", "-c", "ip -4 route show 198.18.0.0/16"});
+  if (!routes.output.empty()) {
+    error = "198.18.0.0/16 is already routed on this machine (" + routes.output +
+            "): another mini-cluster running, or a leftover bridge";
+    return false;
+  }
+  if (!sh("ip link add " + bridge_ + " type bridge && ip addr add " + kGateway + "/16 dev " +
+              bridge_ + " && ip link set " + bridge_ + " up",
+          error)) {
+    return false;
+  }
+  bridge_created_ = true;
+  // Bridged pod-to-pod traffic may pass the root namespace's FORWARD chain (br_netfilter):
+  // let it through even where that chain drops by default.
+  forward_rule_ = sh("iptables -I FORWARD -i " + bridge_ + " -o " + bridge_ + " -j ACCEPT", error);
+  writeManifests();
+  std::vector<std::string> argv = {"source/pilot/remora-pilot", "--manifests", manifests_,
+                                   "--listen",                  kPilotAddress,
+                                   "--monitoring",              std::string(kGateway) + ":15014"};
+  for (const auto& a : pilot_args) argv.push_back(a);
+  pilot_pid_ = spawnProcess(argv, dir_ + "/pilot.log");
+  if (!waitFor([&] { return httpRequest(std::string(kGateway) + ":15014", "GET", "/debug/syncz").status == 200; },
+               std::chrono::seconds(10))) {
+    error = "pilot did not start: " + pilotLog();
+    return false;
+  }
+  return true;
+}
+
+MiniCluster::~MiniCluster() {
+  for (auto& [name, pod] : pods_) {
+    killAndReap(pod->sidecar_pid);
+    for (pid_t pid : pod->apps) killAndReap(pid);
+    runCommand({"/bin/sh", "-c", "ip netns del " + pod->netns + " 2>/dev/null"});
+    std::filesystem::remove_all("/etc/netns/" + pod->netns);
+  }
+  killAndReap(pilot_pid_);
+  std::string ignored;
+  if (forward_rule_) sh("iptables -D FORWARD -i " + bridge_ + " -o " + bridge_ + " -j ACCEPT", ignored);
+  if (bridge_created_) sh("ip link del " + bridge_, ignored);
+  if (!dir_.empty() && std::getenv("REMORA_KEEP_E2E") == nullptr) std::filesystem::remove_all(dir_);
+}
+
+std::string MiniCluster::pilotLog() const { return readText(dir_ + "/pilot.log"); }
+
+std::string MiniCluster::hostsFile() const {
+  std::string out = "127.0.0.1 localhost\n::1 localhost\n";
+  for (const auto& s : services_) {
+    out += s.cluster_ip + " " + s.name + " " + s.name + ".default " + s.name + ".default.svc " +
+           s.name + ".default.svc.cluster.local\n";
+  }
+  for (const auto& name : pod_order_) out += pods_.at(name)->ip + " " + name + "\n";
+  return out;
+}
+
+void MiniCluster::writeManifests() {
+  std::string yaml;
+  for (const auto& s : services_) {
+    yaml += "apiVersion: v1\nkind: Service\nmetadata: {name: " + s.name +
+            ", namespace: default}\nspec:\n  clusterIP: " + s.cluster_ip +
+            "\n  selector: " + labelsYaml(s.selector) + "\n  ports:\n";
+    for (const auto& p : s.ports) {
+      yaml += "  - {name: " + p.name + ", port: " + std::to_string(p.port) + "}\n";
+    }
+    yaml += "---\napiVersion: v1\nkind: Endpoints\nmetadata: {name: " + s.name +
+            ", namespace: default}\nsubsets:\n- addresses:\n";
+    bool any = false;
+    for (const auto& name : pod_order_) {
+      const Pod& pod = *pods_.at(name);
+      if (!selects(s.selector, pod.labels)) continue;
+      yaml += "  - {ip: " + pod.ip + ", targetRef: {kind: Pod, name: " + name + "}}\n";
+      any = true;
+    }
+    if (!any) yaml.resize(yaml.rfind("subsets:")), yaml += "subsets: []\n";
+    else {
+      yaml += "  ports:\n";
+      for (const auto& p : s.ports) {
+        yaml += "  - {name: " + p.name + ", port: " + std::to_string(p.port) + "}\n";
+      }
+    }
+    yaml += "---\n";
+  }
+  for (const auto& name : pod_order_) {
+    const Pod& pod = *pods_.at(name);
+    yaml += "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name +
+            ", namespace: default, labels: " + labelsYaml(pod.labels) + "}\nstatus: {podIP: " +
+            pod.ip + "}\n---\n";
+  }
+  writeAtomically(manifests_ + "/cluster.yaml", yaml);
+}
+
+void MiniCluster::writeManifest(const std::string& file, const std::string& yaml) {
+  if (yaml.empty()) {
+    std::filesystem::remove(manifests_ + "/" + file);
+  } else {
+    writeAtomically(manifests_ + "/" + file, yaml);
+  }
+}
+
+bool MiniCluster::addPod(const std::string& name, const std::string& ip,
+                         std::map<std::string, std::string> labels, bool sidecar,
+                         std::string& error) {
+  auto pod = std::make_unique<Pod>();
+  pod->name = name;
+  pod->ip = ip;
+  pod->netns = tag_ + "-" + name;
+  pod->labels = std::move(labels);
+  pod->sidecar = sidecar;
+  std::string host_end = tag_ + "v" + std::to_string(pods_.size());
+  std::string pod_end = host_end + "p";
+  const std::string ns = pod->netns;
+  Pod& ref = *pod;
+  pods_[name] = std::move(pod);
+  pod_order_.push_back(name);
+  if (!sh("ip netns add " + ns, error)) return false;
+  std::filesystem::create_directories("/etc/netns/" + ns);
+  writeAtomically("/etc/netns/" + ns + "/resolv.conf",
+                  "search default.svc.cluster.local svc.cluster.local cluster.local\n"
+                  "nameserver 198.18.0.1\noptions ndots:5\n");
+  if (!sh("ip link add " + host_end + " type veth peer name " + pod_end + " && ip link set " +
+              pod_end + " netns " + ns + " && ip link set " + host_end + " master " + bridge_ +
+              " && ip link set " + host_end + " up && ip -n " + ns + " link set " + pod_end +
+              " name eth0 && ip -n " + ns + " addr add " + ip + "/16 dev eth0 && ip -n " + ns +
+              " link set eth0 up && ip -n " + ns + " link set lo up && ip -n " + ns +
+              " route add 198.19.0.0/16 via " + kGateway,
+          error)) {
+    return false;
+  }
+  // Every pod's hosts file knows every service and pod so far.
+  for (const auto& other : pod_order_) {
+    writeAtomically("/etc/netns/" + pods_.at(other)->netns + "/hosts", hostsFile());
+  }
+  writeManifests();
+  if (!sidecar) return true;
+  auto capture = exec(name, {remora_, "iptables"});
+  if (capture.exit_code != 0) {
+    error = "remora iptables: " + capture.output;
+    return false;
+  }
+  std::string bootstrap = "node:\n  id: sidecar~" + ip + "~" + name + ".default~default.svc.cluster.local\n"
+                          "  cluster: " + name + "\n  namespace: default\n  workload: " + name +
+                          "\nadmin:\n"
+                          "  address: {socket_address: {address: 0.0.0.0, port_value: 15000}}\n"
+                          "  readiness_address: {socket_address: {address: 0.0.0.0, port_value: 15021}}\n"
+                          "dynamic_resources:\n"
+                          "  ads_config:\n    api_type: DELTA_GRPC\n"
+                          "    address: {socket_address: {address: 198.18.0.1, port_value: 15010}}\n"
+                          "  cds_config: {ads: {}}\n  lds_config: {ads: {}}\n";
+  std::string path = dir_ + "/" + name + ".bootstrap.yaml";
+  writeAtomically(path, bootstrap);
+  ref.sidecar_log = dir_ + "/" + name + ".sidecar.log";
+  ref.sidecar_pid = spawnProcess({"/usr/sbin/ip", "netns", "exec", ns, "/usr/bin/setpriv",
+                                  "--reuid=1337", "--regid=1337", "--clear-groups", remora_, "-c",
+                                  path, "--concurrency", "1", "--drain-time-s", "5"},
+                                 ref.sidecar_log);
+  if (!waitFor([&] { return httpRequest(ref.readiness(), "GET", "/healthz/ready").status == 200; },
+               std::chrono::seconds(15))) {
+    error = "sidecar of " + name + " not ready: " + readText(ref.sidecar_log);
+    return false;
+  }
+  return true;
+}
+
+CommandResult MiniCluster::exec(const std::string& pod, const std::vector<std::string>& argv) {
+  std::vector<std::string> full = {"/usr/sbin/ip", "netns", "exec", pods_.at(pod)->netns};
+  for (const auto& a : argv) full.push_back(a);
+  return runCommand(full);
+}
+
+pid_t MiniCluster::spawn(const std::string& pod, const std::vector<std::string>& argv,
+                         const std::string& log) {
+  std::vector<std::string> full = {"/usr/sbin/ip", "netns", "exec", pods_.at(pod)->netns};
+  for (const auto& a : argv) full.push_back(a);
+  pid_t pid = spawnProcess(full, log);
+  pods_.at(pod)->apps.push_back(pid);
+  return pid;
+}
+
+pid_t MiniCluster::runNginx(const std::string& pod, uint16_t port, const std::string& body) {
+  std::string base = dir_ + "/" + pod + "-nginx" + std::to_string(port);
+  std::filesystem::create_directories(base);
+  std::string conf = "daemon off;\nmaster_process off;\nworker_processes 1;\npid " + base +
+                     "/nginx.pid;\nerror_log " + base + "/error.log;\n"
+                     "events { worker_connections 4096; }\n"
+                     "http {\n  access_log off;\n  client_body_temp_path " + base + "/body;\n"
+                     "  proxy_temp_path " + base + "/proxy;\n  fastcgi_temp_path " + base +
+                     "/fastcgi;\n  uwsgi_temp_path " + base + "/uwsgi;\n  scgi_temp_path " + base +
+                     "/scgi;\n  keepalive_requests 100000;\n"
+                     "  server {\n    listen " + std::to_string(port) +
+                     ";\n    location / { default_type text/plain; return 200 \"" + body +
+                     "\\n\"; }\n  }\n}\n";
+  writeAtomically(base + "/nginx.conf", conf);
+  pid_t pid = spawn(pod, {"/usr/sbin/nginx", "-c", base + "/nginx.conf", "-e", base + "/error.log"},
+                    base + "/out.log");
+  std::string ip = pods_.at(pod)->ip;
+  // Ready when it answers on its own loopback.
+  waitFor([&] {
+    return exec(pod, {"/usr/bin/curl", "-s", "-o", "/dev/null", "-m", "1",
+                      "http://127.0.0.1:" + std::to_string(port) + "/"})
+               .exit_code == 0;
+  });
+  return pid;
+}
+
+pid_t MiniCluster::runEcho(const std::string& pod, uint16_t port) {
+  pid_t pid = spawn(pod,
+                    {"/usr/bin/socat", "TCP-LISTEN:" + std::to_string(port) + ",fork,reuseaddr",
+                     "EXEC:/bin/cat"},
+                    dir_ + "/" + pod + "-echo.log");
+  waitFor([&] {
+    return exec(pod, {"/bin/sh", "-c", "ss -ltn | grep -q ':" + std::to_string(port) + " '"})
+               .exit_code == 0;
+  });
+  return pid;
+}
+
+bool MiniCluster::waitForConfig(const std::string& pod, const std::string& text,
+                                std::chrono::milliseconds timeout) {
+  return waitFor(
+      [&] {
+        return httpRequest(pods_.at(pod)->admin(), "GET", "/config_dump").body.find(text) !=
+               std::string::npos;
+      },
+      timeout);
+}
+
+double MiniCluster::metric(const std::string& pod, const std::string& name,
+                           const std::string& label_text) {
+  std::istringstream lines(httpRequest(pods_.at(pod)->admin(), "GET", "/stats/prometheus").body);
+  std::string line;
+  double sum = 0;
+  while (std::getline(lines, line)) {
+    if (line.rfind(name, 0) != 0) continue;
+    char next = line.size() > name.size() ? line[name.size()] : '\0';
+    if (next != '{' && next != ' ') continue;
+    if (!label_text.empty() && line.find(label_text) == std::string::npos) continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+std::string MiniCluster::metricLines(const std::string& pod, const std::string& text) {
+  std::istringstream lines(httpRequest(pods_.at(pod)->admin(), "GET", "/stats/prometheus").body);
+  std::string line;
+  std::string out;
+  while (std::getline(lines, line)) {
+    if (line[0] != '#' && line.find(text) != std::string::npos) out += line + "\n";
+  }
+  return out;
+}
+
+}  // namespace remora::test::e2e

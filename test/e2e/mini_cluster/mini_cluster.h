@@ -1,0 +1,119 @@
+#pragma once
+
+// A Kubernetes-like mini-cluster made of network namespaces, for end-to-end tests of sidecar
+// mode (root only). Layout:
+//
+//   root namespace: bridge with 198.18.0.1/16, remora-pilot on 198.18.0.1:15010
+//   each pod: a network namespace joined to the bridge by a veth pair, its own IP in
+//     198.18.0.0/16, a route to the service ClusterIP range 198.19.0.0/16 through the bridge
+//     address, and nothing else (no default route: no way off the machine);
+//   a pod with a sidecar: `remora iptables` capture rules, and remora running as uid 1337
+//     with a bootstrap naming the pod (node.workload) and pilot as its control plane.
+//
+// Names resolve through a hosts file per pod (/etc/netns/<ns>/hosts, which `ip netns exec`
+// mounts over /etc/hosts) listing every service's ClusterIP under all the names a pod may
+// use; /etc/netns/<ns>/resolv.conf carries the cluster search domains. Pilot gets the
+// Service, Endpoints and Pod manifests the harness writes from what it created.
+//
+// One mini-cluster per machine at a time (it owns 198.18.0.0/16 in the root namespace): the
+// Bazel target is tagged exclusive.
+
+#include <sys/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "test/integration/proxy_process.h"
+
+namespace remora::test::e2e {
+
+struct ServicePort {
+  std::string name;  // its prefix is the protocol hint (http, tcp, ...)
+  uint16_t port = 0;
+};
+
+struct Service {
+  std::string name;
+  std::string cluster_ip;  // in 198.19.0.0/16
+  std::map<std::string, std::string> selector;
+  std::vector<ServicePort> ports;
+};
+
+class MiniCluster {
+ public:
+  struct Pod {
+    std::string name;
+    std::string ip;
+    std::string netns;
+    std::map<std::string, std::string> labels;
+    bool sidecar = false;
+    pid_t sidecar_pid = -1;
+    std::string sidecar_log;
+    std::vector<pid_t> apps;
+    // host:port of the sidecar's admin (15000) and readiness (15021), reachable from the root
+    // namespace (those ports are never captured).
+    std::string admin() const { return ip + ":15000"; }
+    std::string readiness() const { return ip + ":15021"; }
+  };
+
+  MiniCluster() = default;
+  ~MiniCluster();
+  MiniCluster(const MiniCluster&) = delete;
+  MiniCluster& operator=(const MiniCluster&) = delete;
+
+  // Creates the bridge and starts pilot (with `pilot_args` added). False with `error` set.
+  bool start(const std::vector<std::string>& pilot_args, std::string& error);
+
+  // The services pilot and the hosts files know; call before adding pods.
+  void addService(const Service& service) { services_.push_back(service); }
+  // Creates a pod (and with `sidecar`, its capture rules and proxy, then waits until the
+  // proxy is ready). Rewrites the manifests so pilot knows it.
+  bool addPod(const std::string& name, const std::string& ip,
+              std::map<std::string, std::string> labels, bool sidecar, std::string& error);
+  Pod& pod(const std::string& name) { return *pods_.at(name); }
+
+  // Runs a command in a pod's namespace (as root, so it is captured) and waits for it.
+  CommandResult exec(const std::string& pod, const std::vector<std::string>& argv);
+  // Starts a long-running process in a pod's namespace; its output goes to `log`.
+  pid_t spawn(const std::string& pod, const std::vector<std::string>& argv, const std::string& log);
+  // Starts nginx in a pod answering every request on `port` with `body`.
+  pid_t runNginx(const std::string& pod, uint16_t port, const std::string& body);
+  // Starts a TCP echo server (socat) in a pod on `port`.
+  pid_t runEcho(const std::string& pod, uint16_t port);
+
+  // Adds or replaces a manifest file (pilot picks it up); "" removes it.
+  void writeManifest(const std::string& file, const std::string& yaml);
+  // Waits until the sidecar's /config_dump contains `text` (a pushed change arrived).
+  bool waitForConfig(const std::string& pod, const std::string& text,
+                     std::chrono::milliseconds timeout);
+  // Sum of the samples of `metric` whose labels contain `label_text` in a sidecar's metrics.
+  double metric(const std::string& pod, const std::string& metric,
+                const std::string& label_text = "");
+
+  // The lines of a sidecar's metrics containing `text` (for failure messages).
+  std::string metricLines(const std::string& pod, const std::string& text);
+
+  const std::string& dir() const { return dir_; }
+  std::string pilotLog() const;
+
+ private:
+  bool sh(const std::string& command, std::string& error);
+  void writeManifests();
+  std::string hostsFile() const;
+
+  std::string tag_;     // unique per test process: names of namespaces and links
+  std::string bridge_;
+  std::string dir_;     // world-readable: the proxies (uid 1337) read their files here
+  std::string remora_;  // a copy of the proxy binary uid 1337 may execute
+  std::string manifests_;
+  pid_t pilot_pid_ = -1;
+  bool bridge_created_ = false;
+  bool forward_rule_ = false;
+  std::vector<Service> services_;
+  std::map<std::string, std::unique_ptr<Pod>> pods_;
+  std::vector<std::string> pod_order_;
+};
+
+}  // namespace remora::test::e2e
