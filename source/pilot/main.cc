@@ -126,8 +126,7 @@ int main(int argc, char** argv) {
         return 1;
       }
       options.inbound_port = static_cast<uint32_t>(port);
-    }
-    else {
+    } else {
       std::cerr << "remora-pilot: unknown flag " << flag << "\n";
       usage(std::cerr);
       return 1;

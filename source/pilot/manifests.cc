@@ -10,8 +10,9 @@
 namespace remora::pilot {
 namespace {
 
-const std::set<std::string> kKinds = {"Service",        "Endpoints",       "EndpointSlice", "Pod",
-                                      "VirtualService", "DestinationRule", "ServiceEntry", "Sidecar"};
+const std::set<std::string> kKinds = {"Service",      "Endpoints",      "EndpointSlice",
+                                      "Pod",          "VirtualService", "DestinationRule",
+                                      "ServiceEntry", "Sidecar"};
 
 bool isManifest(const std::string& name) {
   auto ends = [&](const std::string& suffix) {

@@ -25,7 +25,6 @@ using config::route::v1::Route;
 using config::route::v1::RouteConfiguration;
 using config::route::v1::VirtualHost;
 
-
 std::string str(const YamlView& node) { return node.str(); }
 
 // Istio durations: "2s", "100ms", "1.5s", "1m", "1h", "500us".
@@ -71,13 +70,11 @@ void classifyPort(Translator::Port& port, const std::string& app_protocol,
               (hint.empty() && (named("http") || named("http2") || named("grpc")));
   // Opaque by declaration (Istio's list of TCP-ish protocols): never inspected, never HTTP.
   port.tls = hint == "tls" || hint == "https" || (hint.empty() && (named("tls") || named("https")));
-  port.opaque = !port.http &&
-                (port.tls || hint == "tcp" || hint == "mongo" || hint == "mysql" ||
-                 hint == "redis" ||
-                 (hint.empty() && (named("tcp") || named("mongo") || named("mysql") ||
-                                   named("redis"))));
+  port.opaque =
+      !port.http &&
+      (port.tls || hint == "tcp" || hint == "mongo" || hint == "mysql" || hint == "redis" ||
+       (hint.empty() && (named("tcp") || named("mongo") || named("mysql") || named("redis"))));
 }
-
 
 bool labelsMatch(const YamlView& wanted, const std::map<std::string, std::string>& labels) {
   for (const auto& entry : wanted) {
@@ -620,9 +617,9 @@ void Translator::addServiceClusters(const Service& service, Resources& out) cons
       Cluster cluster;
       cluster.set_name(clusterName(port.number, subset, service.fqdn));
       cluster.mutable_connect_timeout()->set_seconds(10);
-      cluster.set_http_protocol(port.http2    ? Cluster::HTTP2
-                                  : port.detect() ? Cluster::USE_DOWNSTREAM_PROTOCOL
-                                                  : Cluster::HTTP1);
+      cluster.set_http_protocol(port.http2      ? Cluster::HTTP2
+                                : port.detect() ? Cluster::USE_DOWNSTREAM_PROTOCOL
+                                                : Cluster::HTTP1);
       if (rule) {
         applyTrafficPolicy(rule->view()["spec"]["trafficPolicy"], cluster);
         if (subset_node) applyTrafficPolicy(subset_node["trafficPolicy"], cluster);
@@ -721,7 +718,7 @@ void Translator::addServiceClusters(const Service& service, Resources& out) cons
         cluster.set_name(clusterName(port.number, "", pod_fqdn));
         cluster.set_type(Cluster::STATIC);
         cluster.mutable_connect_timeout()->set_seconds(10);
-        cluster.set_http_protocol(port.http2    ? Cluster::HTTP2
+        cluster.set_http_protocol(port.http2      ? Cluster::HTTP2
                                   : port.detect() ? Cluster::USE_DOWNSTREAM_PROTOCOL
                                                   : Cluster::HTTP1);
         uint32_t target = e.ports.count(port.name) ? e.ports.at(port.name) : port.number;

@@ -111,13 +111,15 @@ void matchAddresses(FilterChain& chain, const std::vector<std::string>& ips) {
     size_t slash = ip.find('/');
     range->set_address_prefix(ip.substr(0, slash));
     if (slash != std::string::npos) {
-      range->mutable_prefix_len()->set_value(static_cast<uint32_t>(std::stoul(ip.substr(slash + 1))));
+      range->mutable_prefix_len()->set_value(
+          static_cast<uint32_t>(std::stoul(ip.substr(slash + 1))));
     }
   }
 }
 
 void matchHttp(FilterChain& chain) {
-  for (const auto& p : kHttpProtocols) chain.mutable_filter_chain_match()->add_application_protocols(p);
+  for (const auto& p : kHttpProtocols)
+    chain.mutable_filter_chain_match()->add_application_protocols(p);
 }
 
 void matchPort(FilterChain& chain, uint32_t port) {
@@ -245,14 +247,13 @@ void Translator::addOutboundListener(bool registry_only, Resources& out) const {
   matchHttp(http);
   *listener.add_filter_chains() = http;
   // Everything else: where it was going, or nowhere.
-  *listener.add_filter_chains() =
-      tcpChain(registry_only ? "blocked" : "passthrough", registry_only ? kBlackHole : kPassthrough);
+  *listener.add_filter_chains() = tcpChain(registry_only ? "blocked" : "passthrough",
+                                           registry_only ? kBlackHole : kPassthrough);
   out.listeners["outbound"] = pack(listener);
 }
 
 void Translator::addInbound(const std::string& ns, const std::string& pod, Resources& out) const {
-  Listener listener = capturingListener("inbound", options_.outbound_address,
-                                        options_.inbound_port,
+  Listener listener = capturingListener("inbound", options_.outbound_address, options_.inbound_port,
                                         config::listener::v1::TrafficDirection::INBOUND);
   // The pod's ports that services send to (target ports), with what the services declare.
   std::map<uint32_t, Port> ports;

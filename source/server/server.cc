@@ -275,22 +275,23 @@ bool Server::startAdmin(std::string& error) {
   if (bootstrap_.admin().has_readiness_address()) {
     const auto& sa = bootstrap_.admin().readiness_address().socket_address();
     readiness_ = std::make_unique<AdminServer>(main_dispatcher_);
-    readiness_->addHandler(
-        "/healthz/ready", "200 once configured; 503 while starting or draining", false,
-        [this](const AdminRequest& request) {
-          // Stricter than /ready: an initial fetch timeout does not count as configured.
-          if (state_ == State::kLive && xds_ && !xds_->firstConfigApplied()) {
-            return AdminResponse{503, "text/plain; charset=utf-8",
-                                 "WAITING_FOR_CONFIG (initial fetch timed out)\n"};
-          }
-          return readyResponse(request);
-        });
+    readiness_->addHandler("/healthz/ready", "200 once configured; 503 while starting or draining",
+                           false, [this](const AdminRequest& request) {
+                             // Stricter than /ready: an initial fetch timeout does not count as
+                             // configured.
+                             if (state_ == State::kLive && xds_ && !xds_->firstConfigApplied()) {
+                               return AdminResponse{
+                                   503, "text/plain; charset=utf-8",
+                                   "WAITING_FOR_CONFIG (initial fetch timed out)\n"};
+                             }
+                             return readyResponse(request);
+                           });
     if (!readiness_->start(sa.address(), static_cast<uint16_t>(sa.port_value()), error)) {
       error = "admin.readiness_address: " + error;
       return false;
     }
-    readiness_address_ = network::Address::fromIpPort(sa.address(), readiness_->port())
-                             .value_or(network::Address());
+    readiness_address_ =
+        network::Address::fromIpPort(sa.address(), readiness_->port()).value_or(network::Address());
   }
   auto bound = network::Address::fromIpPort(ip, admin_->port());
   std::string address = bound ? bound->asString() : ip + ":" + std::to_string(admin_->port());

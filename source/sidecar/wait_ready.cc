@@ -38,7 +38,8 @@ bool parseAddress(const std::string& text, std::string& ip, uint16_t& port) {
   }
   in6_addr probe6;
   in_addr probe4;
-  return inet_pton(AF_INET, ip.c_str(), &probe4) == 1 || inet_pton(AF_INET6, ip.c_str(), &probe6) == 1;
+  return inet_pton(AF_INET, ip.c_str(), &probe4) == 1 ||
+         inet_pton(AF_INET6, ip.c_str(), &probe6) == 1;
 }
 
 }  // namespace

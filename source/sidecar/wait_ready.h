@@ -14,8 +14,7 @@ namespace remora::sidecar {
 
 // `args` are the words after "wait-ready". Returns the exit code: 0 ready, 1 not ready in
 // time (the last answer or error is in `err`), 2 bad arguments.
-int runWaitReadyCommand(const std::vector<std::string>& args, std::ostream& out,
-                        std::ostream& err);
+int runWaitReadyCommand(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
 
 // One probe: the HTTP status of GET `path` at `ip`:`port`, or 0 (with `error` set) when no
 // answer came within `timeout_ms`.

@@ -141,8 +141,9 @@ class SidecarIntegrationTest : public ::testing::Test {
     tls_sni_ = std::make_unique<FakeUpstream>(FakeUpstream::echo());
     tls_h2_ = std::make_unique<FakeUpstream>(FakeUpstream::echo());
     std::string error;
-    ASSERT_TRUE(proxy_.start(
-        sidecarConfig(http_->port(), echo_->port(), tls_sni_->port(), tls_h2_->port()), args, error))
+    ASSERT_TRUE(
+        proxy_.start(sidecarConfig(http_->port(), echo_->port(), tls_sni_->port(), tls_h2_->port()),
+                     args, error))
         << error;
     inbound_ = proxy_.listenerPort("inbound");
     outbound_ = proxy_.listenerPort("outbound");
@@ -192,8 +193,9 @@ TEST_F(SidecarIntegrationTest, DetectionChoosesTheChainForEachProtocol) {
 
   // TLS ClientHellos from openssl: chosen by SNI, then by ALPN, else opaque.
   auto s_client = [&](std::vector<std::string> extra) {
-    std::vector<std::string> argv = {"/usr/bin/timeout", "5", "/usr/bin/openssl", "s_client",
-                                     "-connect", "127.0.0.1:" + std::to_string(inbound_)};
+    std::vector<std::string> argv = {"/usr/bin/timeout", "5",
+                                     "/usr/bin/openssl", "s_client",
+                                     "-connect",         "127.0.0.1:" + std::to_string(inbound_)};
     for (auto& e : extra) argv.push_back(e);
     return runCommand(argv);
   };

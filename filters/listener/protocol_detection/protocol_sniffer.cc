@@ -16,6 +16,18 @@ constexpr uint16_t kExtAlpn = 16;
 // Longest method we wait for; real ones are far shorter (PROPFIND, MKCALENDAR).
 constexpr size_t kMaxMethod = 24;
 
+SniffResult only(Verdict verdict) {
+  SniffResult result;
+  result.verdict = verdict;
+  return result;
+}
+
+SniffResult http1(const char* version) {
+  SniffResult result = only(Verdict::kHttp1);
+  result.http_version = version;
+  return result;
+}
+
 // Reads big-endian fields from a byte range; any read past the end marks it failed.
 class Reader {
  public:
@@ -58,7 +70,8 @@ std::optional<std::string> handshakeMessage(std::string_view bytes, bool final) 
   while (!wanted || message.size() < *wanted) {
     if (bytes.size() - pos < 5) return final ? std::optional<std::string>("") : std::nullopt;
     if (static_cast<uint8_t>(bytes[pos]) != kHandshakeRecord) return std::string();
-    size_t length = (static_cast<uint8_t>(bytes[pos + 3]) << 8) | static_cast<uint8_t>(bytes[pos + 4]);
+    size_t length =
+        (static_cast<uint8_t>(bytes[pos + 3]) << 8) | static_cast<uint8_t>(bytes[pos + 4]);
     if (length == 0 || length > 16384 + 2048) return std::string();
     if (bytes.size() - pos - 5 < length) {
       return final ? std::optional<std::string>("") : std::nullopt;
@@ -103,20 +116,20 @@ void parseAlpn(std::string_view ext, SniffResult& result) {
 SniffResult sniffTls(std::string_view bytes, bool final) {
   SniffResult result;
   // Record header: type, version major 3, minor 0..4.
-  if (bytes.size() >= 2 && static_cast<uint8_t>(bytes[1]) != 0x03) return {Verdict::kOpaque};
-  if (bytes.size() >= 3 && static_cast<uint8_t>(bytes[2]) > 0x04) return {Verdict::kOpaque};
+  if (bytes.size() >= 2 && static_cast<uint8_t>(bytes[1]) != 0x03) return only(Verdict::kOpaque);
+  if (bytes.size() >= 3 && static_cast<uint8_t>(bytes[2]) > 0x04) return only(Verdict::kOpaque);
   auto message = handshakeMessage(bytes, final);
   if (!message) return result;  // need more
   if (message->empty() || static_cast<uint8_t>((*message)[0]) != kClientHello) {
-    return {Verdict::kOpaque};
+    return only(Verdict::kOpaque);
   }
   Reader r(std::string_view(*message).substr(4));
-  r.read(2);                // client_version
-  r.take(32);               // random
-  r.take(r.read(1));        // session id
-  r.take(r.read(2));        // cipher suites
-  r.take(r.read(1));        // compression methods
-  if (!r.ok()) return {Verdict::kOpaque};
+  r.read(2);          // client_version
+  r.take(32);         // random
+  r.take(r.read(1));  // session id
+  r.take(r.read(2));  // cipher suites
+  r.take(r.read(1));  // compression methods
+  if (!r.ok()) return only(Verdict::kOpaque);
   result.verdict = Verdict::kTls;
   if (r.remaining() == 0) return result;  // no extensions: still TLS
   Reader extensions(r.take(r.read(2)));
@@ -134,7 +147,7 @@ bool isMethodChar(char c) { return (c >= 'A' && c <= 'Z') || c == '-' || c == '_
 
 SniffResult sniffHttp1(std::string_view bytes, bool final) {
   SniffResult undecided;
-  SniffResult opaque{Verdict::kOpaque};
+  SniffResult opaque = only(Verdict::kOpaque);
   size_t space = bytes.find(' ');
   std::string_view method = bytes.substr(0, space);
   if (method.size() > kMaxMethod) return opaque;
@@ -150,7 +163,7 @@ SniffResult sniffHttp1(std::string_view bytes, bool final) {
   }
   if (target_end == bytes.size()) {
     // A very long target that filled the buffer still looks like HTTP.
-    if (final && bytes.size() >= kMaxSniffBytes) return {Verdict::kHttp1, "", {}, "http/1.1"};
+    if (final && bytes.size() >= kMaxSniffBytes) return http1("http/1.1");
     return final ? opaque : undecided;
   }
   if (target_end == space + 1) return opaque;  // empty target
@@ -158,9 +171,7 @@ SniffResult sniffHttp1(std::string_view bytes, bool final) {
   for (std::string_view candidate : {"HTTP/1.1\r\n", "HTTP/1.0\r\n"}) {
     if (version.size() >= candidate.size()) {
       if (version.substr(0, candidate.size()) == candidate) {
-        return {Verdict::kHttp1, "", {}, std::string(candidate.substr(0, 8) == "HTTP/1.1"
-                                                          ? "http/1.1"
-                                                          : "http/1.0")};
+        return http1(candidate.substr(0, 8) == "HTTP/1.1" ? "http/1.1" : "http/1.0");
       }
     } else if (candidate.substr(0, version.size()) == version) {
       return final ? opaque : undecided;
@@ -172,11 +183,11 @@ SniffResult sniffHttp1(std::string_view bytes, bool final) {
 }  // namespace
 
 SniffResult sniff(std::string_view bytes, bool final) {
-  if (bytes.empty()) return final ? SniffResult{Verdict::kOpaque} : SniffResult{};
+  if (bytes.empty()) return final ? only(Verdict::kOpaque) : SniffResult{};
   if (static_cast<uint8_t>(bytes[0]) == kHandshakeRecord) return sniffTls(bytes, final);
   size_t n = std::min(bytes.size(), kH2Preface.size());
   if (bytes.substr(0, n) == kH2Preface.substr(0, n)) {
-    if (n == kH2Preface.size()) return {Verdict::kHttp2};
+    if (n == kH2Preface.size()) return only(Verdict::kHttp2);
     // "PRI " is also a valid HTTP/1 method prefix, but only the preface follows it in practice.
     if (!final) return {};
   }

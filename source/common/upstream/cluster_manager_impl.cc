@@ -60,10 +60,10 @@ HostConstSharedPtr ThreadLocalClusterImpl::originalDestinationHost(
   auto host = std::make_shared<Host>();
   host->address = *destination;
   if (info_->originalDestinationToLoopback()) {
-    host->address = network::Address::fromIpPort(
-                        destination->family() == AF_INET6 ? "::1" : "127.0.0.1",
-                        destination->port())
-                        .value_or(*destination);
+    host->address =
+        network::Address::fromIpPort(destination->family() == AF_INET6 ? "::1" : "127.0.0.1",
+                                     destination->port())
+            .value_or(*destination);
   }
   original_dst_hosts_.emplace(std::move(key), host);
   return host;

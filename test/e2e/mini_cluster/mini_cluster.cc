@@ -116,13 +116,21 @@ bool MiniCluster::start(const std::vector<std::string>& pilot_args, std::string&
   // let it through even where that chain drops by default.
   forward_rule_ = sh("iptables -I FORWARD -i " + bridge_ + " -o " + bridge_ + " -j ACCEPT", error);
   writeManifests();
-  std::vector<std::string> argv = {"source/pilot/remora-pilot", "--manifests", manifests_,
-                                   "--listen",                  kPilotAddress,
-                                   "--monitoring",              std::string(kGateway) + ":15014"};
+  std::vector<std::string> argv = {"source/pilot/remora-pilot",
+                                   "--manifests",
+                                   manifests_,
+                                   "--listen",
+                                   kPilotAddress,
+                                   "--monitoring",
+                                   std::string(kGateway) + ":15014"};
   for (const auto& a : pilot_args) argv.push_back(a);
   pilot_pid_ = spawnProcess(argv, dir_ + "/pilot.log");
-  if (!waitFor([&] { return httpRequest(std::string(kGateway) + ":15014", "GET", "/debug/syncz").status == 200; },
-               std::chrono::seconds(10))) {
+  if (!waitFor(
+          [&] {
+            return httpRequest(std::string(kGateway) + ":15014", "GET", "/debug/syncz").status ==
+                   200;
+          },
+          std::chrono::seconds(10))) {
     error = "pilot did not start: " + pilotLog();
     return false;
   }
@@ -138,7 +146,8 @@ MiniCluster::~MiniCluster() {
   }
   killAndReap(pilot_pid_);
   std::string ignored;
-  if (forward_rule_) sh("iptables -D FORWARD -i " + bridge_ + " -o " + bridge_ + " -j ACCEPT", ignored);
+  if (forward_rule_)
+    sh("iptables -D FORWARD -i " + bridge_ + " -o " + bridge_ + " -j ACCEPT", ignored);
   if (bridge_created_) sh("ip link del " + bridge_, ignored);
   if (!dir_.empty() && std::getenv("REMORA_KEEP_E2E") == nullptr) std::filesystem::remove_all(dir_);
 }
@@ -173,7 +182,8 @@ void MiniCluster::writeManifests() {
       yaml += "  - {ip: " + pod.ip + ", targetRef: {kind: Pod, name: " + name + "}}\n";
       any = true;
     }
-    if (!any) yaml.resize(yaml.rfind("subsets:")), yaml += "subsets: []\n";
+    if (!any)
+      yaml.resize(yaml.rfind("subsets:")), yaml += "subsets: []\n";
     else {
       yaml += "  ports:\n";
       for (const auto& p : s.ports) {
@@ -185,8 +195,8 @@ void MiniCluster::writeManifests() {
   for (const auto& name : pod_order_) {
     const Pod& pod = *pods_.at(name);
     yaml += "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name +
-            ", namespace: default, labels: " + labelsYaml(pod.labels) + "}\nstatus: {podIP: " +
-            pod.ip + "}\n---\n";
+            ", namespace: default, labels: " + labelsYaml(pod.labels) +
+            "}\nstatus: {podIP: " + pod.ip + "}\n---\n";
   }
   writeAtomically(manifests_ + "/cluster.yaml", yaml);
 }
@@ -239,22 +249,25 @@ bool MiniCluster::addPod(const std::string& name, const std::string& ip,
     error = "remora iptables: " + capture.output;
     return false;
   }
-  std::string bootstrap = "node:\n  id: sidecar~" + ip + "~" + name + ".default~default.svc.cluster.local\n"
-                          "  cluster: " + name + "\n  namespace: default\n  workload: " + name +
-                          "\nadmin:\n"
-                          "  address: {socket_address: {address: 0.0.0.0, port_value: 15000}}\n"
-                          "  readiness_address: {socket_address: {address: 0.0.0.0, port_value: 15021}}\n"
-                          "dynamic_resources:\n"
-                          "  ads_config:\n    api_type: DELTA_GRPC\n"
-                          "    address: {socket_address: {address: 198.18.0.1, port_value: 15010}}\n"
-                          "  cds_config: {ads: {}}\n  lds_config: {ads: {}}\n";
+  std::string bootstrap =
+      "node:\n  id: sidecar~" + ip + "~" + name +
+      ".default~default.svc.cluster.local\n"
+      "  cluster: " +
+      name + "\n  namespace: default\n  workload: " + name +
+      "\nadmin:\n"
+      "  address: {socket_address: {address: 0.0.0.0, port_value: 15000}}\n"
+      "  readiness_address: {socket_address: {address: 0.0.0.0, port_value: 15021}}\n"
+      "dynamic_resources:\n"
+      "  ads_config:\n    api_type: DELTA_GRPC\n"
+      "    address: {socket_address: {address: 198.18.0.1, port_value: 15010}}\n"
+      "  cds_config: {ads: {}}\n  lds_config: {ads: {}}\n";
   std::string path = dir_ + "/" + name + ".bootstrap.yaml";
   writeAtomically(path, bootstrap);
   ref.sidecar_log = dir_ + "/" + name + ".sidecar.log";
-  ref.sidecar_pid = spawnProcess({"/usr/sbin/ip", "netns", "exec", ns, "/usr/bin/setpriv",
-                                  "--reuid=1337", "--regid=1337", "--clear-groups", remora_, "-c",
-                                  path, "--concurrency", "1", "--drain-time-s", "5"},
-                                 ref.sidecar_log);
+  ref.sidecar_pid = spawnProcess(
+      {"/usr/sbin/ip", "netns", "exec", ns, "/usr/bin/setpriv", "--reuid=1337", "--regid=1337",
+       "--clear-groups", remora_, "-c", path, "--concurrency", "1", "--drain-time-s", "5"},
+      ref.sidecar_log);
   if (!waitFor([&] { return httpRequest(ref.readiness(), "GET", "/healthz/ready").status == 200; },
                std::chrono::seconds(15))) {
     error = "sidecar of " + name + " not ready: " + readText(ref.sidecar_log);
@@ -282,13 +295,18 @@ pid_t MiniCluster::runNginx(const std::string& pod, uint16_t port, const std::st
   std::string base = dir_ + "/" + pod + "-nginx" + std::to_string(port);
   std::filesystem::create_directories(base);
   std::string conf = "daemon off;\nmaster_process off;\nworker_processes 1;\npid " + base +
-                     "/nginx.pid;\nerror_log " + base + "/error.log;\n"
+                     "/nginx.pid;\nerror_log " + base +
+                     "/error.log;\n"
                      "events { worker_connections 4096; }\n"
-                     "http {\n  access_log off;\n  client_body_temp_path " + base + "/body;\n"
-                     "  proxy_temp_path " + base + "/proxy;\n  fastcgi_temp_path " + base +
+                     "http {\n  access_log off;\n  client_body_temp_path " +
+                     base +
+                     "/body;\n"
+                     "  proxy_temp_path " +
+                     base + "/proxy;\n  fastcgi_temp_path " + base +
                      "/fastcgi;\n  uwsgi_temp_path " + base + "/uwsgi;\n  scgi_temp_path " + base +
                      "/scgi;\n  keepalive_requests 100000;\n"
-                     "  server {\n    listen " + std::to_string(port) +
+                     "  server {\n    listen " +
+                     std::to_string(port) +
                      ";\n    location / { default_type text/plain; return 200 \"" + body +
                      "\\n\"; }\n  }\n}\n";
   writeAtomically(base + "/nginx.conf", conf);
@@ -305,10 +323,10 @@ pid_t MiniCluster::runNginx(const std::string& pod, uint16_t port, const std::st
 }
 
 pid_t MiniCluster::runEcho(const std::string& pod, uint16_t port) {
-  pid_t pid = spawn(pod,
-                    {"/usr/bin/socat", "TCP-LISTEN:" + std::to_string(port) + ",fork,reuseaddr",
-                     "EXEC:/bin/cat"},
-                    dir_ + "/" + pod + "-echo.log");
+  pid_t pid = spawn(
+      pod,
+      {"/usr/bin/socat", "TCP-LISTEN:" + std::to_string(port) + ",fork,reuseaddr", "EXEC:/bin/cat"},
+      dir_ + "/" + pod + "-echo.log");
   waitFor([&] {
     return exec(pod, {"/bin/sh", "-c", "ss -ltn | grep -q ':" + std::to_string(port) + " '"})
                .exit_code == 0;

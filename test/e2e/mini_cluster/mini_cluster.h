@@ -103,7 +103,7 @@ class MiniCluster {
   void writeManifests();
   std::string hostsFile() const;
 
-  std::string tag_;     // unique per test process: names of namespaces and links
+  std::string tag_;  // unique per test process: names of namespaces and links
   std::string bridge_;
   std::string dir_;     // world-readable: the proxies (uid 1337) read their files here
   std::string remora_;  // a copy of the proxy binary uid 1337 may execute

@@ -42,14 +42,16 @@ LoadResult parseH2load(const std::string& output) {
   LoadResult r;
   r.output = output;
   std::smatch m;
-  if (std::regex_search(output, m,
-                        std::regex(R"(requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored)"))) {
+  if (std::regex_search(
+          output, m,
+          std::regex(
+              R"(requests: \d+ total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored)"))) {
     r.succeeded = std::stoi(m[1]);
     r.failed = std::stoi(m[2]);
     r.errored = std::stoi(m[3]);
   }
-  if (std::regex_search(output, m,
-                        std::regex(R"(status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx)"))) {
+  if (std::regex_search(
+          output, m, std::regex(R"(status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx)"))) {
     r.non_2xx = std::stoi(m[2]) + std::stoi(m[3]) + std::stoi(m[4]);
   }
   return r;
@@ -79,8 +81,8 @@ class SidecarClusterTest : public ::testing::Test {
     ASSERT_TRUE(cluster_.addPod("external", "198.18.200.1", {{"role", "external"}}, false, error))
         << error;
     // Last, so its proxy's first configuration already has every endpoint.
-    ASSERT_TRUE(cluster_.addPod("productpage-1", "198.18.0.10", {{"app", "productpage"}}, true,
-                                error))
+    ASSERT_TRUE(
+        cluster_.addPod("productpage-1", "198.18.0.10", {{"app", "productpage"}}, true, error))
         << error;
     reviews_app_[0] = cluster_.runNginx("reviews-1", 9080, "reviews-1");
     reviews_app_[1] = cluster_.runNginx("reviews-2", 9080, "reviews-2");
@@ -117,9 +119,9 @@ TEST_F(SidecarClusterTest, CurlReachesReviewsThroughBothSidecarsAndBothCountIt) 
   EXPECT_NE(curl("productpage-1", {"http://198.19.0.10:9080/"}).output.find("reviews-"),
             std::string::npos);
   // productpage's sidecar sent 3 requests to reviews; the reviews sidecars took them in.
-  EXPECT_EQ(cluster_.metric("productpage-1", "remora_cluster_upstream_requests_total",
-                            kReviewsCluster),
-            3);
+  EXPECT_EQ(
+      cluster_.metric("productpage-1", "remora_cluster_upstream_requests_total", kReviewsCluster),
+      3);
   double inbound = 0;
   for (const char* pod : {"reviews-1", "reviews-2"}) {
     inbound += cluster_.metric(pod, "remora_cluster_upstream_requests_total",
@@ -207,10 +209,9 @@ spec:
 }
 
 TEST_F(SidecarClusterTest, KillingOneReviewsAppUnderLoadGivesNoClientErrors) {
-  pid_t load = cluster_.spawn("productpage-1",
-                              {"/usr/bin/h2load", "--h1", "-n", "4000", "-c", "4",
-                               "http://reviews:9080/"},
-                              cluster_.dir() + "/load.log");
+  pid_t load = cluster_.spawn(
+      "productpage-1", {"/usr/bin/h2load", "--h1", "-n", "4000", "-c", "4", "http://reviews:9080/"},
+      cluster_.dir() + "/load.log");
   // Once the load is well under way, reviews-1's application dies (its sidecar stays).
   ASSERT_TRUE(waitFor(
       [&] {
@@ -221,23 +222,23 @@ TEST_F(SidecarClusterTest, KillingOneReviewsAppUnderLoadGivesNoClientErrors) {
   ::kill(reviews_app_[0], SIGKILL);
   int status = 0;
   ASSERT_EQ(::waitpid(load, &status, 0), load);
-  LoadResult r = parseH2load(cluster_.exec("productpage-1", {"/bin/cat", cluster_.dir() + "/load.log"}).output);
+  LoadResult r = parseH2load(
+      cluster_.exec("productpage-1", {"/bin/cat", cluster_.dir() + "/load.log"}).output);
   EXPECT_EQ(r.succeeded, 4000) << r.output;
   EXPECT_EQ(r.failed, 0) << r.output;
   EXPECT_EQ(r.errored, 0) << r.output;
   EXPECT_EQ(r.non_2xx, 0) << r.output << cluster_.metricLines("productpage-1", "reviews")
                           << cluster_.metricLines("reviews-1", "inbound");
   // The failures were seen and retried on the other pod.
-  EXPECT_GT(cluster_.metric("productpage-1", "remora_cluster_upstream_retries_total",
-                            kReviewsCluster),
-            0);
+  EXPECT_GT(
+      cluster_.metric("productpage-1", "remora_cluster_upstream_retries_total", kReviewsCluster),
+      0);
 }
 
 TEST_F(SidecarClusterTest, SigtermOnASidecarUnderLoadFailsNoRequest) {
-  pid_t load = cluster_.spawn("productpage-1",
-                              {"/usr/bin/h2load", "--h1", "-n", "4000", "-c", "4",
-                               "http://reviews:9080/"},
-                              cluster_.dir() + "/load.log");
+  pid_t load = cluster_.spawn(
+      "productpage-1", {"/usr/bin/h2load", "--h1", "-n", "4000", "-c", "4", "http://reviews:9080/"},
+      cluster_.dir() + "/load.log");
   ASSERT_TRUE(waitFor(
       [&] {
         return cluster_.metric("reviews-1", "remora_cluster_upstream_requests_total",
@@ -248,7 +249,8 @@ TEST_F(SidecarClusterTest, SigtermOnASidecarUnderLoadFailsNoRequest) {
   ::kill(sidecar, SIGTERM);
   int status = 0;
   ASSERT_EQ(::waitpid(load, &status, 0), load);
-  LoadResult r = parseH2load(cluster_.exec("productpage-1", {"/bin/cat", cluster_.dir() + "/load.log"}).output);
+  LoadResult r = parseH2load(
+      cluster_.exec("productpage-1", {"/bin/cat", cluster_.dir() + "/load.log"}).output);
   EXPECT_EQ(r.succeeded, 4000) << r.output;
   EXPECT_EQ(r.failed + r.errored, 0) << r.output;
   EXPECT_EQ(r.non_2xx, 0) << r.output << cluster_.metricLines("productpage-1", "reviews");

@@ -3,7 +3,8 @@
 // fixed request rate (h2load --rps), in the mini-cluster. Prints p50/p99 of each, the
 // difference, and each sidecar's resident memory under that load. Root only.
 //
-//   bazel run -c opt //test/e2e/mini_cluster:sidecar_latency_bench -- [rps_per_conn] [seconds] [rounds]
+//   bazel run -c opt //test/e2e/mini_cluster:sidecar_latency_bench -- [rps_per_conn] [seconds]
+//   [rounds]
 
 #include <signal.h>
 #include <sys/wait.h>
@@ -89,11 +90,11 @@ int main(int argc, char** argv) {
               conns, rps, conns * rps, seconds, rounds);
   auto run = [&](const std::string& pod, const std::string& url, const std::string& log) {
     std::remove(log.c_str());
-    pid_t pid = cluster.spawn(pod,
-                              {"/usr/bin/h2load", "--h1", "-c", std::to_string(conns), "--rps",
-                               std::to_string(rps), "-D", std::to_string(seconds), "--log-file",
-                               log, url},
-                              log + ".out");
+    pid_t pid =
+        cluster.spawn(pod,
+                      {"/usr/bin/h2load", "--h1", "-c", std::to_string(conns), "--rps",
+                       std::to_string(rps), "-D", std::to_string(seconds), "--log-file", log, url},
+                      log + ".out");
     uint64_t rss_client = 0, rss_server = 0;
     int status = 0;
     while (::waitpid(pid, &status, WNOHANG) == 0) {
@@ -109,15 +110,17 @@ int main(int argc, char** argv) {
   uint64_t client_rss = 0, server_rss = 0;
   size_t failed = 0;
   for (int r = 0; r < rounds; ++r) {
-    auto [mesh, c_rss, s_rss] = run("productpage-1", "http://reviews:9080/", cluster.dir() + "/mesh.log");
+    auto [mesh, c_rss, s_rss] =
+        run("productpage-1", "http://reviews:9080/", cluster.dir() + "/mesh.log");
     auto [direct, unused1, unused2] =
         run("plain-client", "http://198.18.0.31:9080/", cluster.dir() + "/direct.log");
     client_rss = std::max(client_rss, c_rss);
     server_rss = std::max(server_rss, s_rss);
     failed += mesh.failed + direct.failed;
-    std::printf("round %d: two sidecars p50 %.3f ms p99 %.3f ms (%zu req) | direct p50 %.3f ms "
-                "p99 %.3f ms (%zu req)\n",
-                r + 1, mesh.p50, mesh.p99, mesh.count, direct.p50, direct.p99, direct.count);
+    std::printf(
+        "round %d: two sidecars p50 %.3f ms p99 %.3f ms (%zu req) | direct p50 %.3f ms "
+        "p99 %.3f ms (%zu req)\n",
+        r + 1, mesh.p50, mesh.p99, mesh.count, direct.p50, direct.p99, direct.count);
     mesh50.push_back(mesh.p50);
     mesh99.push_back(mesh.p99);
     direct50.push_back(direct.p50);

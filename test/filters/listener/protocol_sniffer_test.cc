@@ -34,8 +34,8 @@ std::string alpnExtension(const std::vector<std::string>& protocols) {
 
 // A ClientHello handshake message (header included) as TLS 1.3 clients send it.
 std::string clientHelloMessage(const std::string& extensions, size_t padding = 0) {
-  std::string body = u16(0x0303) + std::string(32, 'r') + u8(32) + std::string(32, 's') +
-                     u16(4) + u16(0x1301) + u16(0x1302) + u8(1) + u8(0);
+  std::string body = u16(0x0303) + std::string(32, 'r') + u8(32) + std::string(32, 's') + u16(4) +
+                     u16(0x1301) + u16(0x1302) + u8(1) + u8(0);
   std::string ext = extensions;
   if (padding > 0) ext += extension(21, std::string(padding, '\0'));
   body += u16(static_cast<uint32_t>(ext.size())) + ext;
@@ -62,8 +62,8 @@ void expectPrefixesConsistent(const std::string& bytes, Verdict full) {
 }
 
 TEST(ProtocolSnifferTest, TlsClientHelloWithSniAndAlpn) {
-  std::string hello =
-      records(clientHelloMessage(sniExtension("API.Example.COM") + alpnExtension({"h2", "http/1.1"})));
+  std::string hello = records(
+      clientHelloMessage(sniExtension("API.Example.COM") + alpnExtension({"h2", "http/1.1"})));
   SniffResult r = sniff(hello, false);
   ASSERT_EQ(r.verdict, Verdict::kTls);
   EXPECT_EQ(r.server_name, "api.example.com");
@@ -121,10 +121,10 @@ TEST(ProtocolSnifferTest, MalformedTlsIsOpaque) {
 }
 
 TEST(ProtocolSnifferTest, Http1RequestLines) {
-  for (std::string line : std::vector<std::string>
-       {"GET / HTTP/1.1\r\nHost: a\r\n\r\n", "POST /api?x=1 HTTP/1.1\r\n", "OPTIONS * HTTP/1.1\r\n",
-        "CONNECT example.com:443 HTTP/1.1\r\n", "PROPFIND /dav HTTP/1.1\r\n",
-        "GET http://a.example/x HTTP/1.1\r\n"}) {
+  for (std::string line : std::vector<std::string>{
+           "GET / HTTP/1.1\r\nHost: a\r\n\r\n", "POST /api?x=1 HTTP/1.1\r\n",
+           "OPTIONS * HTTP/1.1\r\n", "CONNECT example.com:443 HTTP/1.1\r\n",
+           "PROPFIND /dav HTTP/1.1\r\n", "GET http://a.example/x HTTP/1.1\r\n"}) {
     SniffResult r = sniff(line, false);
     EXPECT_EQ(r.verdict, Verdict::kHttp1) << line;
     EXPECT_EQ(r.http_version, "http/1.1") << line;
@@ -144,10 +144,10 @@ TEST(ProtocolSnifferTest, Http2Preface) {
 
 TEST(ProtocolSnifferTest, OpaqueBytes) {
   // Redis RESP, a MySQL-like binary greeting, lower-case "method", SSH banner, control bytes.
-  for (std::string bytes : std::vector<std::string>
-       {"*1\r\n$4\r\nPING\r\n", std::string("\x4a\0\0\0\x0a", 5), "get / HTTP/1.1\r\n",
-        "SSH-2.0-OpenSSH_9.2\r\n", "GET /\x01 HTTP/1.1\r\n", "GET  / HTTP/1.1\r\n",
-        "GET / HTTP/2.0\r\n", "GET / SIP/2.0\r\n", "HELLO WORLD FOO\r\n"}) {
+  for (std::string bytes : std::vector<std::string>{
+           "*1\r\n$4\r\nPING\r\n", std::string("\x4a\0\0\0\x0a", 5), "get / HTTP/1.1\r\n",
+           "SSH-2.0-OpenSSH_9.2\r\n", "GET /\x01 HTTP/1.1\r\n", "GET  / HTTP/1.1\r\n",
+           "GET / HTTP/2.0\r\n", "GET / SIP/2.0\r\n", "HELLO WORLD FOO\r\n"}) {
     EXPECT_EQ(sniff(bytes, false).verdict, Verdict::kOpaque) << bytes;
   }
   // An over-long "method" is not waited for.

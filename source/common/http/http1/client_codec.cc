@@ -14,8 +14,8 @@ class ClientConnectionImpl::ActiveRequest : public RequestEncoder,
   void encodeHeaders(const HeaderMap& headers, bool end_stream) override {
     head = headers.method() == "HEAD";
     std::string_view m = headers.method();
-    idempotent = m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" ||
-                 m == "DELETE";
+    idempotent =
+        m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
     std::string& out = headScratch();
     out += headers.method();
     out += " ";
