@@ -294,6 +294,12 @@ TEST_F(SidecarIntegrationTest, SigtermDrainsInboundWhileOutboundKeepsServing) {
   EXPECT_TRUE(closedByPeer(in_new));
   ::close(in_new);
 
+  // HTTP/2 likewise: served, with GOAWAY.
+  auto h2 = runCommand({"/usr/bin/nghttp", "-v", "-t", "5",
+                        "http://127.0.0.1:" + std::to_string(inbound_) + "/h2-late"});
+  EXPECT_NE(h2.output.find("app saw GET /h2-late"), std::string::npos) << h2.output;
+  EXPECT_NE(h2.output.find("recv GOAWAY frame"), std::string::npos) << h2.output;
+
   // Outbound: business as usual, keep-alive included, new connections too.
   for (int i = 0; i < 3; ++i) {
     std::string r = get(out_old, "/app-call");
