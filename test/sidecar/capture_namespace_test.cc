@@ -164,5 +164,70 @@ TEST_F(CaptureNamespaceTest, ExcludedDestinationsAndPortsAreNotCaptured) {
   EXPECT_EQ(connect("198.19.0.7", 9443).find("15001"), std::string::npos);
 }
 
+// The proxy itself on IPv6: `remora iptables` with ip6tables redirects the application's
+// connection to [fd00:1::2]:8080 to the proxy's [::]:15001, whose original_dst filter reads
+// IP6T_SO_ORIGINAL_DST so the chain for fd00:1::/64 port 8080 matches and tcp_proxy's
+// ORIGINAL_DST cluster connects (as uid 1337, not captured) to the echo server there.
+TEST_F(CaptureNamespaceTest, ProxyRecoversIpv6OriginalDestination) {
+  for (const char* tool : {"/usr/bin/socat", "/usr/bin/setpriv", "/usr/sbin/ip6tables"}) {
+    if (access(tool, X_OK) != 0) GTEST_SKIP() << tool << " not installed";
+  }
+  ASSERT_EQ(inNs("ip addr add fd00:1::2/64 dev d0 nodad").exit_code, 0);
+  ASSERT_EQ(inNs("ip -6 route add default dev d0").exit_code, 0);
+  auto installed = capture("");
+  ASSERT_EQ(installed.exit_code, 0) << installed.output;
+  ASSERT_NE(inNs("ip6tables-save -t nat").output.find("REMORA_REDIRECT"), std::string::npos);
+
+  // uid 1337 cannot read the test's runfiles: binary and bootstrap go to a world-readable place.
+  std::string shared = "/tmp/remora-cap6-" + std::to_string(::getpid());
+  ASSERT_EQ(sh("rm -rf " + shared + " && mkdir -m 755 " + shared + " && cp " + remoraBinary() +
+               " " + shared + "/remora && chmod 755 " + shared + "/remora")
+                .exit_code,
+            0);
+  writeFile(shared + "/bootstrap.yaml", R"(
+admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}
+static_resources:
+  listeners:
+  - name: outbound
+    address: {socket_address: {address: "::", port_value: 15001}}
+    listener_filters:
+    - name: remora.filters.listener.original_dst
+      typed_config: {"@type": type.googleapis.com/remora.extensions.filters.listener.original_dst.v1.OriginalDst}
+    filter_chains:
+    - filter_chain_match:
+        destination_port: 8080
+        prefix_ranges: [{address_prefix: "fd00:1::", prefix_len: 64}]
+      filters:
+      - name: remora.filters.network.tcp_proxy
+        typed_config: {"@type": type.googleapis.com/remora.extensions.filters.network.tcp_proxy.v1.TcpProxy, stat_prefix: v6, cluster: passthrough}
+  clusters:
+  - {name: passthrough, type: ORIGINAL_DST, connect_timeout: 2s}
+)");
+  ASSERT_EQ(sh("chmod 644 " + shared + "/bootstrap.yaml").exit_code, 0);
+  for (const std::vector<std::string>& argv :
+       {std::vector<std::string>{"/usr/sbin/ip", "netns", "exec", ns_, "/usr/bin/socat",
+                                 "TCP6-LISTEN:8080,fork,reuseaddr", "EXEC:/bin/cat"},
+        std::vector<std::string>{"/usr/sbin/ip", "netns", "exec", ns_, "/usr/bin/setpriv",
+                                 "--reuid=1337", "--regid=1337", "--clear-groups",
+                                 shared + "/remora", "-c", shared + "/bootstrap.yaml",
+                                 "--concurrency", "1"}}) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      std::vector<char*> args;
+      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+      args.push_back(nullptr);
+      ::execv(args[0], args.data());
+      ::_exit(127);
+    }
+    servers_.push_back(pid);
+  }
+  auto echo = [&] {
+    return inNs("sh -c \"printf hello6 | /usr/bin/socat -t 2 - 'TCP6:[fd00:1::2]:8080'\"").output;
+  };
+  EXPECT_TRUE(waitFor([&] { return echo() == "hello6"; }, seconds(10))) << echo();
+  sh("rm -rf " + shared);
+}
+
 }  // namespace
 }  // namespace remora::test
