@@ -11,6 +11,8 @@ namespace remora::server {
 namespace {
 
 constexpr std::chrono::milliseconds kDefaultInitialFetchTimeout{15000};
+// How long a route configuration may wait for the clusters it names to get endpoints.
+constexpr std::chrono::milliseconds kRouteWarmingWait{5000};
 
 std::string edsName(const config::cluster::v1::Cluster& cluster) {
   const auto& name = cluster.eds_cluster_config().service_name();
@@ -260,7 +262,53 @@ void XdsManager::onEndpoints(const std::vector<config::DecodedResource>& upserts
   if (!live.empty()) target_.updateClusters(live, {});
 }
 
+void XdsManager::applyRoutes(const std::shared_ptr<RdsRouteConfigProvider>& provider,
+                             std::shared_ptr<const router::RouteTable> table,
+                             std::vector<std::string> clusters) {
+  bool waits = std::any_of(clusters.begin(), clusters.end(),
+                           [&](const std::string& name) { return warming_.count(name) != 0; });
+  if (!waits) {
+    held_routes_.erase(provider->name());
+    provider->latest = table;
+    target_.updateRoutes(provider, std::move(table));
+    return;
+  }
+  REMORA_LOG(debug, "route_config %s: held until its new clusters have endpoints",
+             provider->name().c_str());
+  held_routes_[provider->name()] = {provider, std::move(table), std::move(clusters)};
+  if (!held_routes_timer_) {
+    held_routes_timer_ = dispatcher_.createTimer([this] { applyHeldRoutes(true); });
+  }
+  if (!held_routes_timer_->enabled()) held_routes_timer_->enable(kRouteWarmingWait);
+}
+
+void XdsManager::applyHeldRoutes(bool force) {
+  bool applied = false;
+  for (auto it = held_routes_.begin(); it != held_routes_.end();) {
+    const auto& held = it->second;
+    bool waits =
+        !force && std::any_of(held.clusters.begin(), held.clusters.end(),
+                              [&](const std::string& name) { return warming_.count(name) != 0; });
+    if (waits) {
+      ++it;
+      continue;
+    }
+    if (force) {
+      REMORA_LOG(warn, "route_config %s: applied with clusters still waiting for endpoints",
+                 held.provider->name().c_str());
+    }
+    held.provider->latest = held.table;
+    target_.updateRoutes(held.provider, held.table);
+    it = held_routes_.erase(it);
+    applied = true;
+  }
+  if (held_routes_.empty() && held_routes_timer_) held_routes_timer_->disable();
+  // Listeners waiting for these routes may start now.
+  if (applied) activateReadyListeners(nullptr);
+}
+
 void XdsManager::countWarmingClusters() {
+  if (!held_routes_.empty()) applyHeldRoutes(false);
   warming_cluster_count_ = warming_.size();
   warming_clusters_->set(static_cast<int64_t>(warming_.size()));
 }
@@ -283,14 +331,28 @@ void XdsManager::onRoutes(const std::vector<config::DecodedResource>& upserts,
       continue;
     }
     auto provider = routes_.provider(resource.name);
-    provider->latest = table;
     provider->proto = config::PackedProto<config::route::v1::RouteConfiguration>::fromBytes(
         resource.resource->value());
     provider->version = resource.version;
     provider->last_updated = std::chrono::system_clock::now();
-    target_.updateRoutes(provider, table);
+    std::vector<std::string> clusters;
+    for (const auto& vhost : proto.virtual_hosts()) {
+      for (const auto& route : vhost.routes()) {
+        if (!route.has_route()) continue;
+        const auto& action = route.route();
+        if (!action.cluster().empty()) clusters.push_back(action.cluster());
+        for (const auto& weighted : action.weighted_clusters().clusters()) {
+          clusters.push_back(weighted.name());
+        }
+        for (const auto& mirror : action.request_mirror_policies()) {
+          clusters.push_back(mirror.cluster());
+        }
+      }
+    }
+    applyRoutes(provider, table, std::move(clusters));
   }
   for (const auto& name : removed) {
+    held_routes_.erase(name);
     RdsRouteConfigProvider* provider = routes_.find(name);
     if (provider == nullptr) continue;
     provider->latest = nullptr;

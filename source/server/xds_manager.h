@@ -125,6 +125,13 @@ class XdsManager : public config::SubscriptionCallbacks {
   void checkInitialization();
   // The initial fetch timeout passed: whatever still waits goes live without it.
   void onInitialFetchTimeout();
+  // Make-before-break for routes: a route configuration naming a cluster that is still
+  // warming (its endpoints have not arrived) waits until none of its clusters is, or at most
+  // kRouteWarmingWait, so requests never see "no cluster" in between.
+  void applyRoutes(const std::shared_ptr<RdsRouteConfigProvider>& provider,
+                   std::shared_ptr<const router::RouteTable> table,
+                   std::vector<std::string> clusters);
+  void applyHeldRoutes(bool force);
 
   event::Dispatcher& dispatcher_;
   stats::Store& store_;
@@ -143,6 +150,13 @@ class XdsManager : public config::SubscriptionCallbacks {
   void setEdsName(DynamicCluster& cluster, const std::string& cluster_name, std::string eds_name);
   std::map<std::string, DynamicListener> listeners_;
   std::map<std::string, Meta> route_meta_;
+  struct HeldRoutes {
+    std::shared_ptr<RdsRouteConfigProvider> provider;
+    std::shared_ptr<const router::RouteTable> table;
+    std::vector<std::string> clusters;
+  };
+  std::map<std::string, HeldRoutes> held_routes_;  // by route configuration name
+  event::TimerPtr held_routes_timer_;
 
   // Starts watching `path` unless already watched.
   void watchFile(const std::string& path);

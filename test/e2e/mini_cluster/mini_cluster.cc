@@ -174,21 +174,23 @@ void MiniCluster::writeManifests() {
       yaml += "  - {name: " + p.name + ", port: " + std::to_string(p.port) + "}\n";
     }
     yaml += "---\napiVersion: v1\nkind: Endpoints\nmetadata: {name: " + s.name +
-            ", namespace: default}\nsubsets:\n- addresses:\n";
-    bool any = false;
+            ", namespace: default}\nsubsets:";
+    std::string ready, not_ready;
     for (const auto& name : pod_order_) {
       const Pod& pod = *pods_.at(name);
       if (!selects(s.selector, pod.labels)) continue;
-      yaml += "  - {ip: " + pod.ip + ", targetRef: {kind: Pod, name: " + name + "}}\n";
-      any = true;
+      (pod.ready ? ready : not_ready) +=
+          "  - {ip: " + pod.ip + ", targetRef: {kind: Pod, name: " + name + "}}\n";
     }
-    if (!any)
-      yaml.resize(yaml.rfind("subsets:")), yaml += "subsets: []\n";
-    else {
-      yaml += "  ports:\n";
+    if (ready.empty() && not_ready.empty()) {
+      yaml += " []\n";
+    } else {
+      yaml += "\n- ports:\n";
       for (const auto& p : s.ports) {
         yaml += "  - {name: " + p.name + ", port: " + std::to_string(p.port) + "}\n";
       }
+      if (!ready.empty()) yaml += "  addresses:\n" + ready;
+      if (!not_ready.empty()) yaml += "  notReadyAddresses:\n" + not_ready;
     }
     yaml += "---\n";
   }
@@ -199,6 +201,11 @@ void MiniCluster::writeManifests() {
             "}\nstatus: {podIP: " + pod.ip + "}\n---\n";
   }
   writeAtomically(manifests_ + "/cluster.yaml", yaml);
+}
+
+void MiniCluster::setPodReady(const std::string& name, bool ready) {
+  pods_.at(name)->ready = ready;
+  writeManifests();
 }
 
 void MiniCluster::writeManifest(const std::string& file, const std::string& yaml) {

@@ -49,6 +49,7 @@ class MiniCluster {
     std::string netns;
     std::map<std::string, std::string> labels;
     bool sidecar = false;
+    bool ready = true;  // false: listed under notReadyAddresses (a terminating pod)
     pid_t sidecar_pid = -1;
     std::string sidecar_log;
     std::vector<pid_t> apps;
@@ -73,6 +74,9 @@ class MiniCluster {
   bool addPod(const std::string& name, const std::string& ip,
               std::map<std::string, std::string> labels, bool sidecar, std::string& error);
   Pod& pod(const std::string& name) { return *pods_.at(name); }
+  // What Kubernetes does when a pod starts terminating: its address moves to
+  // notReadyAddresses in the Endpoints (pilot stops sending traffic there).
+  void setPodReady(const std::string& name, bool ready);
 
   // Runs a command in a pod's namespace (as root, so it is captured) and waits for it.
   CommandResult exec(const std::string& pod, const std::vector<std::string>& argv);

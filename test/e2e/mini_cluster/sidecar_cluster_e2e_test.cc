@@ -245,7 +245,10 @@ TEST_F(SidecarClusterTest, SigtermOnASidecarUnderLoadFailsNoRequest) {
                                "cluster=\"inbound|9080||\"") > 500;
       },
       seconds(20)));
+  // Termination as Kubernetes does it: the pod leaves the ready endpoints and its containers
+  // get SIGTERM at the same time.
   pid_t sidecar = cluster_.pod("reviews-1").sidecar_pid;
+  cluster_.setPodReady("reviews-1", false);
   ::kill(sidecar, SIGTERM);
   int status = 0;
   ASSERT_EQ(::waitpid(load, &status, 0), load);
