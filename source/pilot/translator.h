@@ -120,10 +120,12 @@ class Translator {
   const Object* ruleFor(const std::string& fqdn) const;
   const Object* virtualServiceFor(const std::string& fqdn, const std::string& ns) const;
   std::vector<Endpoint> endpointsOf(const Service& service) const;
+  // translator_checks.cc
   bool checkVirtualService(const Object& vs);
   bool checkDestinationRule(const Object& dr);
 
   void addServiceClusters(const Service& service, Resources& out) const;
+  // translator_routes.cc
   void addRoutes(const std::string& ns, bool registry_only, Resources& out) const;
   // translator_listeners.cc
   void addOutboundListener(bool registry_only, Resources& out) const;

@@ -279,14 +279,7 @@ void Translator::addInbound(const std::string& ns, const std::string& pod, Resou
     cluster.set_type(Cluster::STATIC);
     cluster.mutable_connect_timeout()->set_seconds(10);
     cluster.set_http_protocol(Cluster::USE_DOWNSTREAM_PROTOCOL);
-    auto* sa = cluster.mutable_load_assignment()
-                   ->add_endpoints()
-                   ->add_lb_endpoints()
-                   ->mutable_endpoint()
-                   ->mutable_address()
-                   ->mutable_socket_address();
-    sa->set_address("127.0.0.1");
-    sa->set_port_value(target);
+    addStaticEndpoint(cluster, "127.0.0.1", target);
     out.clusters[cluster_name] = pack(cluster);
 
     std::string stat = "inbound_" + std::to_string(target);

@@ -265,9 +265,7 @@ void XdsManager::onEndpoints(const std::vector<config::DecodedResource>& upserts
 void XdsManager::applyRoutes(const std::shared_ptr<RdsRouteConfigProvider>& provider,
                              std::shared_ptr<const router::RouteTable> table,
                              std::vector<std::string> clusters) {
-  bool waits = std::any_of(clusters.begin(), clusters.end(),
-                           [&](const std::string& name) { return warming_.count(name) != 0; });
-  if (!waits) {
+  if (!anyWarming(clusters)) {
     held_routes_.erase(provider->name());
     provider->latest = table;
     target_.updateRoutes(provider, std::move(table));
@@ -282,14 +280,16 @@ void XdsManager::applyRoutes(const std::shared_ptr<RdsRouteConfigProvider>& prov
   if (!held_routes_timer_->enabled()) held_routes_timer_->enable(kRouteWarmingWait);
 }
 
+bool XdsManager::anyWarming(const std::vector<std::string>& clusters) const {
+  return std::any_of(clusters.begin(), clusters.end(),
+                     [&](const std::string& name) { return warming_.count(name) != 0; });
+}
+
 void XdsManager::applyHeldRoutes(bool force) {
   bool applied = false;
   for (auto it = held_routes_.begin(); it != held_routes_.end();) {
     const auto& held = it->second;
-    bool waits =
-        !force && std::any_of(held.clusters.begin(), held.clusters.end(),
-                              [&](const std::string& name) { return warming_.count(name) != 0; });
-    if (waits) {
+    if (!force && anyWarming(held.clusters)) {
       ++it;
       continue;
     }

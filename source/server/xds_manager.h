@@ -132,6 +132,7 @@ class XdsManager : public config::SubscriptionCallbacks {
                    std::shared_ptr<const router::RouteTable> table,
                    std::vector<std::string> clusters);
   void applyHeldRoutes(bool force);
+  bool anyWarming(const std::vector<std::string>& clusters) const;
 
   event::Dispatcher& dispatcher_;
   stats::Store& store_;

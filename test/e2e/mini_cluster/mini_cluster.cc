@@ -353,14 +353,13 @@ bool MiniCluster::waitForConfig(const std::string& pod, const std::string& text,
 
 double MiniCluster::metric(const std::string& pod, const std::string& name,
                            const std::string& label_text) {
-  std::istringstream lines(httpRequest(pods_.at(pod)->admin(), "GET", "/stats/prometheus").body);
+  std::istringstream lines(metricLines(pod, label_text));
   std::string line;
   double sum = 0;
   while (std::getline(lines, line)) {
     if (line.rfind(name, 0) != 0) continue;
     char next = line.size() > name.size() ? line[name.size()] : '\0';
     if (next != '{' && next != ' ') continue;
-    if (!label_text.empty() && line.find(label_text) == std::string::npos) continue;
     sum += std::stod(line.substr(line.rfind(' ') + 1));
   }
   return sum;

@@ -104,6 +104,30 @@ class SidecarClusterTest : public ::testing::Test {
         .output;
   }
 
+  // 4,000 HTTP/1.1 requests from productpage to reviews over 4 connections (h2load); returns
+  // once reviews-1 has taken 500 of them, or -1 if it never does.
+  pid_t startLoadOnReviews() {
+    pid_t load =
+        cluster_.spawn("productpage-1",
+                       {"/usr/bin/h2load", "--h1", "-n", "4000", "-c", "4", "http://reviews:9080/"},
+                       cluster_.dir() + "/load.log");
+    bool busy = waitFor(
+        [&] {
+          return cluster_.metric("reviews-1", "remora_cluster_upstream_requests_total",
+                                 "cluster=\"inbound|9080||\"") > 500;
+        },
+        seconds(20));
+    return busy ? load : -1;
+  }
+
+  // Waits for the load to end and reads h2load's summary.
+  LoadResult finishLoad(pid_t load) {
+    int status = 0;
+    ::waitpid(load, &status, 0);
+    return parseH2load(
+        cluster_.exec("productpage-1", {"/bin/cat", cluster_.dir() + "/load.log"}).output);
+  }
+
   MiniCluster cluster_;
   pid_t reviews_app_[2] = {-1, -1};
 };
@@ -209,21 +233,11 @@ spec:
 }
 
 TEST_F(SidecarClusterTest, KillingOneReviewsAppUnderLoadGivesNoClientErrors) {
-  pid_t load = cluster_.spawn(
-      "productpage-1", {"/usr/bin/h2load", "--h1", "-n", "4000", "-c", "4", "http://reviews:9080/"},
-      cluster_.dir() + "/load.log");
   // Once the load is well under way, reviews-1's application dies (its sidecar stays).
-  ASSERT_TRUE(waitFor(
-      [&] {
-        return cluster_.metric("reviews-1", "remora_cluster_upstream_requests_total",
-                               "cluster=\"inbound|9080||\"") > 500;
-      },
-      seconds(20)));
+  pid_t load = startLoadOnReviews();
+  ASSERT_GT(load, 0);
   ::kill(reviews_app_[0], SIGKILL);
-  int status = 0;
-  ASSERT_EQ(::waitpid(load, &status, 0), load);
-  LoadResult r = parseH2load(
-      cluster_.exec("productpage-1", {"/bin/cat", cluster_.dir() + "/load.log"}).output);
+  LoadResult r = finishLoad(load);
   EXPECT_EQ(r.succeeded, 4000) << r.output;
   EXPECT_EQ(r.failed, 0) << r.output;
   EXPECT_EQ(r.errored, 0) << r.output;
@@ -236,28 +250,19 @@ TEST_F(SidecarClusterTest, KillingOneReviewsAppUnderLoadGivesNoClientErrors) {
 }
 
 TEST_F(SidecarClusterTest, SigtermOnASidecarUnderLoadFailsNoRequest) {
-  pid_t load = cluster_.spawn(
-      "productpage-1", {"/usr/bin/h2load", "--h1", "-n", "4000", "-c", "4", "http://reviews:9080/"},
-      cluster_.dir() + "/load.log");
-  ASSERT_TRUE(waitFor(
-      [&] {
-        return cluster_.metric("reviews-1", "remora_cluster_upstream_requests_total",
-                               "cluster=\"inbound|9080||\"") > 500;
-      },
-      seconds(20)));
+  pid_t load = startLoadOnReviews();
+  ASSERT_GT(load, 0);
   // Termination as Kubernetes does it: the pod leaves the ready endpoints and its containers
   // get SIGTERM at the same time.
   pid_t sidecar = cluster_.pod("reviews-1").sidecar_pid;
   cluster_.setPodReady("reviews-1", false);
   ::kill(sidecar, SIGTERM);
-  int status = 0;
-  ASSERT_EQ(::waitpid(load, &status, 0), load);
-  LoadResult r = parseH2load(
-      cluster_.exec("productpage-1", {"/bin/cat", cluster_.dir() + "/load.log"}).output);
+  LoadResult r = finishLoad(load);
   EXPECT_EQ(r.succeeded, 4000) << r.output;
   EXPECT_EQ(r.failed + r.errored, 0) << r.output;
   EXPECT_EQ(r.non_2xx, 0) << r.output << cluster_.metricLines("productpage-1", "reviews");
   // The drained sidecar exits by itself (0) within its drain time.
+  int status = 0;
   ASSERT_EQ(::waitpid(sidecar, &status, 0), sidecar);
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
   cluster_.pod("reviews-1").sidecar_pid = -1;
