@@ -21,6 +21,7 @@ enum class FlagId {
   kConcurrency,
   kLogLevel,
   kDrainTime,
+  kMinDrainTime,
   kAdminAddressPath,
   kHelp,
   kVersion
@@ -46,6 +47,8 @@ constexpr Flag kFlags[] = {
      "trace|debug|info|warn|error|critical|off (default: info)"},
     {FlagId::kDrainTime, "--drain-time-s", "", "N",
      "on shutdown, seconds open connections may take to finish (default: 5)"},
+    {FlagId::kMinDrainTime, "--min-drain-time-s", "", "N",
+     "on shutdown, seconds to keep serving even with nothing open (default: 0)"},
     {FlagId::kAdminAddressPath, "--admin-address-path", "", "FILE",
      "write the bound admin address (IP:PORT) to FILE"},
     {FlagId::kHelp, "--help", "-h", "", "print this help and exit"},
@@ -113,6 +116,12 @@ std::string applyValue(const Flag& flag, std::string_view value, Options& option
     case FlagId::kDrainTime:
       if (auto n = parseUint32(value, 0, std::numeric_limits<uint32_t>::max())) {
         options.drain_time_s = *n;
+        return "";
+      }
+      return "expected a whole number of seconds, got " + quoted();
+    case FlagId::kMinDrainTime:
+      if (auto n = parseUint32(value, 0, std::numeric_limits<uint32_t>::max())) {
+        options.min_drain_time_s = *n;
         return "";
       }
       return "expected a whole number of seconds, got " + quoted();
@@ -188,6 +197,11 @@ ParseOutcome parseOptions(int argc, const char* const* argv, Options& options, s
   }
   if (!options.config_path.empty() && !options.config_yaml.empty()) {
     return fail("--config-yaml", "give only one of --config-path and --config-yaml");
+  }
+  if (options.min_drain_time_s > options.drain_time_s) {
+    return fail("--min-drain-time-s", std::to_string(options.min_drain_time_s) +
+                                          " is longer than --drain-time-s (" +
+                                          std::to_string(options.drain_time_s) + ")");
   }
   return ParseOutcome::kOk;
 }

@@ -34,6 +34,12 @@ struct Options {
   // a changed listener drains. Envoy defaults to 600 s for edge proxies; a sidecar's connections
   // come from one pod and its rollouts should be quick, so Remora uses 5 s.
   uint32_t drain_time_s = 5;
+  // --min-drain-time-s N: on shutdown, keep serving (and accepting on INBOUND listeners) for at
+  // least N seconds even when no connection is open. A pod's endpoint removal and its SIGTERM
+  // happen together; peers still send it new connections until the removal reaches them, and a
+  // proxy that had already exited would refuse those (or reset ones waiting in its accept
+  // queue). Istio's agent waits the same way (MINIMUM_DRAIN_DURATION). At most drain_time_s.
+  uint32_t min_drain_time_s = 0;
   // --admin-address-path FILE: once the admin listener is bound, its address
   // ("127.0.0.1:PORT") is written there. Lets tests bind the admin port to 0.
   std::string admin_address_path;

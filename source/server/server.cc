@@ -459,15 +459,18 @@ void Server::startDrain(const char* why) {
              "and still accept; others stop accepting)",
              why, options_.drain_time_s);
   for (auto& worker : workers_) worker->drainForShutdown();
-  drain_deadline_ = std::chrono::steady_clock::now() + std::chrono::seconds(options_.drain_time_s);
+  auto now = std::chrono::steady_clock::now();
+  drain_deadline_ = now + std::chrono::seconds(options_.drain_time_s);
+  min_drain_deadline_ = now + std::chrono::seconds(options_.min_drain_time_s);
   drain_timer_ = main_dispatcher_.createTimer([this] { checkDrainDone(); });
   checkDrainDone();
 }
 
 void Server::checkDrainDone() {
   uint64_t open = openConnections();
-  bool expired = std::chrono::steady_clock::now() >= drain_deadline_;
-  if (open == 0 || expired) {
+  auto now = std::chrono::steady_clock::now();
+  bool expired = now >= drain_deadline_;
+  if ((open == 0 && now >= min_drain_deadline_) || expired) {
     if (open > 0) REMORA_LOG(info, "drain time over; closing %lu connections", open);
     main_dispatcher_.exit();
     return;

@@ -4,7 +4,8 @@
 // sequence. Life: start listeners on every worker → ready (LIVE) → on SIGTERM or SIGINT,
 // drain (Worker::drainForShutdown: OUTBOUND listeners keep serving, INBOUND ones drain every
 // connection but still accept, others stop accepting and drain) until no connection is open
-// or drain_time has passed, then exit 0. POST /quitquitquit exits at once.
+// (and at least min_drain_time has passed) or drain_time has passed, then exit 0.
+// POST /quitquitquit exits at once.
 
 #include <map>
 #include <memory>
@@ -106,6 +107,7 @@ class Server : public DynamicConfigTarget {
   std::unique_ptr<config::AdsClient> ads_;
   std::unique_ptr<DnsClusters> dns_;
   std::chrono::steady_clock::time_point drain_deadline_;
+  std::chrono::steady_clock::time_point min_drain_deadline_;
   std::chrono::steady_clock::time_point start_time_;
 };
 

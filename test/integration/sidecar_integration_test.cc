@@ -319,6 +319,30 @@ TEST_F(SidecarIntegrationTest, SigtermDrainsInboundWhileOutboundKeepsServing) {
   EXPECT_LT(std::chrono::steady_clock::now() - start_time, seconds(20));
 }
 
+TEST_F(SidecarIntegrationTest, MinimumDrainTimeKeepsAnIdleProxyServingNewPeers) {
+  // Nothing is open when SIGTERM arrives, yet peers that have not heard of the endpoint
+  // removal may still connect: the proxy stays for --min-drain-time-s and serves them.
+  start({"--concurrency", "1", "--drain-time-s", "30", "--min-drain-time-s", "2"});
+  auto start_time = std::chrono::steady_clock::now();
+  proxy_.signal(SIGTERM);
+  EXPECT_TRUE(waitFor([&] {
+    return httpRequest("127.0.0.1:" + std::to_string(readiness_), "GET", "/healthz/ready").status ==
+           503;
+  }));
+  EXPECT_FALSE(proxy_.waitExit(milliseconds(500)).has_value());
+  int late = connectLoopback(inbound_);
+  ASSERT_GE(late, 0);
+  std::string answer = get(late, "/late");
+  EXPECT_NE(answer.find("app saw GET /late"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("connection: close"), std::string::npos) << answer;
+  ::close(late);
+  // Then it goes once the minimum has passed, long before the 30 s drain time.
+  EXPECT_EQ(proxy_.waitExit(seconds(10)), 0) << proxy_.log();
+  auto took = std::chrono::steady_clock::now() - start_time;
+  EXPECT_GE(took, milliseconds(1900));
+  EXPECT_LT(took, seconds(20));
+}
+
 TEST_F(SidecarIntegrationTest, IdempotentRequestIsResentWhenAKeptAliveConnectionCloses) {
   // The app closes its kept-alive connection as the second request arrives (what a draining
   // peer does to an idle connection). A GET goes again on a new connection; a POST may have

@@ -43,6 +43,7 @@ TEST(OptionsTest, DefaultsWithOnlyAConfigPath) {
   EXPECT_EQ(p.options.concurrency, 0u);
   EXPECT_EQ(p.options.log_level, "info");
   EXPECT_EQ(p.options.drain_time_s, 5u);
+  EXPECT_EQ(p.options.min_drain_time_s, 0u);
   EXPECT_THAT(p.options.admin_address_path, IsEmpty());
   EXPECT_THAT(p.out, IsEmpty());
   EXPECT_THAT(p.err, IsEmpty());
@@ -62,14 +63,16 @@ TEST(OptionsTest, EveryFlagInSeparateValueForm) {
 }
 
 TEST(OptionsTest, EveryFlagInEqualsForm) {
-  Parsed p = parse({"--config-yaml=admin: {}", "--mode=serve", "--concurrency=2",
-                    "--log-level=trace", "--drain-time-s=30", "--admin-address-path=x=y"});
+  Parsed p =
+      parse({"--config-yaml=admin: {}", "--mode=serve", "--concurrency=2", "--log-level=trace",
+             "--drain-time-s=30", "--min-drain-time-s=3", "--admin-address-path=x=y"});
   ASSERT_EQ(p.outcome, ParseOutcome::kOk) << p.err;
   EXPECT_EQ(p.options.config_yaml, "admin: {}");
   EXPECT_EQ(p.options.mode, Mode::kServe);
   EXPECT_EQ(p.options.concurrency, 2u);
   EXPECT_EQ(p.options.log_level, "trace");
   EXPECT_EQ(p.options.drain_time_s, 30u);
+  EXPECT_EQ(p.options.min_drain_time_s, 3u);
   EXPECT_EQ(p.options.admin_address_path, "x=y");  // only the first '=' separates
 }
 
@@ -98,8 +101,9 @@ TEST(OptionsTest, HelpPrintsUsageWithoutNeedingAConfig) {
     EXPECT_EQ(p.out, usageText());
     EXPECT_THAT(p.err, IsEmpty());
   }
-  for (const char* flag : {"--config-path", "--config-yaml", "--mode", "--concurrency",
-                           "--log-level", "--drain-time-s", "--admin-address-path", "--version"}) {
+  for (const char* flag :
+       {"--config-path", "--config-yaml", "--mode", "--concurrency", "--log-level",
+        "--drain-time-s", "--min-drain-time-s", "--admin-address-path", "--version"}) {
     EXPECT_THAT(usageText(), HasSubstr(flag));
   }
 }
@@ -163,6 +167,10 @@ INSTANTIATE_TEST_SUITE_P(
                   "--drain-time-s",
                   "whole number of seconds"},
         ErrorCase{{"-c", "a.yaml", "--drain-time-s", "+5"}, "--drain-time-s", "got \"+5\""},
+        ErrorCase{{"-c", "a.yaml", "--min-drain-time-s", "6"},
+                  "--min-drain-time-s",
+                  "6 is longer than --drain-time-s (5)"},
+        ErrorCase{{"-c", "a.yaml", "--min-drain-time-s", "x"}, "--min-drain-time-s", "got \"x\""},
         ErrorCase{{"-c", "a.yaml", "-l", "loud"}, "-l", "got \"loud\""},
         ErrorCase{{"-c", "a.yaml", "--log-level=INFO"}, "--log-level", "got \"INFO\""},
         ErrorCase{{"--help=yes"}, "--help", "takes no value"},

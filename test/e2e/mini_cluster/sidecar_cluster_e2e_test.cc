@@ -106,11 +106,16 @@ class SidecarClusterTest : public ::testing::Test {
 
   // 4,000 HTTP/1.1 requests from productpage to reviews over 4 connections (h2load); returns
   // once reviews-1 has taken 500 of them, or -1 if it never does.
-  pid_t startLoadOnReviews() {
-    pid_t load =
-        cluster_.spawn("productpage-1",
-                       {"/usr/bin/h2load", "--h1", "-n", "4000", "-c", "4", "http://reviews:9080/"},
-                       cluster_.dir() + "/load.log");
+  // `rps_per_client` 0: as fast as it goes (about a third of a second); otherwise paced, e.g.
+  // 500 spreads the 4,000 requests over 2 s.
+  pid_t startLoadOnReviews(int rps_per_client = 0) {
+    std::vector<std::string> args = {"/usr/bin/h2load", "--h1", "-n", "4000", "-c", "4"};
+    if (rps_per_client > 0) {
+      args.push_back("--rps");
+      args.push_back(std::to_string(rps_per_client));
+    }
+    args.push_back("http://reviews:9080/");
+    pid_t load = cluster_.spawn("productpage-1", args, cluster_.dir() + "/load.log");
     bool busy = waitFor(
         [&] {
           return cluster_.metric("reviews-1", "remora_cluster_upstream_requests_total",
@@ -250,22 +255,24 @@ TEST_F(SidecarClusterTest, KillingOneReviewsAppUnderLoadGivesNoClientErrors) {
 }
 
 TEST_F(SidecarClusterTest, SigtermOnASidecarUnderLoadFailsNoRequest) {
-  pid_t load = startLoadOnReviews();
+  // Paced so that the sidecar's exit (after its 1 s minimum drain) falls inside the load.
+  pid_t load = startLoadOnReviews(500);
   ASSERT_GT(load, 0);
   // Termination as Kubernetes does it: the pod leaves the ready endpoints and its containers
   // get SIGTERM at the same time.
   pid_t sidecar = cluster_.pod("reviews-1").sidecar_pid;
   cluster_.setPodReady("reviews-1", false);
   ::kill(sidecar, SIGTERM);
+  // The drained sidecar exits by itself (0) within its drain time, while the load still runs.
+  int status = 0;
+  ASSERT_EQ(::waitpid(sidecar, &status, 0), sidecar);
+  cluster_.pod("reviews-1").sidecar_pid = -1;
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  EXPECT_EQ(::waitpid(load, nullptr, WNOHANG), 0) << "the load ended before the sidecar exited";
   LoadResult r = finishLoad(load);
   EXPECT_EQ(r.succeeded, 4000) << r.output;
   EXPECT_EQ(r.failed + r.errored, 0) << r.output;
   EXPECT_EQ(r.non_2xx, 0) << r.output << cluster_.metricLines("productpage-1", "reviews");
-  // The drained sidecar exits by itself (0) within its drain time.
-  int status = 0;
-  ASSERT_EQ(::waitpid(sidecar, &status, 0), sidecar);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
-  cluster_.pod("reviews-1").sidecar_pid = -1;
 }
 
 TEST_F(SidecarClusterTest, TheProxysOwnTrafficToPilotIsNotCaptured) {
