@@ -27,7 +27,7 @@ using remora::config::bootstrap::v1::Bootstrap;
 remora::server::ConfigSnapshotConstSharedPtr loadConfig(
     const remora::server::Options& options, Bootstrap& bootstrap, remora::stats::Store& store,
     uint32_t concurrency, std::unique_ptr<remora::server::RouteConfigProviderRegistry>& routes,
-    Errors& errors) {
+    remora::tls::SecretManager& secrets, Errors& errors) {
   bool parsed = options.config_path.empty()
                     ? remora::config::parseBootstrap(options.config_yaml, bootstrap, errors)
                     : remora::config::loadBootstrapFile(options.config_path, bootstrap, errors);
@@ -36,7 +36,7 @@ remora::server::ConfigSnapshotConstSharedPtr loadConfig(
   if (!errors.empty()) return nullptr;
   routes = std::make_unique<remora::server::RouteConfigProviderRegistry>(
       concurrency, bootstrap.dynamic_resources().has_ads_config());
-  return remora::server::buildConfigSnapshot(bootstrap, store, errors, routes.get());
+  return remora::server::buildConfigSnapshot(bootstrap, store, errors, routes.get(), &secrets);
 }
 
 }  // namespace
@@ -71,7 +71,8 @@ int main(int argc, char** argv) {
   uint32_t concurrency =
       options.concurrency > 0 ? options.concurrency : remora::server::defaultConcurrency();
   std::unique_ptr<remora::server::RouteConfigProviderRegistry> routes;
-  auto snapshot = loadConfig(options, bootstrap, *store, concurrency, routes, errors);
+  auto secrets = std::make_unique<remora::tls::SecretManager>();
+  auto snapshot = loadConfig(options, bootstrap, *store, concurrency, routes, *secrets, errors);
   const std::string source = options.config_path.empty() ? "--config-yaml" : options.config_path;
   if (options.mode == remora::server::Mode::kValidate) {
     if (!snapshot) {
@@ -86,6 +87,6 @@ int main(int argc, char** argv) {
     return 1;
   }
   remora::server::Server server(options, concurrency, std::move(bootstrap), std::move(store),
-                                std::move(snapshot), std::move(routes));
+                                std::move(snapshot), std::move(routes), std::move(secrets));
   return server.run();
 }

@@ -191,9 +191,11 @@ void ActiveListener::createConnection(int fd, const network::Address& local,
     ::close(fd);
     return;
   }
-  auto connection = std::make_unique<network::ConnectionImpl>(
-      worker_.dispatcher(), fd, local, remote, std::make_unique<network::RawTransportSocket>(),
-      true);
+  network::TransportSocketPtr transport = chain->transport
+                                              ? chain->transport->createTransportSocket()
+                                              : std::make_unique<network::RawTransportSocket>();
+  auto connection = std::make_unique<network::ConnectionImpl>(worker_.dispatcher(), fd, local,
+                                                              remote, std::move(transport), true);
   connection->setBufferLimits(config_->buffer_limit);
   connection->setStats(config_->downstream_stats);
   for (const auto& factory : chain->filter_factories) factory(*connection, worker_);

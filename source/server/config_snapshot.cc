@@ -1,14 +1,14 @@
 #include "source/server/config_snapshot.h"
 
-#include <google/protobuf/util/time_util.h>
-
 #include <arpa/inet.h>
+#include <google/protobuf/util/time_util.h>
 
 #include <algorithm>
 #include <cstring>
 #include <set>
 
 #include "source/common/config/registry.h"
+#include "source/common/tls/transport_socket_config.h"
 #include "source/interface/config/filter_factory.h"
 
 namespace remora::server {
@@ -176,6 +176,12 @@ ListenerConfigConstSharedPtr buildListenerConfig(const config::listener::v1::Lis
       auto cb = factory->createFilterFactory(*message, fpath + ".typed_config", context, errors);
       if (cb) chain.filter_factories.push_back(std::move(cb));
     }
+    if (chain_proto.has_transport_socket()) {
+      std::string label = proto.name() + (chain.name.empty() ? "" : "/" + chain.name);
+      chain.transport = tls::createTransportSocketFactory(chain_proto.transport_socket(), false,
+                                                          label, cpath + ".transport_socket",
+                                                          context.secretManager(), store, errors);
+    }
     listener->filter_chains.push_back(std::move(chain));
   }
   return listener;
@@ -277,15 +283,23 @@ bool ListenerConfig::chainDependsOnProtocol(const network::Address& destination)
 
 ConfigSnapshotConstSharedPtr buildConfigSnapshot(const config::bootstrap::v1::Bootstrap& bootstrap,
                                                  stats::Store& store, config::Errors& errors,
-                                                 RouteConfigProviderRegistry* routes) {
+                                                 RouteConfigProviderRegistry* routes,
+                                                 tls::SecretManager* secrets) {
   auto snapshot = std::make_shared<ConfigSnapshot>();
   std::set<std::string, std::less<>> cluster_names;
-  for (const auto& cluster : bootstrap.static_resources().clusters()) {
+  const auto& clusters = bootstrap.static_resources().clusters();
+  for (int i = 0; i < clusters.size(); ++i) {
+    const auto& cluster = clusters[i];
     cluster_names.insert(cluster.name());
-    snapshot->clusters.push_back(std::make_shared<upstream::ClusterInfoImpl>(cluster, store));
+    auto transport = buildClusterTransport(
+        cluster, "static_resources.clusters[" + std::to_string(i) + "].transport_socket", secrets,
+        store, errors);
+    snapshot->clusters.push_back(
+        std::make_shared<upstream::ClusterInfoImpl>(cluster, store, nullptr, transport));
   }
   FactoryContextImpl context(store, &cluster_names, bootstrap.dynamic_resources().has_cds_config(),
                              routes);
+  context.setSecretManager(secrets);
   const auto& listeners = bootstrap.static_resources().listeners();
   for (int i = 0; i < listeners.size(); ++i) {
     std::string path = "static_resources.listeners[" + std::to_string(i) + "]";
@@ -293,6 +307,14 @@ ConfigSnapshotConstSharedPtr buildConfigSnapshot(const config::bootstrap::v1::Bo
   }
   if (!errors.empty()) return nullptr;
   return snapshot;
+}
+
+std::shared_ptr<network::TransportSocketFactory> buildClusterTransport(
+    const config::cluster::v1::Cluster& cluster, const std::string& path,
+    tls::SecretManager* secrets, stats::Store& store, config::Errors& errors) {
+  if (!cluster.has_transport_socket()) return nullptr;
+  return tls::createTransportSocketFactory(cluster.transport_socket(), true, cluster.name(), path,
+                                           secrets, store, errors);
 }
 
 }  // namespace remora::server

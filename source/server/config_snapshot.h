@@ -14,6 +14,7 @@
 
 #include "remora/config/bootstrap/v1/bootstrap.pb.h"
 #include "source/common/network/connection_impl.h"
+#include "source/common/tls/secret_manager.h"
 #include "source/common/upstream/cluster_info_impl.h"
 #include "source/interface/config/errors.h"
 #include "source/interface/config/filter_factory.h"
@@ -50,6 +51,8 @@ struct FilterChainConfig {
   std::string transport_protocol;
   std::vector<std::string> application_protocols;
   std::vector<network::FilterFactoryCb> filter_factories;
+  // TLS termination; null for plaintext.
+  std::shared_ptr<network::TransportSocketFactory> transport;
 
   bool matchesDestination(const network::Address& destination) const;
   // Whether the chain's match looks at anything found by inspecting the first bytes.
@@ -114,6 +117,9 @@ class FactoryContextImpl : public config::FactoryContext {
   }
   // The route configurations asked for so far.
   const std::vector<std::string>& requestedRoutes() const { return requested_routes_; }
+  // Where TLS contexts get their certificates; null: TLS is not available.
+  tls::SecretManager* secretManager() const { return secrets_; }
+  void setSecretManager(tls::SecretManager* secrets) { secrets_ = secrets; }
 
  private:
   stats::Store& store_;
@@ -122,7 +128,14 @@ class FactoryContextImpl : public config::FactoryContext {
   RouteConfigProviderRegistry* routes_;
   std::string listener_name_;
   std::vector<std::string> requested_routes_;
+  tls::SecretManager* secrets_ = nullptr;
 };
+
+// The cluster's transport socket factory (TLS from `transport_socket`), or null for plaintext.
+// Errors under `path`.
+std::shared_ptr<network::TransportSocketFactory> buildClusterTransport(
+    const config::cluster::v1::Cluster& cluster, const std::string& path,
+    tls::SecretManager* secrets, stats::Store& store, config::Errors& errors);
 
 // Builds one listener: looks up each filter's factory by name, checks its typed_config type
 // and lets the factory validate it. Errors carry the field path under `path`.
@@ -135,6 +148,7 @@ ListenerConfigConstSharedPtr buildListenerConfig(const config::listener::v1::Lis
 // Returns null when any error was added.
 ConfigSnapshotConstSharedPtr buildConfigSnapshot(const config::bootstrap::v1::Bootstrap& bootstrap,
                                                  stats::Store& store, config::Errors& errors,
-                                                 RouteConfigProviderRegistry* routes = nullptr);
+                                                 RouteConfigProviderRegistry* routes = nullptr,
+                                                 tls::SecretManager* secrets = nullptr);
 
 }  // namespace remora::server

@@ -36,7 +36,8 @@ std::string jsonEscape(const std::string& text) {
 Server::Server(const Options& options, uint32_t concurrency,
                config::bootstrap::v1::Bootstrap bootstrap, std::unique_ptr<stats::Store> store,
                ConfigSnapshotConstSharedPtr snapshot,
-               std::unique_ptr<RouteConfigProviderRegistry> routes)
+               std::unique_ptr<RouteConfigProviderRegistry> routes,
+               std::unique_ptr<tls::SecretManager> secrets)
     : options_(options),
       concurrency_(concurrency),
       bootstrap_(std::move(bootstrap)),
@@ -44,6 +45,7 @@ Server::Server(const Options& options, uint32_t concurrency,
       snapshot_(std::move(snapshot)),
       routes_(routes ? std::move(routes)
                      : std::make_unique<RouteConfigProviderRegistry>(concurrency, false)),
+      secrets_(secrets ? std::move(secrets) : std::make_unique<tls::SecretManager>()),
       start_time_(std::chrono::steady_clock::now()) {}
 
 Server::~Server() {
@@ -203,7 +205,9 @@ int Server::run() {
   updateClusters(snapshot_->clusters, {});
   // Dynamic resources next: file sources are read now, the control plane's arrive later.
   // Either way they reach the workers through posts queued after the static clusters.
-  xds_ = std::make_unique<XdsManager>(main_dispatcher_, *store_, bootstrap_, *routes_, *this);
+  secrets_->start(main_dispatcher_);
+  xds_ = std::make_unique<XdsManager>(main_dispatcher_, *store_, bootstrap_, *routes_, *this,
+                                      secrets_.get());
   if (bootstrap_.dynamic_resources().has_ads_config()) {
     ads_ = std::make_unique<config::AdsClient>(main_dispatcher_,
                                                bootstrap_.dynamic_resources().ads_config(),

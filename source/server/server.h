@@ -31,10 +31,11 @@ class Server : public DynamicConfigTarget {
  public:
   enum class State { kStarting, kLive, kDraining };
 
-  // `snapshot` was built from `bootstrap` with `store` and `routes`.
+  // `snapshot` was built from `bootstrap` with `store`, `routes` and `secrets`.
   Server(const Options& options, uint32_t concurrency, config::bootstrap::v1::Bootstrap bootstrap,
          std::unique_ptr<stats::Store> store, ConfigSnapshotConstSharedPtr snapshot,
-         std::unique_ptr<RouteConfigProviderRegistry> routes);
+         std::unique_ptr<RouteConfigProviderRegistry> routes,
+         std::unique_ptr<tls::SecretManager> secrets = nullptr);
   ~Server() override;
 
   // DynamicConfigTarget (main thread)
@@ -103,6 +104,7 @@ class Server : public DynamicConfigTarget {
   // Every cluster in force (static and discovered), by name.
   std::map<std::string, upstream::ClusterInfoConstSharedPtr> clusters_;
   std::unique_ptr<RouteConfigProviderRegistry> routes_;
+  std::unique_ptr<tls::SecretManager> secrets_;
   std::unique_ptr<XdsManager> xds_;
   std::unique_ptr<config::AdsClient> ads_;
   std::unique_ptr<DnsClusters> dns_;

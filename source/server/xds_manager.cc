@@ -55,12 +55,14 @@ std::chrono::milliseconds initialFetchTimeout(const config::core::v1::ConfigSour
 
 XdsManager::XdsManager(event::Dispatcher& dispatcher, stats::Store& store,
                        const config::bootstrap::v1::Bootstrap& bootstrap,
-                       RouteConfigProviderRegistry& routes, DynamicConfigTarget& target)
+                       RouteConfigProviderRegistry& routes, DynamicConfigTarget& target,
+                       tls::SecretManager* secrets)
     : dispatcher_(dispatcher),
       store_(store),
       bootstrap_(bootstrap),
       routes_(routes),
-      target_(target) {
+      target_(target),
+      secrets_(secrets) {
   for (const auto& cluster : bootstrap.static_resources().clusters()) {
     static_clusters_.insert(cluster.name());
   }
@@ -151,18 +153,25 @@ void XdsManager::onClusters(const std::vector<config::DecodedResource>& upserts,
     if (static_clusters_.count(proto.name()) != 0) {
       errors.add(path + ".name", "\"" + proto.name() + "\" is a static cluster");
     }
+    std::shared_ptr<network::TransportSocketFactory> transport;
+    if (errors.empty()) {
+      transport =
+          buildClusterTransport(proto, path + ".transport_socket", secrets_, store_, errors);
+    }
     if (!errors.empty()) {
       for (const auto& line : errors.lines()) outcome.reject(resource.name, "", line);
       continue;
     }
     DynamicCluster& cluster = clusters_[proto.name()];
+    cluster.transport = transport;
     cluster.proto =
         config::PackedProto<config::cluster::v1::Cluster>::fromBytes(resource.resource->value());
     cluster.eds_from_file = !proto.eds_cluster_config().eds_config().path().empty();
     cluster.meta = Meta{resource.version, std::chrono::system_clock::now()};
     if (proto.type() != config::cluster::v1::Cluster::EDS) {
       setEdsName(cluster, proto.name(), "");
-      cluster.active = std::make_shared<upstream::ClusterInfoImpl>(proto, store_);
+      cluster.active =
+          std::make_shared<upstream::ClusterInfoImpl>(proto, store_, nullptr, cluster.transport);
       warming_.erase(proto.name());
       live.push_back(cluster.active);
       continue;
@@ -174,11 +183,13 @@ void XdsManager::onClusters(const std::vector<config::DecodedResource>& upserts,
     auto assignment = endpoints_.find(cluster.eds_name);
     if (assignment != endpoints_.end()) {
       auto endpoints = assignment->second.proto.unpack();
-      cluster.active = std::make_shared<upstream::ClusterInfoImpl>(proto, store_, &endpoints);
+      cluster.active =
+          std::make_shared<upstream::ClusterInfoImpl>(proto, store_, &endpoints, cluster.transport);
       live.push_back(cluster.active);
     } else if (initial_timeout_passed_ && cluster.active == nullptr) {
       // After the initial wait, a cluster whose endpoints are not known goes live empty.
-      cluster.active = std::make_shared<upstream::ClusterInfoImpl>(proto, store_);
+      cluster.active =
+          std::make_shared<upstream::ClusterInfoImpl>(proto, store_, nullptr, cluster.transport);
       warming_.erase(proto.name());
       live.push_back(cluster.active);
     } else {
@@ -250,8 +261,8 @@ void XdsManager::onEndpoints(const std::vector<config::DecodedResource>& upserts
         // Same config, new hosts: the workers keep their pools to the hosts that stay.
         cluster.active = upstream::ClusterInfoImpl::withHosts(*cluster.active, assignment);
       } else {
-        cluster.active = std::make_shared<upstream::ClusterInfoImpl>(cluster.proto.unpack(), store_,
-                                                                     &assignment);
+        cluster.active = std::make_shared<upstream::ClusterInfoImpl>(
+            cluster.proto.unpack(), store_, &assignment, cluster.transport);
         warming_.erase(name);
         REMORA_LOG(debug, "cluster %s: endpoints arrived, live", name.c_str());
       }
@@ -394,6 +405,7 @@ void XdsManager::onListeners(const std::vector<config::DecodedResource>& upserts
       continue;
     }
     FactoryContextImpl context(store_, nullptr, true, &routes_);
+    context.setSecretManager(secrets_);
     auto config = buildListenerConfig(proto, path, context, store_, errors);
     if (!errors.empty()) {
       for (const auto& line : errors.lines()) outcome.reject(resource.name, "", line);
@@ -494,7 +506,8 @@ void XdsManager::onInitialFetchTimeout() {
   std::vector<upstream::ClusterInfoConstSharedPtr> live;
   for (auto& [name, cluster] : clusters_) {
     if (cluster.active) continue;
-    cluster.active = std::make_shared<upstream::ClusterInfoImpl>(cluster.proto.unpack(), store_);
+    cluster.active = std::make_shared<upstream::ClusterInfoImpl>(cluster.proto.unpack(), store_,
+                                                                 nullptr, cluster.transport);
     live.push_back(cluster.active);
   }
   warming_.clear();

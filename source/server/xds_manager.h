@@ -55,9 +55,11 @@ using config::ResourceInterest;
 
 class XdsManager : public config::SubscriptionCallbacks {
  public:
+  // `secrets` (may be null: no TLS) gives discovered listeners and clusters their
+  // certificates.
   XdsManager(event::Dispatcher& dispatcher, stats::Store& store,
              const config::bootstrap::v1::Bootstrap& bootstrap, RouteConfigProviderRegistry& routes,
-             DynamicConfigTarget& target);
+             DynamicConfigTarget& target, tls::SecretManager* secrets = nullptr);
   ~XdsManager() override;
 
   // The control plane's stream, when the bootstrap names one (set before start()).
@@ -93,6 +95,8 @@ class XdsManager : public config::SubscriptionCallbacks {
     std::string eds_name;                        // EDS clusters only
     bool eds_from_file = false;                  // its endpoints come from a file, not ADS
     upstream::ClusterInfoConstSharedPtr active;  // null while warming
+    // Its TLS (null: plaintext), kept across endpoint updates so that they reuse the context.
+    std::shared_ptr<network::TransportSocketFactory> transport;
   };
   struct Assignment {
     config::PackedProto<config::endpoint::v1::ClusterLoadAssignment> proto;
@@ -139,6 +143,7 @@ class XdsManager : public config::SubscriptionCallbacks {
   const config::bootstrap::v1::Bootstrap& bootstrap_;
   RouteConfigProviderRegistry& routes_;
   DynamicConfigTarget& target_;
+  tls::SecretManager* secrets_;
   ResourceInterest* interest_ = nullptr;
   std::set<std::string, std::less<>> static_clusters_;
 

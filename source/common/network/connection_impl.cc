@@ -145,12 +145,15 @@ void ConnectionImpl::flushWriteThrough() {
   IoResult result = transport_->doWrite(write_buffer_, write_end_stream_);
   bytes_sent_ += result.bytes_processed;
   if (stats_.tx_bytes && result.bytes_processed) stats_.tx_bytes->add(result.bytes_processed);
+  if (state_ == State::kClosed) return;  // a handshake failure reported by the transport
   if (result.action == PostIoAction::kClose) {
-    setFailureReason("write error");
+    setTransportFailureReason("write error");
     closeSocket(ConnectionEvent::kRemoteClose);
     return;
   }
-  if (write_end_stream_ && write_buffer_.length() == 0) write_shutdown_done_ = true;
+  if (write_end_stream_ && write_buffer_.length() == 0 && transport_->canFlushWrite()) {
+    write_shutdown_done_ = true;
+  }
   checkWatermarks();
   if (state_ == State::kClosed) return;
   if (state_ == State::kClosing && write_buffer_.length() == 0) {
@@ -213,11 +216,27 @@ void ConnectionImpl::updateEvents() {
   // inside the writer's stack.
   bool half_close_done = read_end_stream_delivered_ && write_shutdown_done_;
   bool flush_scheduled = flush_callback_ && flush_callback_->enabled();
-  if (!flush_scheduled &&
-      (connecting_ || write_buffer_.length() > 0 || shutdown_pending || half_close_done)) {
+  // While a handshake waits for the peer, queued bytes cannot go out: asking for write events
+  // then would only spin.
+  bool can_flush = transport_->canFlushWrite();
+  if (!flush_scheduled && (connecting_ || (can_flush && (write_buffer_.length() > 0 ||
+                                                         shutdown_pending || half_close_done)))) {
     events |= event::kWrite;
   }
   file_event_->setEnabled(events);
+  if (want_read && transport_->hasPendingReadData()) {
+    if (!pending_read_timer_) {
+      pending_read_timer_ = dispatcher_.createTimer([this] {
+        if (state_ == State::kOpen) onReadReady();
+      });
+    }
+    pending_read_timer_->enable(std::chrono::milliseconds(0));
+  }
+}
+
+void ConnectionImpl::setTransportFailureReason(const char* fallback) {
+  std::string_view reason = transport_->failureReason();
+  setFailureReason(reason.empty() ? std::string(fallback) : std::string(reason));
 }
 
 void ConnectionImpl::onFileReady(uint32_t events) {
@@ -232,7 +251,15 @@ void ConnectionImpl::onFileReady(uint32_t events) {
 void ConnectionImpl::onConnectFinished() {
   connecting_ = false;
   transport_->onConnected();
-  raiseEvent(ConnectionEvent::kConnected);
+  if (state_ == State::kClosed) return;
+  if (!transport_->failureReason().empty()) {
+    // The transport could not even start (e.g. no certificate loaded yet).
+    setTransportFailureReason("transport failed");
+    closeSocket(ConnectionEvent::kRemoteClose);
+    return;
+  }
+  // A secure transport raises kConnected itself once its handshake is done.
+  if (!transport_->implementsSecureTransport()) raiseEvent(ConnectionEvent::kConnected);
   updateEvents();
 }
 
@@ -241,8 +268,12 @@ void ConnectionImpl::onReadReady() {
   IoResult result = transport_->doRead(read_buffer_);
   bytes_received_ += result.bytes_processed;
   if (stats_.rx_bytes && result.bytes_processed) stats_.rx_bytes->add(result.bytes_processed);
+  if (state_ == State::kClosed) return;
   if (result.action == PostIoAction::kClose) {
-    setFailureReason("read error");
+    // Bytes decrypted before the failure still reach the filters.
+    if (read_buffer_.length() > 0) deliverToFilters(0);
+    if (state_ == State::kClosed) return;
+    setTransportFailureReason("read error");
     closeSocket(ConnectionEvent::kRemoteClose);
     return;
   }
@@ -288,6 +319,7 @@ void ConnectionImpl::closeSocket(ConnectionEvent event) {
   file_event_.reset();
   resume_timer_.reset();
   flush_callback_.reset();
+  pending_read_timer_.reset();
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   if (stats_.active) stats_.active->dec();
@@ -313,7 +345,9 @@ void ClientConnectionImpl::connect() {
     if (rc == 0 || errno == EINPROGRESS) {
       connect_timer_ = dispatcher_.createTimer([this] {
         if (state() == State::kClosed) return;
-        setFailureReason("connect timeout");
+        setFailureReason(awaiting_handshake_ ? "connect timeout (TLS handshake)"
+                                             : "connect timeout");
+        awaiting_handshake_ = false;  // counted here
         // A timeout is also a connect failure, as in Envoy's upstream_cx_connect_fail.
         if (stats_.connect_timeout) stats_.connect_timeout->inc();
         if (stats_.connect_fail) stats_.connect_fail->inc();
@@ -339,10 +373,21 @@ void ClientConnectionImpl::connect() {
 void ClientConnectionImpl::onSocketClosed() {
   // Disabled, not destroyed: this may run inside the timer's own callback.
   if (connect_timer_) connect_timer_->disable();
+  if (awaiting_handshake_) {
+    awaiting_handshake_ = false;
+    if (stats_.connect_fail) stats_.connect_fail->inc();
+  }
+}
+
+void ClientConnectionImpl::raiseEvent(ConnectionEvent event) {
+  if (event == ConnectionEvent::kConnected) {
+    awaiting_handshake_ = false;
+    if (connect_timer_) connect_timer_->disable();
+  }
+  ConnectionImpl::raiseEvent(event);
 }
 
 void ClientConnectionImpl::onConnectFinished() {
-  connect_timer_->disable();
   int error = 0;
   socklen_t len = sizeof(error);
   if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &error, &len) != 0) error = errno;
@@ -353,6 +398,12 @@ void ClientConnectionImpl::onConnectFinished() {
     return;
   }
   setLocalAddress(boundAddress(fd_));
+  // The connect timeout also bounds a transport handshake (as Envoy's does).
+  if (secureTransport()) {
+    awaiting_handshake_ = true;
+  } else {
+    connect_timer_->disable();
+  }
   ConnectionImpl::onConnectFinished();
 }
 

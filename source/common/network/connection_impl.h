@@ -62,6 +62,8 @@ class ConnectionImpl : public virtual Connection,
   uint64_t bytesReceived() const override { return bytes_received_; }
   uint64_t bytesSent() const override { return bytes_sent_; }
   std::string_view failureReason() const override { return failure_reason_; }
+  const SslConnectionInfo* ssl() const override { return transport_->ssl(); }
+  std::string_view alpn() const override { return alpnStorage(); }
 
   // TransportSocketCallbacks
   int fd() const override { return fd_; }
@@ -78,6 +80,7 @@ class ConnectionImpl : public virtual Connection,
   void setFailureReason(std::string reason) { failure_reason_ = std::move(reason); }
   void updateEvents();
   void setLocalAddress(const Address& local) { local_ = local; }
+  bool secureTransport() const { return transport_->implementsSecureTransport(); }
   virtual void onConnectFinished();
   // Called by closeSocket() before the close event is raised.
   virtual void onSocketClosed() {}
@@ -101,6 +104,12 @@ class ConnectionImpl : public virtual Connection,
   // Runs the read filters from index `first` over the read buffer.
   void deliverToFilters(size_t first);
   void forEachCallback(const std::function<void(ConnectionCallbacks&)>& fn);
+  std::string_view alpnStorage() const {
+    const SslConnectionInfo* info = transport_->ssl();
+    return info == nullptr ? std::string_view() : std::string_view(info->alpn);
+  }
+  // The transport's own reason for closing when it gave one, else `fallback`.
+  void setTransportFailureReason(const char* fallback);
   void checkWatermarks();
   void maybeFinishHalfClose();
 
@@ -111,6 +120,8 @@ class ConnectionImpl : public virtual Connection,
   event::FileEventPtr file_event_;
   // Fires on the next loop turn to deliver data already buffered when reading resumes.
   event::TimerPtr resume_timer_;
+  // Reads again when the transport holds decrypted bytes the socket will not signal.
+  event::TimerPtr pending_read_timer_;
   // Runs the write-through at the end of the current callback (see write()).
   event::SchedulableCallbackPtr flush_callback_;
   buffer::OwnedBuffer read_buffer_;
@@ -139,10 +150,15 @@ class ClientConnectionImpl : public ConnectionImpl, public ClientConnection {
   ClientConnectionImpl(event::Dispatcher& dispatcher, const Address& remote,
                        TransportSocketPtr transport, std::chrono::milliseconds connect_timeout);
   void connect() override;
+  // The transport's kConnected (after its handshake) ends the connect timeout.
+  void raiseEvent(ConnectionEvent event) override;
 
  private:
   void onConnectFinished() override;
   void onSocketClosed() override;
+  // TCP is up but the transport's handshake has not finished: a close now is a connect
+  // failure (as a refused TCP connect is).
+  bool awaiting_handshake_ = false;
   std::chrono::milliseconds connect_timeout_;
   event::TimerPtr connect_timer_;
   int pending_errno_ = 0;

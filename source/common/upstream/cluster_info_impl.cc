@@ -85,7 +85,8 @@ ClusterStats& ClusterStatsSlot::get(const std::string& cluster) {
 }
 
 ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, stats::Store& store,
-                                 const config::endpoint::v1::ClusterLoadAssignment* endpoints)
+                                 const config::endpoint::v1::ClusterLoadAssignment* endpoints,
+                                 std::shared_ptr<network::TransportSocketFactory> transport)
     : name_(config.name()),
       id_(g_next_cluster_id.fetch_add(1, std::memory_order_relaxed)),
       store_(store),
@@ -97,7 +98,7 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
       buffer_limit_(config.has_per_connection_buffer_limit_bytes()
                         ? config.per_connection_buffer_limit_bytes().value()
                         : kDefaultBufferLimit),
-      transport_(rawTransport()),
+      transport_(transport ? std::move(transport) : rawTransport()),
       http_protocol_(config.http_protocol()),
       type_(config.type()),
       original_dst_to_loopback_(config.original_dst_to_loopback()) {

@@ -67,8 +67,11 @@ class ClusterInfoImpl : public ClusterInfo {
  public:
   // `config` must already be validated. Registers the cluster's metrics in `store`. Hosts come
   // from config.load_assignment unless `endpoints` is given (endpoint discovery).
+  // `transport` (null: plaintext) is the cluster's TLS, built by the caller from
+  // config.transport_socket (it needs the process's certificate sources).
   ClusterInfoImpl(const config::cluster::v1::Cluster& config, stats::Store& store,
-                  const config::endpoint::v1::ClusterLoadAssignment* endpoints = nullptr);
+                  const config::endpoint::v1::ClusterLoadAssignment* endpoints = nullptr,
+                  std::shared_ptr<network::TransportSocketFactory> transport = nullptr);
 
   // The same cluster with another host set (an endpoint or DNS update): it shares config,
   // metrics, circuit breakers and its configId() with `base`, so workers keep their pools to
@@ -125,6 +128,9 @@ class ClusterInfoImpl : public ClusterInfo {
   // The protocol of upstream HTTP requests for a request that came in as `downstream`.
   http::Protocol upstreamHttpProtocol(http::Protocol downstream) const;
   const network::TransportSocketFactory& transportSocketFactory() const { return *transport_; }
+  const std::shared_ptr<network::TransportSocketFactory>& transportSocketFactoryPtr() const {
+    return transport_;
+  }
   // Per-connection limits of the cluster's HTTP connection pools.
   const http::CodecClientOptions& httpConnectionOptions() const { return http_connection_; }
 

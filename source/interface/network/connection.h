@@ -10,6 +10,7 @@
 #include "source/interface/buffer/buffer.h"
 #include "source/interface/event/dispatcher.h"
 #include "source/interface/network/address.h"
+#include "source/interface/network/ssl_info.h"
 
 namespace remora::network {
 
@@ -86,6 +87,11 @@ class Connection : public event::DeferredDeletable {
 
   // Short reason for the last local close or failure, for logs ("connect timeout", ...).
   virtual std::string_view failureReason() const = 0;
+  // The TLS handshake's outcome (peer identity, SNI, ALPN); null for plaintext connections or
+  // while the handshake is still running.
+  virtual const SslConnectionInfo* ssl() const { return nullptr; }
+  // The protocol agreed by ALPN ("h2", "http/1.1"), empty when none.
+  virtual std::string_view alpn() const { return {}; }
 };
 using ConnectionPtr = std::unique_ptr<Connection>;
 

@@ -1,13 +1,16 @@
 #pragma once
 
-// The byte transport under a connection: plaintext today, TLS later. A connection drives its
-// transport socket; filters never see which one is in use.
+// The byte transport under a connection: plaintext or TLS. A connection drives its transport
+// socket; filters see only the bytes, and the handshake's outcome through ssl().
 
 #include <cstdint>
 #include <memory>
 #include <string>
 
+#include <string_view>
+
 #include "source/interface/buffer/buffer.h"
+#include "source/interface/network/ssl_info.h"
 
 namespace remora::network {
 
@@ -49,8 +52,22 @@ class TransportSocket {
   virtual IoResult doWrite(buffer::Instance& buffer, bool end_stream) = 0;
   // The TCP connect completed (client side) or the socket was accepted (server side).
   virtual void onConnected() = 0;
-  // Whether the transport can report the connection established as soon as TCP is.
+  // Whether the transport has a handshake of its own: then a client connection is reported
+  // connected (ConnectionEvent::kConnected, raised by the transport through its callbacks)
+  // only once the handshake has finished, and a handshake failure is a connect failure.
   virtual bool implementsSecureTransport() const = 0;
+  // False while queued bytes cannot go out yet (a handshake waiting for the peer): the
+  // connection does not ask for write events meanwhile.
+  virtual bool canFlushWrite() const { return true; }
+  // True when the transport holds bytes already read from the socket but not yet returned by
+  // doRead (a TLS record larger than what the connection took): the socket will not signal
+  // them, so the connection reads again by itself once it wants more.
+  virtual bool hasPendingReadData() const { return false; }
+  // Why the transport closed, e.g. "TLS handshake failed: certificate_expired"; empty if it
+  // did not.
+  virtual std::string_view failureReason() const { return {}; }
+  // The handshake's outcome; null for plaintext or before the handshake finished.
+  virtual const SslConnectionInfo* ssl() const { return nullptr; }
 };
 using TransportSocketPtr = std::unique_ptr<TransportSocket>;
 

@@ -1,0 +1,85 @@
+#pragma once
+
+// Where TLS contexts get their certificates and trust bundles: inline PEM, files (watched:
+// a changed file is loaded within a second and every context using it is rebuilt), and named
+// secrets pushed by the control plane (SDS). Main thread only. Factories are held weakly: a
+// removed listener or cluster simply drops out.
+
+#include <sys/stat.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "remora/extensions/transport_sockets/tls/v1/tls.pb.h"
+#include "source/common/tls/tls_socket_factory.h"
+#include "source/interface/config/errors.h"
+#include "source/interface/event/dispatcher.h"
+
+namespace remora::tls {
+
+class SecretManager {
+ public:
+  // Files are checked every `poll_interval` once start() gave a dispatcher (the config is
+  // built, and bound, before the main loop exists).
+  explicit SecretManager(std::chrono::milliseconds poll_interval = std::chrono::seconds(1))
+      : poll_interval_(poll_interval) {}
+  void start(event::Dispatcher& dispatcher);
+
+  // Loads `factory`'s sources and installs its first context; from then on the factory follows
+  // its files and secrets. A secret not received yet leaves the factory without a context (its
+  // handshakes fail with no_certificate_yet) until it arrives. Bad files or PEM are errors
+  // under `path`, and nothing is bound. `name` labels it in /certs.
+  bool bind(const std::shared_ptr<TlsSocketFactory>& factory, const std::string& name,
+            const std::string& path, config::Errors& errors);
+
+  // A secret from the control plane, new or changed. Contexts using it are rebuilt; false with
+  // `error` (the secret is not taken) when it is malformed or a context cannot use it.
+  bool updateSecret(const extensions::transport_sockets::tls::v1::Secret& secret,
+                    std::string& error);
+  void removeSecret(const std::string& name);
+  // The secret names bound factories wait for (what to ask the control plane for).
+  std::set<std::string> wantedSecrets() const;
+
+  struct InUse {
+    std::string name;
+    bool server = false;
+    std::shared_ptr<const TlsContext> context;  // null: waiting for a secret
+  };
+  // The live contexts, for the admin page and expiry metrics.
+  std::vector<InUse> inUse() const;
+
+  // Checks the watched files now (the timer does this every poll interval).
+  void checkFiles();
+
+ private:
+  struct Binding {
+    std::weak_ptr<TlsSocketFactory> factory;
+    std::string name;
+  };
+  struct WatchedFile {
+    std::string content;
+    struct stat identity {};
+  };
+  enum class Resolution { kReady, kWaiting, kError };
+  Resolution resolve(const ContextSettings& settings, ContextMaterial& material,
+                     std::string& error);
+  Resolution resolvePem(const PemSource& source, bool key, bool trust, std::string& out,
+                        std::string& error);
+  bool readFile(const std::string& path, std::string& error);
+  // Rebuilds every bound context (after a file or secret changed); logs what fails.
+  void reinstallAll(const std::string& why);
+
+  event::Dispatcher* dispatcher_ = nullptr;
+  std::chrono::milliseconds poll_interval_;
+  event::TimerPtr poll_timer_;
+  std::vector<Binding> bindings_;
+  std::map<std::string, WatchedFile> files_;
+  std::map<std::string, extensions::transport_sockets::tls::v1::Secret> secrets_;
+};
+
+}  // namespace remora::tls

@@ -1,0 +1,26 @@
+#include "source/common/tls/tls_socket_factory.h"
+
+#include <openssl/rand.h>
+
+#include "source/common/tls/ssl_socket.h"
+
+namespace remora::tls {
+
+TlsSocketFactory::TlsSocketFactory(ContextSettings settings, std::shared_ptr<TlsStats> stats)
+    : settings_(std::move(settings)), stats_(std::move(stats)) {
+  RAND_bytes(ticket_keys_.data(), static_cast<int>(ticket_keys_.size()));
+  if (!settings_.server) sessions_ = std::make_shared<ClientSessionCache>();
+}
+
+bool TlsSocketFactory::install(const ContextMaterial& material, std::string& error) {
+  auto context = TlsContext::create(settings_, material, ticket_keys_, sessions_, error);
+  if (context == nullptr) return false;
+  current_.store(std::move(context));
+  return true;
+}
+
+network::TransportSocketPtr TlsSocketFactory::createTransportSocket() const {
+  return std::make_unique<SslSocket>(current_.load(), stats_);
+}
+
+}  // namespace remora::tls
