@@ -389,6 +389,13 @@ void Server::addAdminHandlers() {
                        }
                        return response;
                      });
+  admin_->addHandler("/certs", "TLS certificates in use: SANs, issuer, expiry (JSON)", false,
+                     [this](const AdminRequest&) {
+                       AdminResponse response;
+                       response.content_type = "application/json";
+                       response.body = secrets_->certsJson();
+                       return response;
+                     });
   admin_->addHandler("/logging", "GET: the log level; POST ?level=LEVEL: change it", false,
                      [](const AdminRequest& request) {
                        AdminResponse response;

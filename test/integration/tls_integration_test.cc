@@ -356,6 +356,30 @@ TEST_F(TlsIntegrationTest, ReplacedCertificateFileIsServedToNewConnections) {
   EXPECT_EQ(curl("client", {}).output, "hello from mtls\n");
 }
 
+TEST_F(TlsIntegrationTest, CertsPageAndExpiryMetricShowWhatIsInUse) {
+  auto certs = proxy_.admin("GET", "/certs");
+  EXPECT_EQ(certs.status, 200);
+  EXPECT_NE(certs.body.find("\"name\": \"mtls\", \"side\": \"downstream\", \"state\": "
+                            "\"active\""),
+            std::string::npos)
+      << certs.body;
+  EXPECT_NE(certs.body.find("URI:spiffe://cluster.local/ns/default/sa/reviews"), std::string::npos);
+  EXPECT_NE(certs.body.find("URI:spiffe://cluster.local/ns/default/sa/productpage"),
+            std::string::npos);  // the clusters' client certificate
+  EXPECT_NE(certs.body.find("\"subject\": \"CN=root-1,O=remora-test\""), std::string::npos);
+  // The leaf was issued for 5 days.
+  double left =
+      proxy_.metric("remora_tls_certificate_expiry_seconds{name=\"mtls\",side=\"downstream\"}")
+          .value_or(-1);
+  EXPECT_GT(left, 4.9 * 86400);
+  EXPECT_LE(left, 5 * 86400);
+  EXPECT_GT(proxy_
+                .metric("remora_tls_certificate_expiry_seconds{name=\"reviews_mtls\",side="
+                        "\"upstream\"}")
+                .value_or(-1),
+            4.9 * 86400);
+}
+
 TEST(TlsConfigTest, BadTlsConfigIsRefusedWithItsPath) {
   std::string dir = makeTempDir();
   std::string config = std::string(R"(static_resources:

@@ -4,6 +4,7 @@
 #include <sstream>
 
 #include "source/common/common/logger.h"
+#include "source/common/tls/certificate_summary.h"
 
 namespace remora::tls {
 namespace tlsv1 = extensions::transport_sockets::tls::v1;
@@ -109,7 +110,7 @@ SecretManager::Resolution SecretManager::resolve(const ContextSettings& settings
 }
 
 bool SecretManager::bind(const std::shared_ptr<TlsSocketFactory>& factory, const std::string& name,
-                         const std::string& path, config::Errors& errors) {
+                         const std::string& path, config::Errors& errors, stats::Store* store) {
   ContextMaterial material;
   std::string error;
   switch (resolve(factory->settings(), material, error)) {
@@ -126,7 +127,58 @@ bool SecretManager::bind(const std::shared_ptr<TlsSocketFactory>& factory, const
       break;
   }
   bindings_.push_back(Binding{factory, name});
+  bool server = factory->settings().server;
+  if (store != nullptr && factory->settings().has_certificate &&
+      expiry_exported_.insert({name, server}).second) {
+    store->callbackGauge(
+        "remora_tls_certificate_expiry_seconds",
+        "Seconds until the certificate a TLS context presents expires (-1: none loaded)",
+        {{"name", name}, {"side", server ? "downstream" : "upstream"}},
+        [this, name, server] { return secondsUntilExpiry(name, server); });
+  }
   return true;
+}
+
+double SecretManager::secondsUntilExpiry(const std::string& name, bool server) const {
+  double soonest = -1;
+  std::time_t now = std::time(nullptr);
+  for (const auto& in_use : inUse()) {
+    if (in_use.name != name || in_use.server != server || !in_use.context) continue;
+    auto chain = summarizePem(in_use.context->material().chain_pem);
+    if (chain.empty()) continue;
+    double left = static_cast<double>(chain.front().not_after - now);
+    if (soonest < 0 || left < soonest) soonest = left;
+  }
+  return soonest;
+}
+
+std::string SecretManager::certsJson() const {
+  std::time_t now = std::time(nullptr);
+  std::string out = "{\"certificates\": [";
+  bool first = true;
+  for (const auto& in_use : inUse()) {
+    out += first ? "\n" : ",\n";
+    first = false;
+    out += "  {\"name\": \"" + in_use.name + "\", \"side\": \"" +
+           (in_use.server ? "downstream" : "upstream") + "\", \"state\": \"" +
+           (in_use.context ? "active" : "waiting_for_secret") + "\"";
+    if (in_use.context) {
+      auto list = [&](const std::string& key, const std::string& pem) {
+        out += ", \"" + key + "\": [";
+        bool first_cert = true;
+        for (const auto& summary : summarizePem(pem)) {
+          out += (first_cert ? "" : ", ") + certificateJson(summary, now);
+          first_cert = false;
+        }
+        out += "]";
+      };
+      list("cert_chain", in_use.context->material().chain_pem);
+      list("ca_cert", in_use.context->material().trusted_ca_pem);
+    }
+    out += "}";
+  }
+  out += "\n]}\n";
+  return out;
 }
 
 bool SecretManager::updateSecret(const tlsv1::Secret& secret, std::string& error) {

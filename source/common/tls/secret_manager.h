@@ -19,6 +19,7 @@
 #include "source/common/tls/tls_socket_factory.h"
 #include "source/interface/config/errors.h"
 #include "source/interface/event/dispatcher.h"
+#include "source/interface/stats/stats.h"
 
 namespace remora::tls {
 
@@ -34,8 +35,10 @@ class SecretManager {
   // its files and secrets. A secret not received yet leaves the factory without a context (its
   // handshakes fail with no_certificate_yet) until it arrives. Bad files or PEM are errors
   // under `path`, and nothing is bound. `name` labels it in /certs.
+  // With `store`, the seconds until its certificate expires are exported as
+  // remora_tls_certificate_expiry_seconds{name,side}.
   bool bind(const std::shared_ptr<TlsSocketFactory>& factory, const std::string& name,
-            const std::string& path, config::Errors& errors);
+            const std::string& path, config::Errors& errors, stats::Store* store = nullptr);
 
   // A secret from the control plane, new or changed. Contexts using it are rebuilt; false with
   // `error` (the secret is not taken) when it is malformed or a context cannot use it.
@@ -52,6 +55,11 @@ class SecretManager {
   };
   // The live contexts, for the admin page and expiry metrics.
   std::vector<InUse> inUse() const;
+  // Admin /certs: every context's certificate chain and trust bundle with SANs and expiry.
+  std::string certsJson() const;
+  // Seconds until the leaf certificate of the live contexts named `name` expires (the
+  // soonest); -1 when none is loaded.
+  double secondsUntilExpiry(const std::string& name, bool server) const;
 
   // Checks the watched files now (the timer does this every poll interval).
   void checkFiles();
@@ -80,6 +88,8 @@ class SecretManager {
   std::vector<Binding> bindings_;
   std::map<std::string, WatchedFile> files_;
   std::map<std::string, extensions::transport_sockets::tls::v1::Secret> secrets_;
+  // (name, side) pairs whose expiry gauge exists (a gauge cannot be registered twice).
+  std::set<std::pair<std::string, bool>> expiry_exported_;
 };
 
 }  // namespace remora::tls

@@ -40,7 +40,7 @@ std::shared_ptr<network::TransportSocketFactory> createTransportSocketFactory(
   if (!settings) return nullptr;
   auto stats = std::make_shared<TlsStats>(store, upstream ? "upstream" : "downstream", name);
   auto factory = std::make_shared<TlsSocketFactory>(std::move(*settings), std::move(stats));
-  if (!secrets->bind(factory, name, typed_path, errors)) return nullptr;
+  if (!secrets->bind(factory, name, typed_path, errors, &store)) return nullptr;
   return factory;
 }
 
