@@ -144,9 +144,8 @@ double SecretManager::secondsUntilExpiry(const std::string& name, bool server) c
   std::time_t now = std::time(nullptr);
   for (const auto& in_use : inUse()) {
     if (in_use.name != name || in_use.server != server || !in_use.context) continue;
-    auto chain = summarizePem(in_use.context->material().chain_pem);
-    if (chain.empty()) continue;
-    double left = static_cast<double>(chain.front().not_after - now);
+    if (in_use.context->leafNotAfter() == 0) continue;
+    double left = static_cast<double>(in_use.context->leafNotAfter() - now);
     if (soonest < 0 || left < soonest) soonest = left;
   }
   return soonest;
@@ -195,7 +194,8 @@ bool SecretManager::updateSecret(const tlsv1::Secret& secret, std::string& error
   if (previous != secrets_.end()) old = previous->second;
   secrets_[secret.name()] = secret;
   // Every context using it must accept it, or none changes.
-  std::vector<std::pair<std::shared_ptr<TlsSocketFactory>, ContextMaterial>> ready;
+  std::vector<std::pair<std::shared_ptr<TlsSocketFactory>, std::shared_ptr<const TlsContext>>>
+      ready;
   for (const auto& binding : bindings_) {
     auto factory = binding.factory.lock();
     if (!factory) continue;
@@ -212,11 +212,12 @@ bool SecretManager::updateSecret(const tlsv1::Secret& secret, std::string& error
       error = binding.name + ": " + why;
     } else if (r == Resolution::kReady) {
       std::string build_error;
-      if (TlsContext::create(settings, material, TicketKeys{}, nullptr, build_error) == nullptr) {
+      auto context = factory->build(material, build_error);
+      if (context == nullptr) {
         error =
             "secret \"" + secret.name() + "\" unusable for " + binding.name + ": " + build_error;
       } else {
-        ready.emplace_back(factory, std::move(material));
+        ready.emplace_back(factory, std::move(context));
       }
     }
     if (!error.empty()) {
@@ -228,10 +229,7 @@ bool SecretManager::updateSecret(const tlsv1::Secret& secret, std::string& error
       return false;
     }
   }
-  for (auto& [factory, material] : ready) {
-    std::string ignored;
-    factory->install(material, ignored);
-  }
+  for (auto& [factory, context] : ready) factory->adopt(std::move(context));
   return true;
 }
 

@@ -173,6 +173,10 @@ bool TlsContext::build(const TicketKeys& ticket_keys, std::string& error) {
       error = "private_key: no PEM private key found";
       return false;
     }
+    struct tm expiry {};
+    if (ASN1_TIME_to_tm(X509_get0_notAfter(chain[0].get()), &expiry) == 1) {
+      leaf_not_after_ = timegm(&expiry);
+    }
     if (SSL_CTX_use_certificate(ctx_, chain[0].get()) != 1) {
       error = "certificate_chain: unusable certificate: " + drainOpenSslErrors();
       return false;

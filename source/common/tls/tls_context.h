@@ -7,6 +7,7 @@
 #include <openssl/ssl.h>
 
 #include <array>
+#include <ctime>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -51,6 +52,8 @@ class TlsContext {
   const ContextSettings& settings() const { return settings_; }
   const ContextMaterial& material() const { return material_; }
   ClientSessionCache* sessions() const { return sessions_.get(); }
+  // When the certificate this context presents expires (0: it presents none).
+  std::time_t leafNotAfter() const { return leaf_not_after_; }
 
   // The context of `ssl` (set as the SSL_CTX's app data).
   static const TlsContext* of(const SSL* ssl);
@@ -65,6 +68,7 @@ class TlsContext {
   ContextMaterial material_;
   std::string alpn_wire_;  // length-prefixed, as OpenSSL wants it
   std::shared_ptr<ClientSessionCache> sessions_;
+  std::time_t leaf_not_after_ = 0;
 };
 
 // The OpenSSL error queue as one line (and cleared), e.g. "PEM_read_bio_X509: no start line".

@@ -12,10 +12,15 @@ TlsSocketFactory::TlsSocketFactory(ContextSettings settings, std::shared_ptr<Tls
   if (!settings_.server) sessions_ = std::make_shared<ClientSessionCache>();
 }
 
+std::shared_ptr<const TlsContext> TlsSocketFactory::build(const ContextMaterial& material,
+                                                          std::string& error) const {
+  return TlsContext::create(settings_, material, ticket_keys_, sessions_, error);
+}
+
 bool TlsSocketFactory::install(const ContextMaterial& material, std::string& error) {
-  auto context = TlsContext::create(settings_, material, ticket_keys_, sessions_, error);
+  auto context = build(material, error);
   if (context == nullptr) return false;
-  current_.store(std::move(context));
+  adopt(std::move(context));
   return true;
 }
 

@@ -24,6 +24,10 @@ class TlsSocketFactory : public network::TransportSocketFactory {
   // Main thread. Builds a context from `material` and makes it current. On failure the
   // current context stays and `error` says why.
   bool install(const ContextMaterial& material, std::string& error);
+  // The two halves of install(): build a context (null with `error`), then make it current.
+  std::shared_ptr<const TlsContext> build(const ContextMaterial& material,
+                                          std::string& error) const;
+  void adopt(std::shared_ptr<const TlsContext> context) { current_.store(std::move(context)); }
   // Null until a context was installed.
   std::shared_ptr<const TlsContext> current() const { return current_.load(); }
   const ContextSettings& settings() const { return settings_; }
