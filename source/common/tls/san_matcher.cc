@@ -1,30 +1,13 @@
 #include "source/common/tls/san_matcher.h"
 
-#include <arpa/inet.h>
 #include <openssl/x509v3.h>
 
-#include <memory>
+#include "source/common/crypto/subject_alt_name.h"
 
 namespace remora::tls {
 namespace {
 using Proto = extensions::transport_sockets::tls::v1::SubjectAltNameMatcher;
 
-std::string ipText(const ASN1_OCTET_STRING* ip) {
-  char text[INET6_ADDRSTRLEN] = {};
-  int length = ASN1_STRING_length(ip);
-  const unsigned char* bytes = ASN1_STRING_get0_data(ip);
-  if (length == 4) {
-    inet_ntop(AF_INET, bytes, text, sizeof(text));
-  } else if (length == 16) {
-    inet_ntop(AF_INET6, bytes, text, sizeof(text));
-  }
-  return text;
-}
-
-std::string asn1Text(const ASN1_IA5STRING* value) {
-  return std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(value)),
-                     ASN1_STRING_length(value));
-}
 }  // namespace
 
 bool SanMatcher::fromProto(const Proto& proto, const std::string& path, config::Errors& errors,
@@ -91,26 +74,24 @@ std::string SanMatcher::describe() const {
 }
 
 std::vector<std::pair<SanMatcher::Type, std::string>> subjectAltNames(X509* cert) {
-  std::vector<std::pair<SanMatcher::Type, std::string>> out;
   auto* names =
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr));
-  if (names == nullptr) return out;
-  for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
-    const GENERAL_NAME* name = sk_GENERAL_NAME_value(names, i);
-    switch (name->type) {
-      case GEN_URI:
-        out.emplace_back(SanMatcher::Type::kUri, asn1Text(name->d.uniformResourceIdentifier));
+  std::vector<std::pair<SanMatcher::Type, std::string>> out;
+  for (auto& san : crypto::sansFromGeneralNames(names)) {
+    switch (san.type) {
+      case crypto::SanType::kUri:
+        out.emplace_back(SanMatcher::Type::kUri, std::move(san.value));
         break;
-      case GEN_DNS:
-        out.emplace_back(SanMatcher::Type::kDns, asn1Text(name->d.dNSName));
+      case crypto::SanType::kDns:
+        out.emplace_back(SanMatcher::Type::kDns, std::move(san.value));
         break;
-      case GEN_EMAIL:
-        out.emplace_back(SanMatcher::Type::kEmail, asn1Text(name->d.rfc822Name));
+      case crypto::SanType::kEmail:
+        out.emplace_back(SanMatcher::Type::kEmail, std::move(san.value));
         break;
-      case GEN_IPADD:
-        out.emplace_back(SanMatcher::Type::kIp, ipText(name->d.iPAddress));
+      case crypto::SanType::kIp:
+        out.emplace_back(SanMatcher::Type::kIp, std::move(san.value));
         break;
-      default:
+      case crypto::SanType::kOther:
         break;
     }
   }

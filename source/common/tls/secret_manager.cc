@@ -152,7 +152,7 @@ double SecretManager::secondsUntilExpiry(const std::string& name, bool server) c
 }
 
 std::string SecretManager::certsJson() const {
-  std::time_t now = std::time(nullptr);
+  auto now = std::chrono::system_clock::now();
   std::string out = "{\"certificates\": [";
   bool first = true;
   for (const auto& in_use : inUse()) {
@@ -165,9 +165,13 @@ std::string SecretManager::certsJson() const {
       auto list = [&](const std::string& key, const std::string& pem) {
         out += ", \"" + key + "\": [";
         bool first_cert = true;
-        for (const auto& summary : summarizePem(pem)) {
-          out += (first_cert ? "" : ", ") + certificateJson(summary, now);
-          first_cert = false;
+        // Unreadable or empty PEM (no trust bundle) lists nothing: the context was built from it,
+        // so there is nothing an operator could act on here.
+        if (auto chain = crypto::parseCertificateChain(pem); chain.ok()) {
+          for (const auto& info : *chain) {
+            out += (first_cert ? "" : ", ") + certificateJson(info, now);
+            first_cert = false;
+          }
         }
         out += "]";
       };
