@@ -47,6 +47,7 @@ void usage(std::ostream& out) {
          "                    [--outbound-address IP:PORT] [--inbound-port PORT]\n"
          "                    [--outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY]\n"
          "                    [--access-log PATH] [--cluster-domain DOMAIN]\n"
+         "                    [--trust-domain DOMAIN] [--root-namespace NS]\n"
          "  --manifests DIR          folder of Kubernetes/Istio YAML, watched (required)\n"
          "  --listen IP:PORT         discovery service (gRPC); default 127.0.0.1:15010\n"
          "  --monitoring IP:PORT     /debug/syncz, /metrics; default 127.0.0.1:15014\n"
@@ -56,7 +57,10 @@ void usage(std::ostream& out) {
          "                           outside the registry; a Sidecar object overrides it per\n"
          "                           namespace or workload; default ALLOW_ANY\n"
          "  --access-log PATH        proxies log each HTTP request there (/dev/stdout, a file)\n"
-         "  --cluster-domain DOMAIN  default cluster.local\n";
+         "  --cluster-domain DOMAIN  default cluster.local\n"
+         "  --trust-domain DOMAIN    SPIFFE trust domain of workload identities; default\n"
+         "                           cluster.local\n"
+         "  --root-namespace NS      mesh-wide policy lives there; default istio-system\n";
 }
 
 void reload(const std::string& dir, const TranslateOptions& options, SnapshotCache& cache,
@@ -110,6 +114,10 @@ int main(int argc, char** argv) {
       options.cluster_domain = value;
     else if (flag == "--access-log")
       options.access_log = value;
+    else if (flag == "--trust-domain")
+      options.trust_domain = value;
+    else if (flag == "--root-namespace")
+      options.root_namespace = value;
     else if (flag == "--outbound-traffic-policy") {
       if (value != "ALLOW_ANY" && value != "REGISTRY_ONLY") {
         std::cerr << "remora-pilot: --outbound-traffic-policy must be ALLOW_ANY or REGISTRY_ONLY, "

@@ -46,6 +46,11 @@ struct TranslateOptions {
   std::string outbound_policy = "ALLOW_ANY";
   // Access log of every HTTP chain ("" none, "/dev/stdout", or a file).
   std::string access_log;
+  // Workload identities are spiffe://<trust_domain>/ns/<namespace>/sa/<service-account>.
+  std::string trust_domain = "cluster.local";
+  // PeerAuthentication (and other mesh-wide policy) without a selector in this namespace
+  // applies to the whole mesh.
+  std::string root_namespace = "istio-system";
 };
 
 // One proxy's resources by type and name (sorted).
