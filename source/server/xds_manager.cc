@@ -63,6 +63,7 @@ XdsManager::XdsManager(event::Dispatcher& dispatcher, stats::Store& store,
       routes_(routes),
       target_(target),
       secrets_(secrets) {
+  if (secrets_ != nullptr) secrets_->setOnSecretUpdate([this] { onSecretsChanged(); });
   for (const auto& cluster : bootstrap.static_resources().clusters()) {
     static_clusters_.insert(cluster.name());
   }
@@ -72,7 +73,9 @@ XdsManager::XdsManager(event::Dispatcher& dispatcher, stats::Store& store,
                                     "Discovered listeners waiting for their routes.", {});
 }
 
-XdsManager::~XdsManager() = default;
+XdsManager::~XdsManager() {
+  if (secrets_ != nullptr) secrets_->setOnSecretUpdate(nullptr);
+}
 
 void XdsManager::watchFile(const std::string& path) {
   if (!watched_paths_.insert(path).second) return;
@@ -91,9 +94,10 @@ void XdsManager::start() {
     initial_fetch_timer_ = dispatcher_.createTimer([this] { onInitialFetchTimeout(); });
     initial_fetch_timer_->enable(timeout);
   }
-  // Routes named by static listeners.
+  // Routes and secrets named by static listeners and clusters.
   for (const auto& path : routes_.paths()) watchFile(path);
   updateRdsInterest();
+  updateSdsInterest();
   if (!dynamic.has_cds_config()) {
     cds_received_ = true;
   } else if (!dynamic.cds_config().path().empty()) {
@@ -119,6 +123,8 @@ void XdsManager::onResourceUpdate(std::string_view type_url,
   } else if (type_url == config::kListenerType) {
     onListeners(upserts, removed, outcome);
     lds_received_ = true;
+  } else if (type_url == config::kSecretType) {
+    onSecrets(upserts, removed, outcome);
   }
   checkInitialization();
 }
@@ -168,38 +174,13 @@ void XdsManager::onClusters(const std::vector<config::DecodedResource>& upserts,
         config::PackedProto<config::cluster::v1::Cluster>::fromBytes(resource.resource->value());
     cluster.eds_from_file = !proto.eds_cluster_config().eds_config().path().empty();
     cluster.meta = Meta{resource.version, std::chrono::system_clock::now()};
-    if (proto.type() != config::cluster::v1::Cluster::EDS) {
-      setEdsName(cluster, proto.name(), "");
-      cluster.active =
-          std::make_shared<upstream::ClusterInfoImpl>(proto, store_, nullptr, cluster.transport);
-      warming_.erase(proto.name());
-      live.push_back(cluster.active);
-      continue;
-    }
-    setEdsName(cluster, proto.name(), edsName(proto));
-    if (!proto.eds_cluster_config().eds_config().path().empty()) {
+    bool eds = proto.type() == config::cluster::v1::Cluster::EDS;
+    setEdsName(cluster, proto.name(), eds ? edsName(proto) : "");
+    if (eds && !proto.eds_cluster_config().eds_config().path().empty()) {
       watchFile(proto.eds_cluster_config().eds_config().path());
     }
-    auto assignment = endpoints_.find(cluster.eds_name);
-    if (assignment != endpoints_.end()) {
-      auto endpoints = assignment->second.proto.unpack();
-      cluster.active =
-          std::make_shared<upstream::ClusterInfoImpl>(proto, store_, &endpoints, cluster.transport);
-      live.push_back(cluster.active);
-    } else if (initial_timeout_passed_ && cluster.active == nullptr) {
-      // After the initial wait, a cluster whose endpoints are not known goes live empty.
-      cluster.active =
-          std::make_shared<upstream::ClusterInfoImpl>(proto, store_, nullptr, cluster.transport);
-      warming_.erase(proto.name());
-      live.push_back(cluster.active);
-    } else {
-      // Warming: a changed cluster keeps serving with its old version meanwhile.
-      if (cluster.active == nullptr) {
-        warming_.insert(proto.name());
-        REMORA_LOG(debug, "cluster %s: warming until its endpoints \"%s\" arrive",
-                   proto.name().c_str(), cluster.eds_name.c_str());
-      }
-    }
+    cluster.pending = true;
+    promoteCluster(proto.name(), cluster, false, live);
   }
   for (const auto& name : removed) {
     auto it = clusters_.find(name);
@@ -209,9 +190,85 @@ void XdsManager::onClusters(const std::vector<config::DecodedResource>& upserts,
     warming_.erase(name);
     clusters_.erase(it);
   }
-  if (!upserts.empty() || !removed.empty()) updateEdsInterest();
+  if (!upserts.empty() || !removed.empty()) {
+    updateEdsInterest();
+    updateSdsInterest();
+  }
   countWarmingClusters();
   if (!live.empty() || !gone.empty()) target_.updateClusters(live, gone);
+}
+
+void XdsManager::promoteCluster(const std::string& name, DynamicCluster& cluster, bool force,
+                                std::vector<upstream::ClusterInfoConstSharedPtr>& live,
+                                const config::endpoint::v1::ClusterLoadAssignment* endpoints) {
+  std::optional<config::endpoint::v1::ClusterLoadAssignment> unpacked;
+  if (endpoints == nullptr && !cluster.eds_name.empty()) {
+    auto assignment = endpoints_.find(cluster.eds_name);
+    if (assignment != endpoints_.end()) {
+      unpacked = assignment->second.proto.unpack();
+      endpoints = &*unpacked;
+    }
+  }
+  bool endpoints_ready = cluster.eds_name.empty() || endpoints != nullptr;
+  bool secrets_ready = cluster.transport == nullptr || cluster.transport->ready();
+  // After the initial wait a new cluster goes live with what it has (no hosts, or handshakes
+  // failing until its certificate arrives); a changed one keeps its old version until then.
+  bool give_up = force || (initial_timeout_passed_ && cluster.active == nullptr);
+  if (!(endpoints_ready && secrets_ready) && !give_up) {
+    if (cluster.active == nullptr && warming_.insert(name).second) {
+      REMORA_LOG(debug, "cluster %s: warming until %s", name.c_str(),
+                 endpoints_ready ? "its secrets arrive"
+                                 : ("its endpoints \"" + cluster.eds_name + "\" arrive").c_str());
+    }
+    return;
+  }
+  cluster.active = std::make_shared<upstream::ClusterInfoImpl>(cluster.proto.unpack(), store_,
+                                                               endpoints, cluster.transport);
+  cluster.pending = false;
+  if (warming_.erase(name) != 0) REMORA_LOG(debug, "cluster %s: warm, live", name.c_str());
+  live.push_back(cluster.active);
+}
+
+void XdsManager::onSecrets(const std::vector<config::DecodedResource>& upserts,
+                           const std::vector<std::string>& removed,
+                           config::UpdateOutcome& outcome) {
+  for (const auto& resource : upserts) {
+    std::string path = "secret \"" + resource.name + "\"";
+    extensions::transport_sockets::tls::v1::Secret proto;
+    if (!resource.resource->UnpackTo(&proto)) {
+      outcome.reject(resource.name, path, "does not decode as a Secret");
+      continue;
+    }
+    std::string error;
+    if (secrets_ == nullptr) {
+      outcome.reject(resource.name, path, "this proxy has no TLS");
+      continue;
+    }
+    if (!secrets_->updateSecret(proto, error)) outcome.reject(resource.name, path, error);
+  }
+  for (const auto& name : removed) {
+    if (secrets_ != nullptr) secrets_->removeSecret(name);
+  }
+}
+
+void XdsManager::onSecretsChanged() {
+  std::vector<upstream::ClusterInfoConstSharedPtr> live;
+  for (auto& [name, cluster] : clusters_) {
+    if (cluster.pending) promoteCluster(name, cluster, false, live);
+  }
+  countWarmingClusters();
+  if (!live.empty()) target_.updateClusters(live, {});
+  activateReadyListeners(nullptr);
+  checkInitialization();
+}
+
+void XdsManager::updateSdsInterest() {
+  if (secrets_ == nullptr) return;
+  for (const auto& path : secrets_->secretFiles()) watchFile(path);
+  auto names = secrets_->wantedSecrets();
+  if (interest_ == nullptr || names == sds_names_) return;
+  sds_names_ = names;
+  interest_->setInterest(config::kSecretType, names, false);
 }
 
 void XdsManager::onEndpoints(const std::vector<config::DecodedResource>& upserts,
@@ -257,16 +314,14 @@ void XdsManager::onEndpoints(const std::vector<config::DecodedResource>& upserts
     if (users == eds_users_.end()) continue;
     for (const auto& name : users->second) {
       DynamicCluster& cluster = clusters_[name];
-      if (cluster.active) {
+      if (cluster.pending) {
+        // Its new version may have been waiting for these endpoints.
+        promoteCluster(name, cluster, false, live, &assignment);
+      } else if (cluster.active) {
         // Same config, new hosts: the workers keep their pools to the hosts that stay.
         cluster.active = upstream::ClusterInfoImpl::withHosts(*cluster.active, assignment);
-      } else {
-        cluster.active = std::make_shared<upstream::ClusterInfoImpl>(
-            cluster.proto.unpack(), store_, &assignment, cluster.transport);
-        warming_.erase(name);
-        REMORA_LOG(debug, "cluster %s: endpoints arrived, live", name.c_str());
+        live.push_back(cluster.active);
       }
-      live.push_back(cluster.active);
     }
   }
   countWarmingClusters();
@@ -376,6 +431,10 @@ void XdsManager::onRoutes(const std::vector<config::DecodedResource>& upserts,
 
 bool XdsManager::listenerReady(const DynamicListener& listener) const {
   if (initial_timeout_passed_) return true;
+  // Its certificates: a listener whose TLS waits for a secret would fail every handshake.
+  for (const auto& chain : listener.config->filter_chains) {
+    if (chain.transport && !chain.transport->ready()) return false;
+  }
   for (const auto& name : listener.route_names) {
     RdsRouteConfigProvider* provider = routes_.find(name);
     if (provider == nullptr || provider->latest == nullptr) return false;
@@ -421,6 +480,7 @@ void XdsManager::onListeners(const std::vector<config::DecodedResource>& upserts
   }
   for (const auto& path : routes_.paths()) watchFile(path);
   updateRdsInterest();
+  updateSdsInterest();
   for (const auto& name : removed) {
     auto it = listeners_.find(name);
     if (it == listeners_.end()) continue;
@@ -505,10 +565,7 @@ void XdsManager::onInitialFetchTimeout() {
   initial_timeout_passed_ = true;
   std::vector<upstream::ClusterInfoConstSharedPtr> live;
   for (auto& [name, cluster] : clusters_) {
-    if (cluster.active) continue;
-    cluster.active = std::make_shared<upstream::ClusterInfoImpl>(cluster.proto.unpack(), store_,
-                                                                 nullptr, cluster.transport);
-    live.push_back(cluster.active);
+    if (cluster.active == nullptr) promoteCluster(name, cluster, true, live);
   }
   warming_.clear();
   countWarmingClusters();

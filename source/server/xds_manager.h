@@ -97,6 +97,9 @@ class XdsManager : public config::SubscriptionCallbacks {
     upstream::ClusterInfoConstSharedPtr active;  // null while warming
     // Its TLS (null: plaintext), kept across endpoint updates so that they reuse the context.
     std::shared_ptr<network::TransportSocketFactory> transport;
+    // `proto` is not live yet: it waits for its endpoints or its secrets (the previous version,
+    // if any, serves meanwhile).
+    bool pending = false;
   };
   struct Assignment {
     config::PackedProto<config::endpoint::v1::ClusterLoadAssignment> proto;
@@ -118,6 +121,18 @@ class XdsManager : public config::SubscriptionCallbacks {
                 const std::vector<std::string>& removed, config::UpdateOutcome& outcome);
   void onListeners(const std::vector<config::DecodedResource>& upserts,
                    const std::vector<std::string>& removed, config::UpdateOutcome& outcome);
+  void onSecrets(const std::vector<config::DecodedResource>& upserts,
+                 const std::vector<std::string>& removed, config::UpdateOutcome& outcome);
+  // A secret arrived: clusters and listeners waiting for it may go live.
+  void onSecretsChanged();
+  // Asks the control plane for the secrets contexts name, and watches secret files.
+  void updateSdsInterest();
+  // Makes a pending cluster's config live once its endpoints (EDS) and secrets are there, or
+  // at once with `force` (the initial fetch timeout passed) with whatever there is. `endpoints`
+  // saves looking up (and unpacking) the assignment the caller has at hand.
+  void promoteCluster(const std::string& name, DynamicCluster& cluster, bool force,
+                      std::vector<upstream::ClusterInfoConstSharedPtr>& live,
+                      const config::endpoint::v1::ClusterLoadAssignment* endpoints = nullptr);
   // Listeners whose routes have all arrived go live.
   void activateReadyListeners(config::UpdateOutcome* outcome);
   bool listenerReady(const DynamicListener& listener) const;
@@ -152,7 +167,8 @@ class XdsManager : public config::SubscriptionCallbacks {
   // EDS name -> the clusters that use it, so an endpoint update touches only those.
   std::map<std::string, std::set<std::string>> eds_users_;
   size_t warming_cluster_count_ = 0;
-  std::set<std::string> warming_;  // clusters waiting for their endpoints
+  std::set<std::string> warming_;    // new clusters waiting for their endpoints or secrets
+  std::set<std::string> sds_names_;  // asked of the control plane
   void setEdsName(DynamicCluster& cluster, const std::string& cluster_name, std::string eds_name);
   std::map<std::string, DynamicListener> listeners_;
   std::map<std::string, Meta> route_meta_;

@@ -11,6 +11,7 @@
 #include "remora/config/listener/v1/listener.pb.h"
 #include "remora/config/route/v1/route.pb.h"
 #include "remora/extensions/filters/network/http_connection_manager/v1/http_connection_manager.pb.h"
+#include "remora/extensions/transport_sockets/tls/v1/tls.pb.h"
 #include "source/common/config/message_loader.h"
 #include "source/common/event/libevent_dispatcher.h"
 #include "test/common/config/fake_control_plane.h"
@@ -29,6 +30,8 @@ constexpr const char* kEndpointType =
     "type.googleapis.com/remora.config.endpoint.v1.ClusterLoadAssignment";
 constexpr const char* kRouteType = "type.googleapis.com/remora.config.route.v1.RouteConfiguration";
 constexpr const char* kListenerType = "type.googleapis.com/remora.config.listener.v1.Listener";
+constexpr const char* kSecretType =
+    "type.googleapis.com/remora.extensions.transport_sockets.tls.v1.Secret";
 
 // The fake control plane on its own thread; every call runs on that thread and waits.
 class ControlPlaneThread {
@@ -249,6 +252,82 @@ TEST_F(XdsIntegrationTest, PushesApplyAndBadOnesAreNacked) {
             std::string::npos)
       << nack->error_detail().message();
   EXPECT_EQ(body(), "B");
+}
+
+// A TLS listener whose certificate is a secret on the same stream (SDS): it warms until the
+// secret arrives, a bad secret is NACKed and the good one keeps serving, a new one is served
+// to new connections.
+TEST_F(XdsIntegrationTest, ListenerCertificateComesOverTheStreamAsASecret) {
+  std::string dir = makeTempDir();
+  for (const char* name : {"first", "second"}) {
+    auto made = runCommand({"/bin/sh", "-c",
+                            "cd " + dir +
+                                " && openssl req -x509 -newkey ec -pkeyopt "
+                                "ec_paramgen_curve:P-256 -nodes -keyout " +
+                                name + ".key -out " + name + ".crt -days 2 -subj /CN=" + name +
+                                " -addext subjectAltName=DNS:web.local 2>&1"});
+    ASSERT_EQ(made.exit_code, 0) << made.output;
+  }
+  auto secretYaml = [&](const std::string& name) {
+    return "name: web_cert\ntls_certificate:\n  certificate_chain: {filename: " + dir + "/" + name +
+           ".crt}\n  private_key: {filename: " + dir + "/" + name + ".key}\n";
+  };
+  std::string tls_listener =
+      listenerYaml(listener_port_) +
+      "  transport_socket:\n    name: remora.transport_sockets.tls\n    typed_config:\n"
+      "      \"@type\": type.googleapis.com/"
+      "remora.extensions.transport_sockets.tls.v1.DownstreamTlsContext\n"
+      "      common_tls_context:\n"
+      "        tls_certificate_sds_secret_configs: [{name: web_cert, sds_config: {ads: {}}}]\n";
+  ASSERT_TRUE(plane_.waitRequest(kClusterType));
+  plane_.send(response<config::cluster::v1::Cluster>(
+      kClusterType, "c1", {"name: web\ntype: EDS\nconnect_timeout: 1s\n"}));
+  ASSERT_TRUE(plane_.waitRequest(kEndpointType));
+  plane_.send(response<config::endpoint::v1::ClusterLoadAssignment>(
+      kEndpointType, "e1", {endpointsYaml(upstreams_[0]->port())}));
+  ASSERT_TRUE(plane_.waitRequest(kListenerType));
+  plane_.send(response<config::listener::v1::Listener>(kListenerType, "l1", {tls_listener}));
+  plane_.send(response<config::route::v1::RouteConfiguration>(kRouteType, "r1", {kRoutesYaml}));
+  auto sds = plane_.waitRequest(kSecretType);
+  ASSERT_TRUE(sds) << proxy_.log();
+  ASSERT_EQ(sds->resource_names_size(), 1);
+  EXPECT_EQ(sds->resource_names(0), "web_cert");
+  // Routes are there, the certificate is not: the listener warms instead of failing handshakes.
+  ASSERT_TRUE(plane_.waitRequest(kRouteType, 2));
+  EXPECT_EQ(proxy_.metric("remora_xds_warming_listeners").value_or(-1), 1);
+  EXPECT_EQ(proxy_.admin("GET", "/ready").status, 503);
+
+  std::string url = "https://web.local:" + std::to_string(listener_port_) + "/";
+  std::string resolve = "web.local:" + std::to_string(listener_port_) + ":127.0.0.1";
+  auto curl = [&](const std::string& ca) {
+    return runCommand({"/usr/bin/curl", "-sS", "--max-time", "5", "--cacert",
+                       dir + "/" + ca + ".crt", "--resolve", resolve, url});
+  };
+  plane_.send(response<extensions::transport_sockets::tls::v1::Secret>(kSecretType, "s1",
+                                                                       {secretYaml("first")}));
+  ASSERT_TRUE(waitFor([&] { return proxy_.admin("GET", "/ready").status == 200; })) << proxy_.log();
+  auto first = curl("first");
+  EXPECT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_EQ(first.output, "A");
+
+  // A secret whose key does not go with its certificate is NACKed; the first one still serves.
+  size_t before = plane_.count(kSecretType);
+  auto bad = response<extensions::transport_sockets::tls::v1::Secret>(
+      kSecretType, "s2",
+      {"name: web_cert\ntls_certificate:\n  certificate_chain: {filename: " + dir +
+       "/first.crt}\n  private_key: {filename: " + dir + "/second.key}\n"});
+  plane_.send(bad);
+  auto nack = plane_.waitRequest(kSecretType, before + 1);
+  ASSERT_TRUE(nack);
+  EXPECT_EQ(nack->version_info(), "s1");
+  EXPECT_NE(nack->error_detail().message().find("secret \"web_cert\""), std::string::npos)
+      << nack->error_detail().message();
+  EXPECT_EQ(curl("first").output, "A");
+
+  plane_.send(response<extensions::transport_sockets::tls::v1::Secret>(kSecretType, "s3",
+                                                                       {secretYaml("second")}));
+  EXPECT_TRUE(waitFor([&] { return curl("second").output == "A"; }, seconds(5))) << proxy_.log();
+  EXPECT_NE(curl("first").exit_code, 0);
 }
 
 TEST_F(XdsIntegrationTest, TrafficCarriesOnWithoutTheControlPlane) {

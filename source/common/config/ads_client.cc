@@ -60,8 +60,8 @@ AdsClient::~AdsClient() = default;
 
 const std::vector<std::string>& AdsClient::typeOrder() {
   static const std::vector<std::string> order = {
-      std::string(kClusterType), std::string(kEndpointType), std::string(kListenerType),
-      std::string(kRouteType)};
+      std::string(kClusterType), std::string(kEndpointType), std::string(kSecretType),
+      std::string(kListenerType), std::string(kRouteType)};
   return order;
 }
 

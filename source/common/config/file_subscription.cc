@@ -82,14 +82,16 @@ void FileSubscription::load() {
       by_type[resource.type_url()].push_back(&resource);
     }
     for (const auto& [type, resources] : by_type) {
-      if (type != kClusterType && type != kEndpointType && type != kRouteType &&
-          type != kListenerType) {
+      if (type != kSecretType && type != kClusterType && type != kEndpointType &&
+          type != kRouteType && type != kListenerType) {
         outcome.errors.add("resources", "unknown resource type \"" + type + "\"");
       }
     }
     // Types this file held before and holds no more are removed too.
     for (const auto& [type, tracker] : trackers_) by_type.try_emplace(type);
-    for (std::string_view type : {kClusterType, kEndpointType, kRouteType, kListenerType}) {
+    // Secrets first: the clusters and listeners of the same file may need them.
+    for (std::string_view type :
+         {kSecretType, kClusterType, kEndpointType, kRouteType, kListenerType}) {
       auto it = by_type.find(std::string(type));
       if (it == by_type.end()) continue;
       SotwTracker& tracker = trackers_[std::string(type)];

@@ -7,6 +7,7 @@
 #include "remora/config/endpoint/v1/endpoint.pb.h"
 #include "remora/config/listener/v1/listener.pb.h"
 #include "remora/config/route/v1/route.pb.h"
+#include "remora/extensions/transport_sockets/tls/v1/tls.pb.h"
 
 namespace remora::config {
 
@@ -23,6 +24,9 @@ std::optional<std::string> resourceName(const google::protobuf::Any& any) {
     if (any.UnpackTo(&message)) return message.name();
   } else if (type == kRouteType) {
     route::v1::RouteConfiguration message;
+    if (any.UnpackTo(&message)) return message.name();
+  } else if (type == kSecretType) {
+    extensions::transport_sockets::tls::v1::Secret message;
     if (any.UnpackTo(&message)) return message.name();
   }
   return std::nullopt;

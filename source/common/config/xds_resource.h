@@ -26,6 +26,9 @@ inline constexpr std::string_view kClusterType =
     "type.googleapis.com/remora.config.cluster.v1.Cluster";
 inline constexpr std::string_view kEndpointType =
     "type.googleapis.com/remora.config.endpoint.v1.ClusterLoadAssignment";
+// Certificates and trust bundles (SDS), asked for by name.
+inline constexpr std::string_view kSecretType =
+    "type.googleapis.com/remora.extensions.transport_sockets.tls.v1.Secret";
 
 struct DecodedResource {
   std::string name;
@@ -35,8 +38,8 @@ struct DecodedResource {
   const google::protobuf::Any* resource = nullptr;
 };
 
-// The name inside a packed resource of one of the four types (Listener, RouteConfiguration
-// and Cluster `name`, ClusterLoadAssignment `cluster_name`); empty when the type is unknown or
+// The name inside a packed resource of one of the five types (Listener, RouteConfiguration,
+// Cluster and Secret `name`, ClusterLoadAssignment `cluster_name`); empty when the type is unknown or
 // the bytes do not decode.
 std::optional<std::string> resourceName(const google::protobuf::Any& any);
 // A short hash of the resource's bytes.

@@ -41,8 +41,17 @@ PemSource secretSource(const tlsv1::SdsSecretConfig& sds, const std::string& pat
   if (sds.name().empty()) errors.add(path + ".name", "must not be empty");
   if (!sds.sds_config().path().empty()) {
     source.secret_path = sds.sds_config().path();
-  } else if (!sds.sds_config().has_ads()) {
+  } else if (sds.has_sds_config() && !sds.sds_config().has_ads()) {
     errors.add(path + ".sds_config", "needs ads: {} or path");
+  } else if (!sds.has_sds_config()) {
+    source.secret_local = true;
+    if (sds.name() != kWorkloadCertificate && sds.name() != kTrustBundle) {
+      errors.add(path + ".name",
+                 "without sds_config only \"" + std::string(kWorkloadCertificate) + "\" and \"" +
+                     kTrustBundle +
+                     "\" (the proxy's workload identity) are known; name a source in "
+                     "sds_config for other secrets");
+    }
   }
   return source;
 }

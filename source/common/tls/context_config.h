@@ -21,8 +21,11 @@ struct PemSource {
   Kind kind = Kind::kNone;
   // The PEM (kInline), the file path (kFile) or the secret name (kSecret).
   std::string value;
-  // kSecret: the file holding the Secret resource; empty means the aggregated stream.
+  // kSecret: where the secret comes from. The file holding it (its `sds_config.path`); else
+  // the aggregated stream (`sds_config.ads`); else, with no sds_config at all, the proxy's own
+  // workload identity (names kWorkloadCertificate and kTrustBundle only).
   std::string secret_path;
+  bool secret_local = false;
   bool operator==(const PemSource&) const = default;
 };
 
@@ -55,6 +58,11 @@ struct ContextSettings {
       const extensions::transport_sockets::tls::v1::UpstreamTlsContext& proto,
       const std::string& path, config::Errors& errors);
 };
+
+// The secrets the proxy's workload identity supplies (Istio's names): its certificate chain
+// and key, and the mesh's trust bundle.
+inline constexpr const char* kWorkloadCertificate = "default";
+inline constexpr const char* kTrustBundle = "ROOTCA";
 
 // The PEM a context is built from, once its sources are resolved.
 struct ContextMaterial {

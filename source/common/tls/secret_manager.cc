@@ -111,6 +111,15 @@ SecretManager::Resolution SecretManager::resolve(const ContextSettings& settings
 
 bool SecretManager::bind(const std::shared_ptr<TlsSocketFactory>& factory, const std::string& name,
                          const std::string& path, config::Errors& errors, stats::Store* store) {
+  const ContextSettings& settings = factory->settings();
+  for (const PemSource* source : {&settings.chain, &settings.trusted_ca}) {
+    if (source->kind == PemSource::Kind::kSecret && source->secret_local && !local_secrets_) {
+      errors.add(path, "secret \"" + source->value +
+                           "\" is the proxy's workload identity, but the bootstrap has no "
+                           "workload_identity");
+      return false;
+    }
+  }
   ContextMaterial material;
   std::string error;
   switch (resolve(factory->settings(), material, error)) {
@@ -184,9 +193,15 @@ std::string SecretManager::certsJson() const {
   return out;
 }
 
-bool SecretManager::updateSecret(const tlsv1::Secret& secret, std::string& error) {
+bool SecretManager::updateSecret(const tlsv1::Secret& secret, std::string& error, bool local) {
   if (secret.name().empty()) {
     error = "secret without a name";
+    return false;
+  }
+  bool reserved = secret.name() == kWorkloadCertificate || secret.name() == kTrustBundle;
+  if (local_secrets_ && reserved && !local) {
+    error = "secret \"" + secret.name() +
+            "\" is the proxy's own workload identity and is not taken from other sources";
     return false;
   }
   if (!secret.has_tls_certificate() && !secret.has_validation_context()) {
@@ -218,8 +233,7 @@ bool SecretManager::updateSecret(const tlsv1::Secret& secret, std::string& error
       std::string build_error;
       auto context = factory->build(material, build_error);
       if (context == nullptr) {
-        error =
-            "secret \"" + secret.name() + "\" unusable for " + binding.name + ": " + build_error;
+        error = "unusable for " + binding.name + ": " + build_error;
       } else {
         ready.emplace_back(factory, std::move(context));
       }
@@ -234,6 +248,7 @@ bool SecretManager::updateSecret(const tlsv1::Secret& secret, std::string& error
     }
   }
   for (auto& [factory, context] : ready) factory->adopt(std::move(context));
+  if (on_update_) on_update_();
   return true;
 }
 
@@ -248,12 +263,29 @@ std::set<std::string> SecretManager::wantedSecrets() const {
     auto factory = binding.factory.lock();
     if (!factory) continue;
     const ContextSettings& settings = factory->settings();
-    if (settings.chain.kind == PemSource::Kind::kSecret) names.insert(settings.chain.value);
-    if (settings.trusted_ca.kind == PemSource::Kind::kSecret) {
-      names.insert(settings.trusted_ca.value);
+    for (const PemSource* source : {&settings.chain, &settings.trusted_ca}) {
+      if (source->kind == PemSource::Kind::kSecret && !source->secret_local &&
+          source->secret_path.empty()) {
+        names.insert(source->value);
+      }
     }
   }
   return names;
+}
+
+std::set<std::string> SecretManager::secretFiles() const {
+  std::set<std::string> paths;
+  for (const auto& binding : bindings_) {
+    auto factory = binding.factory.lock();
+    if (!factory) continue;
+    const ContextSettings& settings = factory->settings();
+    for (const PemSource* source : {&settings.chain, &settings.trusted_ca}) {
+      if (source->kind == PemSource::Kind::kSecret && !source->secret_path.empty()) {
+        paths.insert(source->secret_path);
+      }
+    }
+  }
+  return paths;
 }
 
 std::vector<SecretManager::InUse> SecretManager::inUse() const {

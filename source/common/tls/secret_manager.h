@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -40,13 +41,25 @@ class SecretManager {
   bool bind(const std::shared_ptr<TlsSocketFactory>& factory, const std::string& name,
             const std::string& path, config::Errors& errors, stats::Store* store = nullptr);
 
-  // A secret from the control plane, new or changed. Contexts using it are rebuilt; false with
-  // `error` (the secret is not taken) when it is malformed or a context cannot use it.
+  // A secret from the control plane or a file (or, `local`, from the proxy's workload
+  // identity), new or changed. Contexts using it are rebuilt; false with `error` (the secret is
+  // not taken) when it is malformed or a context cannot use it, or when it would replace the
+  // workload identity's own secrets from elsewhere.
   bool updateSecret(const extensions::transport_sockets::tls::v1::Secret& secret,
-                    std::string& error);
+                    std::string& error, bool local = false);
   void removeSecret(const std::string& name);
-  // The secret names bound factories wait for (what to ask the control plane for).
+  // The secret names bound factories take from the aggregated stream (what to ask the control
+  // plane for).
   std::set<std::string> wantedSecrets() const;
+  // The files (sds_config.path) holding secrets bound factories use; the owner of the file
+  // sources watches them and hands their Secret resources to updateSecret().
+  std::set<std::string> secretFiles() const;
+  // Called after any secret was taken (e.g. listeners and clusters waiting for it may warm).
+  void setOnSecretUpdate(std::function<void()> callback) { on_update_ = std::move(callback); }
+  // The proxy has a workload identity that supplies kWorkloadCertificate and kTrustBundle;
+  // without it, binding a context that names them (no sds_config) is an error.
+  void enableLocalSecrets() { local_secrets_ = true; }
+  bool localSecretsEnabled() const { return local_secrets_; }
 
   struct InUse {
     std::string name;
@@ -90,6 +103,8 @@ class SecretManager {
   std::map<std::string, extensions::transport_sockets::tls::v1::Secret> secrets_;
   // (name, side) pairs whose expiry gauge exists (a gauge cannot be registered twice).
   std::set<std::pair<std::string, bool>> expiry_exported_;
+  std::function<void()> on_update_;
+  bool local_secrets_ = false;
 };
 
 }  // namespace remora::tls

@@ -34,6 +34,7 @@ class TlsSocketFactory : public network::TransportSocketFactory {
   const std::shared_ptr<TlsStats>& stats() const { return stats_; }
 
   network::TransportSocketPtr createTransportSocket() const override;
+  bool ready() const override { return current() != nullptr; }
 
  private:
   ContextSettings settings_;

@@ -76,6 +76,9 @@ class TransportSocketFactory {
  public:
   virtual ~TransportSocketFactory() = default;
   virtual TransportSocketPtr createTransportSocket() const = 0;
+  // Has what its sockets need (TLS: a certificate and trust bundle, which may arrive after
+  // the config naming them). Listeners and clusters using a factory that is not ready warm.
+  virtual bool ready() const { return true; }
 };
 
 }  // namespace remora::network
