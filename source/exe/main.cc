@@ -34,6 +34,8 @@ remora::server::ConfigSnapshotConstSharedPtr loadConfig(
   if (!parsed) return nullptr;
   remora::config::validateBootstrap(bootstrap, errors);
   if (!errors.empty()) return nullptr;
+  // Contexts naming the workload identity's secrets may be bound only when it exists.
+  if (bootstrap.has_workload_identity()) secrets.enableLocalSecrets();
   routes = std::make_unique<remora::server::RouteConfigProviderRegistry>(
       concurrency, bootstrap.dynamic_resources().has_ads_config());
   return remora::server::buildConfigSnapshot(bootstrap, store, errors, routes.get(), &secrets);

@@ -206,6 +206,12 @@ int Server::run() {
   // Dynamic resources next: file sources are read now, the control plane's arrive later.
   // Either way they reach the workers through posts queued after the static clusters.
   secrets_->start(main_dispatcher_);
+  if (bootstrap_.has_workload_identity()) {
+    identity_ = std::make_unique<identity::WorkloadIdentityAgent>(
+        main_dispatcher_, *secrets_, *store_,
+        identity::AgentSettings::fromBootstrap(bootstrap_));
+    identity_->start();
+  }
   xds_ = std::make_unique<XdsManager>(main_dispatcher_, *store_, bootstrap_, *routes_, *this,
                                       secrets_.get());
   if (bootstrap_.dynamic_resources().has_ads_config()) {

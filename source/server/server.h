@@ -16,6 +16,7 @@
 #include "source/common/common/random_generator.h"
 #include "source/common/config/ads_client.h"
 #include "source/common/event/libevent_dispatcher.h"
+#include "source/common/identity/workload_identity_agent.h"
 #include "source/common/upstream/health_checker.h"
 #include "source/interface/stats/stats.h"
 #include "source/server/admin/admin_server.h"
@@ -105,6 +106,7 @@ class Server : public DynamicConfigTarget {
   std::map<std::string, upstream::ClusterInfoConstSharedPtr> clusters_;
   std::unique_ptr<RouteConfigProviderRegistry> routes_;
   std::unique_ptr<tls::SecretManager> secrets_;
+  std::unique_ptr<identity::WorkloadIdentityAgent> identity_;
   std::unique_ptr<XdsManager> xds_;
   std::unique_ptr<config::AdsClient> ads_;
   std::unique_ptr<DnsClusters> dns_;

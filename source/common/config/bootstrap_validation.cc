@@ -274,6 +274,28 @@ void validateBootstrap(const bootstrap::v1::Bootstrap& bootstrap, Errors& errors
   if (bootstrap.admin().has_address()) {
     checkAddress(bootstrap.admin().address(), "admin.address", true, errors);
   }
+  if (bootstrap.has_workload_identity()) {
+    const auto& identity = bootstrap.workload_identity();
+    if (!identity.has_ca_address()) {
+      errors.add("workload_identity.ca_address", "required");
+    } else {
+      checkAddress(identity.ca_address(), "workload_identity.ca_address", false, errors);
+    }
+    if (identity.root_cert_file().empty()) {
+      errors.add("workload_identity.root_cert_file", "required (the roots that verify the CA)");
+    }
+    if (identity.token_file().empty()) errors.add("workload_identity.token_file", "required");
+    if (bootstrap.node().namespace_().empty()) {
+      errors.add("node.namespace", "required with workload_identity (it is part of the identity)");
+    }
+    if (identity.renew_at() < 0 || identity.renew_at() >= 1) {
+      errors.add("workload_identity.renew_at", "must be in [0, 1) (0: the default, 0.5)");
+    }
+    if (identity.has_certificate_ttl() && (identity.certificate_ttl().seconds() < 1 ||
+                                           identity.certificate_ttl().nanos() < 0)) {
+      errors.add("workload_identity.certificate_ttl", "must be at least 1s");
+    }
+  }
   if (bootstrap.admin().has_readiness_address()) {
     checkAddress(bootstrap.admin().readiness_address(), "admin.readiness_address", true, errors);
   }

@@ -17,20 +17,25 @@ constexpr uint32_t kMaxMessageBytes = 64u * 1024 * 1024;
 }  // namespace
 
 GrpcStream::GrpcStream(event::Dispatcher& dispatcher, network::Address address, std::string path,
-                       GrpcStreamCallbacks& callbacks, std::chrono::milliseconds connect_timeout)
+                       GrpcStreamCallbacks& callbacks, std::chrono::milliseconds connect_timeout,
+                       GrpcStreamOptions options)
     : dispatcher_(dispatcher),
       address_(std::move(address)),
       path_(std::move(path)),
       callbacks_(callbacks),
-      connect_timeout_(connect_timeout) {}
+      connect_timeout_(connect_timeout),
+      options_(std::move(options)) {}
 
 GrpcStream::~GrpcStream() { close(); }
 
 void GrpcStream::start() {
   auto host = std::make_shared<upstream::Host>();
   host->address = address_;
+  network::TransportSocketPtr transport =
+      options_.transport ? options_.transport->createTransportSocket()
+                         : std::make_unique<network::RawTransportSocket>();
   auto connection = std::make_unique<network::ClientConnectionImpl>(
-      dispatcher_, address_, std::make_unique<network::RawTransportSocket>(), connect_timeout_);
+      dispatcher_, address_, std::move(transport), connect_timeout_);
   http::ClientCodecFactory codec =
       [](network::Connection& c,
          http::ClientConnectionCallbacks& cb) -> std::unique_ptr<http::ClientConnection> {
@@ -49,17 +54,17 @@ void GrpcStream::onConnected(http::CodecClient& client) {
   encoder_->stream().addCallbacks(*this);
   http::HeaderMap headers;
   headers.add(":method", "POST");
-  headers.add(":scheme", "http");
+  headers.add(":scheme", options_.transport ? "https" : "http");
   headers.add(":path", path_);
-  std::string authority = address_.asString();
-  headers.add(":authority", authority);
+  headers.add(":authority", options_.authority.empty() ? address_.asString() : options_.authority);
   headers.add("content-type", "application/grpc");
   headers.add("te", "trailers");
+  for (const auto& [name, value] : options_.metadata) headers.add(name, value);
   encoder_->encodeHeaders(headers, false);
   callbacks_.onStreamReady();
 }
 
-void GrpcStream::send(const google::protobuf::Message& message) {
+void GrpcStream::send(const google::protobuf::Message& message, bool end_stream) {
   if (encoder_ == nullptr) return;
   std::string bytes = message.SerializeAsString();
   uint8_t prefix[5] = {0};
@@ -68,7 +73,7 @@ void GrpcStream::send(const google::protobuf::Message& message) {
   buffer::OwnedBuffer frame;
   frame.add(prefix, sizeof(prefix));
   frame.add(bytes);
-  encoder_->encodeData(frame, false);
+  encoder_->encodeData(frame, end_stream);
 }
 
 void GrpcStream::close() {

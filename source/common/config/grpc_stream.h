@@ -12,11 +12,14 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "source/common/buffer/owned_buffer.h"
 #include "source/common/http/conn_pool/codec_client.h"
 #include "source/interface/event/dispatcher.h"
 #include "source/interface/network/address.h"
+#include "source/interface/network/transport_socket.h"
 
 namespace remora::config {
 
@@ -32,19 +35,30 @@ class GrpcStreamCallbacks {
   virtual void onStreamClosed(int status, const std::string& message) = 0;
 };
 
+struct GrpcStreamOptions {
+  // Makes the connection's transport, e.g. TLS offering ALPN h2 (null: cleartext HTTP/2).
+  std::shared_ptr<network::TransportSocketFactory> transport;
+  // The :authority sent (empty: the address).
+  std::string authority;
+  // Request metadata, e.g. {"authorization", "Bearer <token>"}.
+  std::vector<std::pair<std::string, std::string>> metadata;
+};
+
 class GrpcStream : public http::CodecClientCallbacks,
                    public http::StreamDecoder,
                    public http::StreamCallbacks {
  public:
   // `path` is "/package.Service/Method".
   GrpcStream(event::Dispatcher& dispatcher, network::Address address, std::string path,
-             GrpcStreamCallbacks& callbacks, std::chrono::milliseconds connect_timeout);
+             GrpcStreamCallbacks& callbacks, std::chrono::milliseconds connect_timeout,
+             GrpcStreamOptions options = {});
   ~GrpcStream() override;
 
   // Connects and starts the call; the outcome arrives through the callbacks.
   void start();
-  // Sends one request message. Only between onStreamReady() and onStreamClosed().
-  void send(const google::protobuf::Message& message);
+  // Sends one request message; `end_stream` half-closes the call (a unary call's only
+  // message). Only between onStreamReady() and onStreamClosed().
+  void send(const google::protobuf::Message& message, bool end_stream = false);
   // Ends the call from this side (no callback follows).
   void close();
   bool ready() const { return encoder_ != nullptr; }
@@ -70,6 +84,7 @@ class GrpcStream : public http::CodecClientCallbacks,
   std::string path_;
   GrpcStreamCallbacks& callbacks_;
   std::chrono::milliseconds connect_timeout_;
+  GrpcStreamOptions options_;
   std::unique_ptr<http::CodecClient> client_;
   http::RequestEncoder* encoder_ = nullptr;
   buffer::OwnedBuffer pending_;
