@@ -135,6 +135,8 @@ static_resources:
         typed_config:
           "@type": type.googleapis.com/remora.extensions.filters.network.http_connection_manager.v1.HttpConnectionManager
           stat_prefix: inbound
+          access_log: {path: )" +
+                            dir_ + R"(/access.log}
           route_config:
             virtual_hosts:
             - name: all
@@ -196,9 +198,10 @@ TEST_F(WorkloadIdentityTest, RefusedRenewalKeepsTheCurrentCertificateAndRetries)
   ASSERT_TRUE(waitFor([&] { return issuedMetric() >= 1; }, seconds(10))) << proxy_.log();
   writeFile(dir_ + "/token", "token-stolen");
   ASSERT_TRUE(waitFor([&] { return ca_->refused() >= 2; }, seconds(10))) << proxy_.log();
-  EXPECT_GE(
-      proxy_.metric("remora_workload_certificate_requests_total{result=\"failed\"}").value_or(0),
-      2);
+  EXPECT_TRUE(waitFor([&] {
+    return proxy_.metric("remora_workload_certificate_requests_total{result=\"failed\"}")
+               .value_or(0) >= 2;
+  }));
   EXPECT_NE(proxy_.log().find("the current certificate stays in use"), std::string::npos);
   // Still serving (the certificate lasts a little longer than the retries so far).
   EXPECT_NE(presented().find(std::string("URI:") + kIdentity), std::string::npos);
@@ -234,6 +237,18 @@ TEST_F(WorkloadIdentityTest, RootRotationTrustsBothRootsDuringTheOverlap) {
                    ".key https://127.0.0.1:" + std::to_string(port_) + "/ 2>&1");
     EXPECT_TRUE(peer.output.ends_with("\nok\n")) << root << ": " << peer.output;
   }
+  // The client's identity labels the request metrics and reaches the access log.
+  const std::string ratings = "spiffe://cluster.local/ns/default/sa/ratings";
+  std::string sample =
+      "remora_http_downstream_requests_by_source_total{code_class=\"2xx\","
+      "source_principal=\"" +
+      ratings + "\",stat_prefix=\"inbound\"}";
+  EXPECT_TRUE(waitFor([&] { return proxy_.metric(sample).value_or(0) == 2; }))
+      << proxy_.admin("GET", "/stats/prometheus").body;
+  EXPECT_TRUE(waitFor([&] {
+    return readAll(dir_ + "/access.log").find("\"source_principal\":\"" + ratings + "\"") !=
+           std::string::npos;
+  })) << readAll(dir_ + "/access.log");
 }
 
 }  // namespace

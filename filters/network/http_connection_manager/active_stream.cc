@@ -16,6 +16,9 @@ ActiveStream::ActiveStream(ConnectionManager& parent, http::ResponseEncoder& enc
   info_.start_time = std::chrono::system_clock::now();
   info_.start_monotonic = std::chrono::steady_clock::now();
   info_.downstream_remote = parent_.connection().remoteAddress();
+  if (const auto* ssl = parent_.connection().ssl()) {
+    info_.downstream_peer_principal = ssl->peer_principal;
+  }
   encoder_.stream().addCallbacks(*this);
   if (auto* active = parent_.config().stats.requests_active) active->inc();
   for (const auto& factory : parent_.config().filter_factories) factory(*this);
@@ -325,6 +328,9 @@ void ActiveStream::finish() {
   if (stats.requests_active) stats.requests_active->dec();
   if (info_.response_code != 0) {
     if (auto* counter = stats.forStatus(info_.response_code)) counter->inc();
+    if (const auto* by_source = parent_.sourceStats()) {
+      by_source->forStatus(info_.response_code)->inc();
+    }
   }
   if (info_.response_flags != 0) {
     for (const auto& [flag, counter] : stats.response_flags) {

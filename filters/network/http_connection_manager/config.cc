@@ -62,6 +62,26 @@ HcmStats makeStats(const std::string& prefix, stats::Store& store) {
   return s;
 }
 
+}  // namespace
+
+const SourceStats::Classes* SourceStats::forPrincipal(const std::string& principal) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto it = by_principal_.find(principal);
+  if (it != by_principal_.end()) return it->second.get();
+  auto classes = std::make_unique<Classes>();
+  const char* names[5] = {"1xx", "2xx", "3xx", "4xx", "5xx"};
+  for (int i = 0; i < 5; ++i) {
+    classes->by_class[i] = &store_.counter(
+        "remora_http_downstream_requests_by_source_total",
+        "Downstream requests completed, by the client's identity (SPIFFE ID of its verified "
+        "certificate, unknown without one) and response status class.",
+        {{"stat_prefix", prefix_}, {"source_principal", principal}, {"code_class", names[i]}});
+  }
+  return by_principal_.emplace(principal, std::move(classes)).first->second.get();
+}
+
+namespace {
+
 class HcmConfigFactory : public config::NetworkFilterConfigFactory {
  public:
   std::string name() const override { return "remora.filters.network.http_connection_manager"; }
@@ -158,6 +178,7 @@ class HcmConfigFactory : public config::NetworkFilterConfigFactory {
     buildHttpFilters(proto, path, context, *config, errors);
     if (errors.lines().size() != errors_before) return nullptr;
     config->stats = makeStats(config->stat_prefix, context.stats());
+    config->source_stats = std::make_shared<SourceStats>(context.stats(), config->stat_prefix);
 
     std::shared_ptr<const HcmConfig> shared = std::move(config);
     return [shared](network::Connection& connection, server::WorkerContext& worker) {

@@ -200,6 +200,15 @@ void ConnectionManager::onRequestHeadersComplete() {
   if (headers_timer_) headers_timer_->disable();
 }
 
+const SourceStats::Classes* ConnectionManager::sourceStats() {
+  if (source_stats_ == nullptr && config_->source_stats) {
+    const auto* ssl = connection().ssl();
+    source_stats_ = config_->source_stats->forPrincipal(
+        ssl != nullptr && !ssl->peer_principal.empty() ? ssl->peer_principal : "unknown");
+  }
+  return source_stats_;
+}
+
 void ConnectionManager::onStreamComplete(ActiveStream& stream) {
   auto it = stream.self;
   worker_.dispatcher().deferredDelete(std::move(*it));

@@ -43,6 +43,9 @@ class ConnectionManager : public network::ReadFilter,
 
   // For ActiveStream.
   const HcmConfig& config() const { return *config_; }
+  // This connection's per-source counters (its client identity is fixed once TLS is up, which
+  // is before the first request); null when the config has none.
+  const SourceStats::Classes* sourceStats();
   server::WorkerContext& worker() { return worker_; }
   network::Connection& connection() { return callbacks_->connection(); }
   http::Protocol protocol() const;
@@ -61,6 +64,7 @@ class ConnectionManager : public network::ReadFilter,
   void updateIdleTimer();
 
   std::shared_ptr<const HcmConfig> config_;
+  const SourceStats::Classes* source_stats_ = nullptr;
   server::WorkerContext& worker_;
   network::ReadFilterCallbacks* callbacks_ = nullptr;
   std::unique_ptr<http::ServerConnection> codec_;

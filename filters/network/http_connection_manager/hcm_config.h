@@ -3,7 +3,9 @@
 // Immutable configuration of one http_connection_manager, shared by its connections.
 
 #include <chrono>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -46,6 +48,31 @@ struct HcmStats {
   }
 };
 
+// Requests by the client's identity (source_principal label, "unknown" without a verified
+// client certificate) and status class. The counters of a principal are made the first time
+// it is seen, under a lock; a connection looks its principal up once and keeps the pointer,
+// so requests never take the lock.
+class SourceStats {
+ public:
+  struct Classes {
+    stats::Counter* by_class[5] = {};  // 1xx..5xx
+    stats::Counter* forStatus(uint32_t status) const {
+      uint32_t index = status < 200 ? 0 : status >= 500 ? 4 : status / 100 - 1;
+      return by_class[index];
+    }
+  };
+  SourceStats(stats::Store& store, std::string prefix)
+      : store_(store), prefix_(std::move(prefix)) {}
+  // Never null; stable for the life of this object.
+  const Classes* forPrincipal(const std::string& principal);
+
+ private:
+  stats::Store& store_;
+  std::string prefix_;
+  std::mutex mutex_;
+  std::map<std::string, std::unique_ptr<Classes>, std::less<>> by_principal_;
+};
+
 struct HcmConfig {
   std::string stat_prefix;
   CodecChoice codec = CodecChoice::kAuto;
@@ -66,6 +93,7 @@ struct HcmConfig {
   std::shared_ptr<access_log::AccessLogWriter> access_log;
   bool access_log_json = true;
   HcmStats stats;
+  std::shared_ptr<SourceStats> source_stats;
 };
 
 }  // namespace remora::filters::hcm

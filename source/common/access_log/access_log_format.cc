@@ -120,6 +120,8 @@ std::string formatJson(const http::HeaderMap* request, const http::HeaderMap*,
   field(out, "route_name", info.route_name.empty() ? "-" : info.route_name);
   field(out, "downstream_remote_address",
         info.downstream_remote.valid() ? info.downstream_remote.asString() : "-");
+  field(out, "source_principal",
+        info.downstream_peer_principal.empty() ? "-" : info.downstream_peer_principal);
   field(out, "user_agent", header(request, "user-agent"));
   field(out, "x_request_id", header(request, "x-request-id"));
   out += '}';

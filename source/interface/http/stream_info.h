@@ -44,6 +44,8 @@ struct StreamInfo {
   std::string cluster_name;
   std::optional<network::Address> upstream_host;
   network::Address downstream_remote;
+  // The client's SPIFFE ID, from its verified certificate (mutual TLS); empty otherwise.
+  std::string downstream_peer_principal;
 
   void setFlag(ResponseFlag flag) { response_flags |= static_cast<uint32_t>(flag); }
   bool hasFlag(ResponseFlag flag) const {

@@ -44,7 +44,16 @@ TEST(AccessLogFormatTest, JsonLineHasEveryFieldEscaped) {
             "\"response_flags\":\"UF\",\"response_code_details\":\"-\",\"bytes_received\":10,"
             "\"bytes_sent\":20,\"duration_ms\":42,\"upstream_host\":\"127.0.0.1:8080\","
             "\"upstream_cluster\":\"backend\",\"route_name\":\"-\",\"downstream_remote_address\":"
-            "\"-\",\"user_agent\":\"-\",\"x_request_id\":\"id-1\"}");
+            "\"-\",\"source_principal\":\"-\",\"user_agent\":\"-\",\"x_request_id\":\"id-1\"}");
+}
+
+TEST(AccessLogFormatTest, JsonLineCarriesTheClientIdentity) {
+  auto info = sampleInfo();
+  info.downstream_peer_principal = "spiffe://cluster.local/ns/default/sa/productpage";
+  std::string line = formatJson(nullptr, nullptr, info, http::Protocol::kHttp2);
+  EXPECT_NE(line.find("\"source_principal\":\"spiffe://cluster.local/ns/default/sa/productpage\""),
+            std::string::npos)
+      << line;
 }
 
 TEST(AccessLogFormatTest, TextLine) {
