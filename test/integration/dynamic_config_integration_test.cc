@@ -236,3 +236,79 @@ TEST_F(DynamicConfigIntegrationTest, RemovedClusterLetsRequestsInFlightFinish) {
 
 }  // namespace
 }  // namespace remora::test
+
+namespace remora::test {
+namespace {
+
+// A static TLS listener whose certificate is a Secret in a watched file (sds_config.path):
+// served at start, replaced when the file changes, kept when the new version is unusable.
+TEST(FileSecretTest, CertificateFromASecretFileFollowsTheFile) {
+  std::string dir = makeTempDir();
+  for (const char* name : {"first", "second"}) {
+    auto made = runCommand({"/bin/sh", "-c",
+                            "cd " + dir +
+                                " && openssl req -x509 -newkey ec -pkeyopt "
+                                "ec_paramgen_curve:P-256 -nodes -keyout " +
+                                name + ".key -out " + name + ".crt -days 2 -subj /CN=" + name +
+                                " -addext subjectAltName=DNS:web.local 2>&1"});
+    ASSERT_EQ(made.exit_code, 0) << made.output;
+  }
+  auto secretFile = [&](const std::string& version, const std::string& cert,
+                        const std::string& key) {
+    return "version_info: \"" + version +
+           "\"\nresources:\n- \"@type\": "
+           "type.googleapis.com/remora.extensions.transport_sockets.tls.v1.Secret\n"
+           "  name: web_cert\n  tls_certificate:\n    certificate_chain: {filename: " +
+           dir + "/" + cert + ".crt}\n    private_key: {filename: " + dir + "/" + key + ".key}\n";
+  };
+  std::string secret_path = dir + "/secret.yaml";
+  writeFile(secret_path, secretFile("1", "first", "first"));
+  std::string config = R"(
+admin: {address: {socket_address: {address: 127.0.0.1, port_value: 0}}}
+static_resources:
+  listeners:
+  - name: web
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    filter_chains:
+    - transport_socket:
+        name: remora.transport_sockets.tls
+        typed_config:
+          "@type": type.googleapis.com/remora.extensions.transport_sockets.tls.v1.DownstreamTlsContext
+          common_tls_context:
+            tls_certificate_sds_secret_configs: [{name: web_cert, sds_config: {path: )" +
+                       secret_path + R"(}}]
+      filters:
+      - name: remora.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/remora.extensions.filters.network.http_connection_manager.v1.HttpConnectionManager
+          stat_prefix: web
+          route_config:
+            virtual_hosts:
+            - name: all
+              domains: ["*"]
+              routes: [{match: {prefix: /}, direct_response: {status: 200, body: "ok"}}]
+          http_filters: [{name: remora.filters.http.router}]
+)";
+  ProxyProcess proxy;
+  std::string error;
+  ASSERT_TRUE(proxy.start(config, {"--concurrency", "1"}, error)) << error;
+  uint16_t port = proxy.listenerPort("web");
+  auto curl = [&](const std::string& ca) {
+    return runCommand({"/usr/bin/curl", "-sS", "--max-time", "5", "--cacert",
+                       dir + "/" + ca + ".crt", "--resolve",
+                       "web.local:" + std::to_string(port) + ":127.0.0.1",
+                       "https://web.local:" + std::to_string(port) + "/"});
+  };
+  EXPECT_TRUE(waitFor([&] { return curl("first").output == "ok"; }, seconds(5))) << proxy.log();
+  // A certificate with the wrong key: refused, the first one stays.
+  writeFile(secret_path, secretFile("2", "second", "first"));
+  EXPECT_TRUE(
+      waitFor([&] { return proxy.log().find("does not match") != std::string::npos; }, seconds(5)))
+      << proxy.log();
+  EXPECT_EQ(curl("first").output, "ok");
+  writeFile(secret_path, secretFile("3", "second", "second"));
+  EXPECT_TRUE(waitFor([&] { return curl("second").output == "ok"; }, seconds(5))) << proxy.log();
+}
+
+}  // namespace
+}  // namespace remora::test
