@@ -200,7 +200,8 @@ void SslSocket::onHandshakeDone() {
 }
 
 bool SslSocket::hasPendingReadData() const {
-  return ssl_ != nullptr && handshake_done_ && SSL_pending(ssl_) > 0;
+  // SSL_has_pending also sees records read ahead but not decrypted yet.
+  return ssl_ != nullptr && handshake_done_ && SSL_has_pending(ssl_) == 1;
 }
 
 network::IoResult SslSocket::doRead(buffer::Instance& buffer) {

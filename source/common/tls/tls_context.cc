@@ -151,6 +151,12 @@ bool TlsContext::build(const TicketKeys& ticket_keys, std::string& error) {
                                 SSL_OP_IGNORE_UNEXPECTED_EOF |
                                 (settings_.server ? SSL_OP_CIPHER_SERVER_PREFERENCE : 0));
   SSL_CTX_set_mode(ctx_, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // Read whatever the socket has in one read() instead of a header read and a body read per
+  // record: half the read syscalls on small exchanges.
+  SSL_CTX_set_read_ahead(ctx_, 1);
+  // TLS 1.3 servers send 2 tickets by default; a mesh peer keeps one session per
+  // destination, so the second would be encryption and bytes for nothing on every handshake.
+  if (settings_.server) SSL_CTX_set_num_tickets(ctx_, 1);
   if (SSL_CTX_set_cipher_list(ctx_, settings_.cipher_list.c_str()) != 1) {
     error = "cipher_suites: no usable cipher in \"" + settings_.cipher_list + "\"";
     return false;
