@@ -151,6 +151,8 @@ void ConnectionImpl::flushWriteThrough() {
     closeSocket(ConnectionEvent::kRemoteClose);
     return;
   }
+  raiseHandshakeDone();
+  if (state_ == State::kClosed) return;
   if (write_end_stream_ && write_buffer_.length() == 0 && transport_->canFlushWrite()) {
     write_shutdown_done_ = true;
   }
@@ -194,7 +196,16 @@ bool ConnectionImpl::shouldStopReading() const {
 }
 
 void ConnectionImpl::raiseEvent(ConnectionEvent event) {
+  if (event == ConnectionEvent::kConnected) connected_raised_ = true;
   forEachCallback([event](ConnectionCallbacks& cb) { cb.onEvent(event); });
+}
+
+void ConnectionImpl::raiseHandshakeDone() {
+  // Not from inside the transport (as a client's is): a callback may close the connection,
+  // and the transport would then carry on with a closed descriptor.
+  if (connected_raised_ || !transport_->implementsSecureTransport()) return;
+  if (transport_->ssl() == nullptr) return;
+  raiseEvent(ConnectionEvent::kConnected);
 }
 
 void ConnectionImpl::forEachCallback(const std::function<void(ConnectionCallbacks&)>& fn) {
@@ -277,6 +288,10 @@ void ConnectionImpl::onReadReady() {
     closeSocket(ConnectionEvent::kRemoteClose);
     return;
   }
+  // Before the bytes read with it reach the filters: a filter waiting for the peer's identity
+  // decides first.
+  raiseHandshakeDone();
+  if (state_ == State::kClosed) return;
   if (result.end_stream_read) {
     read_end_stream_ = true;
     if (!half_close_) {

@@ -63,6 +63,9 @@ class ConnectionImpl : public virtual Connection,
   uint64_t bytesSent() const override { return bytes_sent_; }
   std::string_view failureReason() const override { return failure_reason_; }
   const SslConnectionInfo* ssl() const override { return transport_->ssl(); }
+  bool handshakePending() const override {
+    return transport_->implementsSecureTransport() && transport_->ssl() == nullptr;
+  }
   std::string_view alpn() const override { return alpnStorage(); }
 
   // TransportSocketCallbacks
@@ -112,6 +115,9 @@ class ConnectionImpl : public virtual Connection,
   void setTransportFailureReason(const char* fallback);
   void checkWatermarks();
   void maybeFinishHalfClose();
+  // Raises kConnected once a secure transport's handshake is done, unless it already was (a
+  // client's transport raises it itself). Called after the transport's I/O returns.
+  void raiseHandshakeDone();
 
   const uint64_t id_;
   Address local_;
@@ -139,6 +145,7 @@ class ConnectionImpl : public virtual Connection,
   bool write_end_stream_ = false;           // local end requested
   bool write_shutdown_done_ = false;
   bool in_filter_iteration_ = false;
+  bool connected_raised_ = false;  // kConnected went to the callbacks
   uint64_t bytes_received_ = 0;
   uint64_t bytes_sent_ = 0;
   std::string failure_reason_;

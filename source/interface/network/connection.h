@@ -17,7 +17,8 @@ namespace remora::network {
 enum class ConnectionEvent {
   kRemoteClose,  // the peer reset or closed, or an I/O error occurred
   kLocalClose,   // close() was called
-  kConnected,    // a client connection finished connecting (and its transport handshake)
+  kConnected,    // a client connection finished connecting (and its transport handshake);
+                 // a server connection's TLS handshake finished (see handshakePending())
 };
 
 enum class ConnectionCloseType {
@@ -90,6 +91,12 @@ class Connection : public event::DeferredDeletable {
   // The TLS handshake's outcome (peer identity, SNI, ALPN); null for plaintext connections or
   // while the handshake is still running.
   virtual const SslConnectionInfo* ssl() const { return nullptr; }
+  // True while the transport's handshake (TLS) has not finished: ssl() is null until then. A
+  // server connection raises kConnected to its callbacks when the handshake finishes, from the
+  // event loop after the transport's I/O has returned, so a callback may close the connection
+  // or resume its read filters; a failed handshake closes the connection instead. Filters that
+  // need the peer's identity before letting bytes through (authorization) wait for it.
+  virtual bool handshakePending() const { return false; }
   // The protocol agreed by ALPN ("h2", "http/1.1"), empty when none.
   virtual std::string_view alpn() const { return {}; }
 };
