@@ -348,7 +348,8 @@ void ActiveStream::finish() {
   if (!request_complete_ && parent_.protocol() == http::Protocol::kHttp2) {
     // Answered before the request ended: tell the client to stop sending (RST_STREAM), and the
     // codec to stop delivering to this stream.
-    encoder_.stream().resetStream(http::StreamResetReason::kLocalReset);
+    encoder_.stream().resetStream(response_complete_ ? http::StreamResetReason::kResponseComplete
+                                                     : http::StreamResetReason::kLocalReset);
   }
   if (!request_complete_ && !websocket_ && parent_.protocol() != http::Protocol::kHttp2) {
     // HTTP/1.1 answered before the request body ended: the rest of it cannot be skipped

@@ -25,6 +25,9 @@ enum class StreamResetReason {
   kConnectionTermination,  // the connection closed under the stream
   kProtocolError,          // the peer broke the protocol
   kOverflow,               // a local limit was hit
+  // We answered in full before the request ended and want no more of it (HTTP/2: RST_STREAM
+  // NO_ERROR, RFC 9113 8.1, so the client keeps the response).
+  kResponseComplete,
 };
 
 // Receives what the codec decoded for one stream, in order: headers, then zero or more data

@@ -79,10 +79,20 @@ class ConnectionImpl::StreamImpl : public ResponseEncoder,
   void removeCallbacks(StreamCallbacks& callbacks) override { callbacks_.remove(callbacks); }
   void resetStream(StreamResetReason reason) override {
     if (closed) return;
+    if (reason == StreamResetReason::kResponseComplete && id > 0 && local_end &&
+        (outbound.length() > 0 || data_deferred || pending_trailers)) {
+      // The response is still queued: RST_STREAM(NO_ERROR) would overtake its DATA (nghttp2
+      // sends control frames first). readData() sends it behind the last DATA frame instead.
+      reset_when_sent = true;
+      notifyReset(reason, "http2.response_complete");
+      decoder = nullptr;
+      return;
+    }
     if (id > 0) {
-      nghttp2_submit_rst_stream(
-          parent.session_, NGHTTP2_FLAG_NONE, id,
-          reason == StreamResetReason::kLocalReset ? NGHTTP2_CANCEL : NGHTTP2_INTERNAL_ERROR);
+      uint32_t code = NGHTTP2_INTERNAL_ERROR;
+      if (reason == StreamResetReason::kLocalReset) code = NGHTTP2_CANCEL;
+      if (reason == StreamResetReason::kResponseComplete) code = NGHTTP2_NO_ERROR;
+      nghttp2_submit_rst_stream(parent.session_, NGHTTP2_FLAG_NONE, id, code);
       parent.sendPending();
     }
     notifyReset(reason, "http2.local_reset");
