@@ -12,7 +12,7 @@ namespace {
 
 const std::set<std::string> kKinds = {"Service",      "Endpoints",      "EndpointSlice",
                                       "Pod",          "VirtualService", "DestinationRule",
-                                      "ServiceEntry", "Sidecar"};
+                                      "ServiceEntry", "Sidecar",        "PeerAuthentication"};
 
 bool isManifest(const std::string& name) {
   auto ends = [&](const std::string& suffix) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <regex>
+#include <set>
 
 #include "remora/config/cluster/v1/cluster.pb.h"
 #include "remora/config/endpoint/v1/endpoint.pb.h"
@@ -337,6 +338,20 @@ void Translator::index(const std::vector<Object>& objects, const Translator* pre
   for (const auto& o : objects) {
     if (o.kind != "Pod") continue;
     std::string key = o.ns + "/" + o.name;
+    PodMesh& mesh = pods_[key];
+    // The annotation (or, as newer Istio reads it, the label) keeps a pod out of the mesh.
+    for (const char* where : {"annotations", "labels"}) {
+      if (str(o.view()["metadata"][where]["sidecar.istio.io/inject"]) == "false") {
+        mesh.injected = false;
+      }
+    }
+    for (const char* field : {"serviceAccountName", "serviceAccount"}) {
+      std::string account = str(o.view()["spec"][field]);
+      if (!account.empty()) {
+        mesh.service_account = account;
+        break;
+      }
+    }
     for (const auto& label : o.view()["metadata"]["labels"]) {
       pod_labels_[key][label.first.as<std::string>()] = str(label.second);
     }
@@ -389,9 +404,26 @@ void Translator::index(const std::vector<Object>& objects, const Translator* pre
           last_good(o, &Translator::destination_rules_);
         }
       }
+      // A broken edit of a STRICT policy must not open the pod to plaintext: keep the last
+      // good version (Istio's API server would have refused the edit).
+      std::string api = str(o.view()["apiVersion"]);
+      // Another API group's kind of that name is not Istio's (without apiVersion it is).
+      bool istio = api.empty() || api.rfind("security.istio.io/", 0) == 0;
+      if (o.kind == "PeerAuthentication" && istio) {
+        PeerAuthentication policy;
+        if (parsePeerAuthentication(o, policy, &errors_)) {
+          peer_authentication_objects_.push_back(o);
+        } else {
+          last_good(o, &Translator::peer_authentication_objects_);
+        }
+      }
     } catch (const YAML::Exception& e) {
       error(o, "(object)", std::string("malformed: ") + e.what());
     }
+  }
+  for (const auto& o : peer_authentication_objects_) {
+    PeerAuthentication policy;
+    if (parsePeerAuthentication(o, policy, nullptr)) peer_authentications_.push_back(policy);
   }
 }
 
@@ -421,6 +453,9 @@ std::vector<Translator::Endpoint> Translator::endpointsOf(const Service& service
 void Translator::addServiceClusters(const Service& service, Resources& out) const {
   const Object* rule = ruleFor(service.fqdn);
   auto endpoints = endpointsOf(service);
+  // Whom ISTIO_MUTUAL expects: the service's workloads (every subset's).
+  std::set<std::string> identities =
+      service.from_service_entry ? std::set<std::string>() : identitiesOf(service.ns, endpoints);
   for (const auto& port : service.ports) {
     // Subsets: "" is the whole service.
     std::vector<std::pair<std::string, YamlView>> subsets = {{"", YamlView()}};
@@ -428,6 +463,10 @@ void Translator::addServiceClusters(const Service& service, Resources& out) cons
       for (const auto& s : rule->view()["spec"]["subsets"]) subsets.emplace_back(str(s["name"]), s);
     }
     for (const auto& [subset, subset_node] : subsets) {
+      // The subset's tls replaces the rule's.
+      YamlView tls = subset_node["trafficPolicy"]["tls"];
+      if (!tls && rule) tls = rule->view()["spec"]["trafficPolicy"]["tls"];
+      std::vector<EndpointTarget> targets;
       Cluster cluster;
       cluster.set_name(clusterName(port.number, subset, service.fqdn));
       cluster.mutable_connect_timeout()->set_seconds(10);
@@ -477,6 +516,7 @@ void Translator::addServiceClusters(const Service& service, Resources& out) cons
             continue;
           }
         }
+        targets.push_back({podKeyOf(service.ns, e), target});
         auto* lb = locality->add_lb_endpoints();
         auto* sa = lb->mutable_endpoint()->mutable_address()->mutable_socket_address();
         sa->set_address(e.ip);
@@ -484,6 +524,12 @@ void Translator::addServiceClusters(const Service& service, Resources& out) cons
         if (!e.hostname.empty()) lb->mutable_endpoint()->set_hostname(e.hostname);
         if (!e.ready) lb->set_health_status(config::endpoint::v1::UNHEALTHY);
       }
+      // Automatic mTLS only for a Kubernetes service's endpoints: ExternalName services and
+      // ServiceEntries name hosts outside the mesh.
+      bool automatic = !service.from_service_entry && service.external_name.empty();
+      applyClusterTls(tls, automatic, port, subset, service.fqdn,
+                      service.external_name.empty() ? service.fqdn : service.external_name, targets,
+                      identities, cluster);
       if (!service.external_name.empty() ||
           (service.from_service_entry &&
            (service.resolution == "DNS" || service.resolution == "DNS_ROUND_ROBIN"))) {
@@ -537,6 +583,11 @@ void Translator::addServiceClusters(const Service& service, Resources& out) cons
                                                   : Cluster::HTTP1);
         uint32_t target = e.ports.count(port.name) ? e.ports.at(port.name) : port.number;
         addStaticEndpoint(cluster, e.ip, target);
+        // One pod: its own identity, the rule's top-level tls.
+        YamlView tls = rule ? rule->view()["spec"]["trafficPolicy"]["tls"] : YamlView();
+        applyClusterTls(tls, true, port, "", pod_fqdn, pod_fqdn,
+                        {{podKeyOf(service.ns, e), target}}, identitiesOf(service.ns, {e}),
+                        cluster);
         out.clusters[cluster.name()] = pack(cluster);
       }
     }

@@ -22,6 +22,12 @@
 // - Listener `inbound` (15006, INBOUND) for the proxy's own pod: its service ports to the
 //   application on 127.0.0.1 (`inbound|<port>||`), HTTP through the HTTP connection manager
 //   (metrics, access log), anything else passed through to the same port on loopback.
+// - Mutual TLS (translator_tls.cc, translator_peer_authentication.cc, translator_inbound.cc):
+//   PeerAuthentication decides per inbound port whether the pod takes mTLS (STRICT), mTLS or
+//   plaintext (PERMISSIVE) or plaintext (DISABLE); DestinationRule `tls` decides a cluster's
+//   upstream TLS, and without one automatic mTLS (ISTIO_MUTUAL) is used when every endpoint
+//   is a pod in the mesh that accepts it. The workload certificate and trust bundle are the
+//   secrets `default` and `ROOTCA` of the proxy's own identity agent.
 //
 // Invalid objects are reported (file, object, field) and left out; everything else is
 // translated.
@@ -34,6 +40,10 @@
 #include <vector>
 
 #include "source/pilot/manifests.h"
+
+namespace remora::config::cluster::v1 {
+class Cluster;
+}  // namespace remora::config::cluster::v1
 
 namespace remora::pilot {
 
@@ -53,6 +63,9 @@ struct TranslateOptions {
   std::string root_namespace = "istio-system";
 };
 
+// PeerAuthentication's spec.mtls.mode (and portLevelMtls modes).
+enum class MtlsMode { kUnset, kDisable, kPermissive, kStrict };
+
 // One proxy's resources by type and name (sorted).
 struct Resources {
   std::map<std::string, google::protobuf::Any> clusters;
@@ -63,9 +76,9 @@ struct Resources {
 
 class Translator {
  public:
-  // `previous` (the translation before this one, if any): a VirtualService or
-  // DestinationRule that is invalid now keeps its last good version from there, so a broken
-  // edit leaves routing as it was.
+  // `previous` (the translation before this one, if any): a VirtualService, DestinationRule
+  // or PeerAuthentication that is invalid now keeps its last good version from there, so a
+  // broken edit leaves routing (and a pod's mTLS) as it was.
   Translator(std::vector<Object> objects, TranslateOptions options,
              const Translator* previous = nullptr);
 
@@ -81,6 +94,18 @@ class Translator {
   // Server-speaks-first ports (SMTP, MySQL, PostgreSQL, Redis, Elasticsearch transport,
   // memcached): never inspected, never HTTP, unless the port says otherwise.
   static bool serverFirstPort(uint32_t port);
+  // The PeerAuthentication mode in force for connections to container port `port` of pod
+  // `pod` (0: no particular port, e.g. the passthrough of undeclared ports): the port-level
+  // mode of the workload policy selecting the pod, else that policy's mode, else the policy of
+  // the pod's namespace, else the mesh policy (root namespace), else PERMISSIVE; UNSET
+  // inherits from the next level. Never kUnset. A pod not in the manifests has no labels, so
+  // only namespace and mesh policies apply to it.
+  MtlsMode peerAuthenticationMode(const std::string& ns, const std::string& pod,
+                                  uint32_t port) const;
+  // A Pod object of that name exists and is not annotated (or labelled)
+  // sidecar.istio.io/inject: "false": it has a sidecar with a mesh identity, so other
+  // sidecars may use mTLS to it.
+  bool meshPod(const std::string& ns, const std::string& pod) const;
 
   struct Port {
     std::string name;
@@ -130,12 +155,51 @@ class Translator {
   bool checkDestinationRule(const Object& dr);
 
   void addServiceClusters(const Service& service, Resources& out) const;
+  // translator_peer_authentication.cc
+  struct PeerAuthentication {
+    std::string ns;
+    std::string name;
+    // metadata.creationTimestamp in seconds since the epoch; 0 when absent (the oldest).
+    int64_t created = 0;
+    // spec.selector.matchLabels; empty: the namespace's policy (the mesh's in root_namespace).
+    std::map<std::string, std::string> selector;
+    MtlsMode mode = MtlsMode::kUnset;
+    std::map<uint32_t, MtlsMode> port_modes;  // spec.portLevelMtls by container port
+  };
+  // Reads and checks one PeerAuthentication; errors go to `errors` when not null.
+  static bool parsePeerAuthentication(const Object& o, PeerAuthentication& out,
+                                      std::vector<ManifestError>* errors);
+  const PeerAuthentication* workloadPolicy(const std::string& ns, const std::string& pod) const;
+  // translator_tls.cc
+  // An endpoint of a cluster: its pod ("ns/pod") and the port it receives on.
+  struct EndpointTarget {
+    std::string pod_key;  // "" when the address is no pod pilot knows
+    uint32_t port = 0;
+  };
+  // Sets the cluster's transport socket: from the DestinationRule's `tls` (the subset's, else
+  // the rule's; null: none), else automatic mTLS when `automatic` (a Kubernetes service's
+  // endpoints) and every endpoint in `targets` is a mesh pod whose PeerAuthentication mode
+  // for its port is not DISABLE. `sans`: the SPIFFE IDs ISTIO_MUTUAL expects of the server
+  // (empty: any identity of the trust domain). `default_sni`: SIMPLE and MUTUAL's SNI without
+  // the rule's `sni`; ISTIO_MUTUAL's is outbound_.<port>_.<subset>_.<host>.
+  void applyClusterTls(const YamlView& tls, bool automatic, const Port& port,
+                       const std::string& subset, const std::string& host,
+                       const std::string& default_sni, const std::vector<EndpointTarget>& targets,
+                       const std::set<std::string>& sans,
+                       config::cluster::v1::Cluster& cluster) const;
+  // The SPIFFE IDs of the mesh pods behind `endpoints` of a service in `ns`.
+  std::set<std::string> identitiesOf(const std::string& ns,
+                                     const std::vector<Endpoint>& endpoints) const;
+  // "ns/pod" of an endpoint of a service in `ns` (by targetRef, else by IP); "" if unknown.
+  std::string podKeyOf(const std::string& ns, const Endpoint& endpoint) const;
+  std::string spiffeId(const std::string& ns, const std::string& service_account) const;
   // translator_routes.cc
   void addRoutes(const std::string& ns, bool registry_only, Resources& out) const;
   // translator_listeners.cc
   void addOutboundListener(bool registry_only, Resources& out) const;
-  void addInbound(const std::string& ns, const std::string& pod, Resources& out) const;
   void indexSidecar(const Object& o);
+  // translator_inbound.cc
+  void addInbound(const std::string& ns, const std::string& pod, Resources& out) const;
 
   TranslateOptions options_;
   std::vector<ManifestError> errors_;
@@ -153,6 +217,13 @@ class Translator {
     std::string mode;
   };
   std::vector<SidecarPolicy> sidecars_;
+  struct PodMesh {
+    bool injected = true;                     // no sidecar.istio.io/inject: "false"
+    std::string service_account = "default";  // spec.serviceAccountName
+  };
+  std::map<std::string, PodMesh> pods_;              // "ns/pod"
+  std::vector<Object> peer_authentication_objects_;  // the valid ones (kept for last good)
+  std::vector<PeerAuthentication> peer_authentications_;
 };
 
 }  // namespace remora::pilot

@@ -98,6 +98,7 @@ bool Translator::checkDestinationRule(const Object& dr) {
                    at + ".outlierDetection.baseEjectionTime");
     check.duration(p["loadBalancer"]["consistentHash"]["httpCookie"]["ttl"],
                    at + ".loadBalancer.consistentHash.httpCookie.ttl");
+    checkClientTls(check, p["tls"], at + ".tls");
   };
   policy(spec["trafficPolicy"], "spec.trafficPolicy");
   for (size_t i = 0; i < spec["subsets"].size(); ++i) {

@@ -10,6 +10,8 @@
 #include <google/protobuf/duration.pb.h>
 
 #include "remora/config/cluster/v1/cluster.pb.h"
+#include "remora/config/listener/v1/listener.pb.h"
+#include "remora/extensions/filters/network/http_connection_manager/v1/http_connection_manager.pb.h"
 #include "source/pilot/manifests.h"
 #include "source/pilot/yaml_view.h"
 
@@ -72,6 +74,37 @@ inline void addStaticEndpoint(config::cluster::v1::Cluster& cluster, const std::
   sa->set_address(ip);
   sa->set_port_value(port);
 }
+
+// Filter chains and listeners (translator_listeners.cc).
+
+// A listener capturing redirected connections: original_dst, then protocol_detection.
+config::listener::v1::Listener capturingListener(const std::string& name,
+                                                 const std::string& address, uint32_t port,
+                                                 config::listener::v1::TrafficDirection direction);
+// HTTP to one cluster (inbound: no retries, no timeout; the caller's sidecar has those).
+config::listener::v1::FilterChain inboundHttpChain(const std::string& name,
+                                                   const std::string& cluster,
+                                                   const std::string& stat,
+                                                   const std::string& access_log);
+config::listener::v1::FilterChain tcpChain(const std::string& name, const std::string& cluster);
+// Match conditions added to a chain.
+void matchHttp(config::listener::v1::FilterChain& chain);
+void matchPort(config::listener::v1::FilterChain& chain, uint32_t port);
+
+// Mutual TLS (translator_tls.cc).
+
+// The secrets of the proxy's own identity agent (no sds_config): the workload's certificate
+// and key, and the mesh's trust bundle.
+constexpr const char* kWorkloadCertificate = "default";
+constexpr const char* kTrustBundle = "ROOTCA";
+// ALPN a server offers on HTTP chains: HTTP/2 first; the HTTP connection manager recognises
+// either protocol from the bytes, ALPN only has to agree with the client.
+const std::vector<std::string>& httpAlpn();
+// The transport socket of an inbound mTLS chain: the workload certificate, clients must
+// present one that the trust bundle verifies; `alpn` as the server's preference.
+config::core::v1::TypedExtensionConfig inboundMtlsSocket(const std::vector<std::string>& alpn);
+// Checks a DestinationRule's `tls` (ClientTLSSettings) at field path `at`.
+void checkClientTls(Checker& check, const YamlView& tls, const std::string& at);
 
 template <class Message>
 google::protobuf::Any pack(const Message& message) {

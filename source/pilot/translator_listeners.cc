@@ -1,5 +1,6 @@
-// The translator's listeners: `outbound` (the application's calls, captured to 15001) and
-// `inbound` (connections to the pod, captured to 15006), plus the inbound clusters.
+// The translator's outbound listener (the application's calls, captured to 15001) and the
+// filter chain pieces both capturing listeners use (the inbound one is in
+// translator_inbound.cc).
 //
 // Chains are tried in order and the first match wins, so each listener lists the most
 // specific destinations first. A chain that names no protocol is chosen by destination alone,
@@ -31,25 +32,6 @@ using extensions::filters::network::http_connection_manager::v1::HttpConnectionM
 
 const std::vector<std::string> kHttpProtocols = {"http/1.0", "http/1.1", "h2c"};
 
-Listener capturingListener(const std::string& name, const std::string& address, uint32_t port,
-                           config::listener::v1::TrafficDirection direction) {
-  Listener listener;
-  listener.set_name(name);
-  listener.set_traffic_direction(direction);
-  auto* sa = listener.mutable_address()->mutable_socket_address();
-  sa->set_address(address);
-  sa->set_port_value(port);
-  auto* original_dst = listener.add_listener_filters();
-  original_dst->set_name("remora.filters.listener.original_dst");
-  original_dst->mutable_typed_config()->PackFrom(
-      extensions::filters::listener::original_dst::v1::OriginalDst());
-  auto* detection = listener.add_listener_filters();
-  detection->set_name("remora.filters.listener.protocol_detection");
-  detection->mutable_typed_config()->PackFrom(
-      extensions::filters::listener::protocol_detection::v1::ProtocolDetection());
-  return listener;
-}
-
 void addAccessLog(HttpConnectionManager& hcm, const std::string& path) {
   if (!path.empty()) hcm.mutable_access_log()->set_path(path);
 }
@@ -74,9 +56,42 @@ FilterChain rdsChain(const std::string& name, const std::string& rds, const std:
   return hcmChain(name, hcm);
 }
 
-// HTTP to one cluster (inbound: no retries, no timeout; the caller's sidecar has those).
-FilterChain inboundHttpChain(const std::string& name, const std::string& cluster,
-                             const std::string& stat, const std::string& access_log) {
+void matchAddresses(FilterChain& chain, const std::vector<std::string>& ips) {
+  for (const auto& ip : ips) {
+    auto* range = chain.mutable_filter_chain_match()->add_prefix_ranges();
+    size_t slash = ip.find('/');
+    range->set_address_prefix(ip.substr(0, slash));
+    if (slash != std::string::npos) {
+      range->mutable_prefix_len()->set_value(
+          static_cast<uint32_t>(std::stoul(ip.substr(slash + 1))));
+    }
+  }
+}
+
+}  // namespace
+
+Listener internal::capturingListener(const std::string& name, const std::string& address,
+                                     uint32_t port,
+                                     config::listener::v1::TrafficDirection direction) {
+  Listener listener;
+  listener.set_name(name);
+  listener.set_traffic_direction(direction);
+  auto* sa = listener.mutable_address()->mutable_socket_address();
+  sa->set_address(address);
+  sa->set_port_value(port);
+  auto* original_dst = listener.add_listener_filters();
+  original_dst->set_name("remora.filters.listener.original_dst");
+  original_dst->mutable_typed_config()->PackFrom(
+      extensions::filters::listener::original_dst::v1::OriginalDst());
+  auto* detection = listener.add_listener_filters();
+  detection->set_name("remora.filters.listener.protocol_detection");
+  detection->mutable_typed_config()->PackFrom(
+      extensions::filters::listener::protocol_detection::v1::ProtocolDetection());
+  return listener;
+}
+
+FilterChain internal::inboundHttpChain(const std::string& name, const std::string& cluster,
+                                       const std::string& stat, const std::string& access_log) {
   HttpConnectionManager hcm;
   hcm.set_stat_prefix(stat);
   auto* config = hcm.mutable_route_config();
@@ -93,7 +108,7 @@ FilterChain inboundHttpChain(const std::string& name, const std::string& cluster
   return hcmChain(name, hcm);
 }
 
-FilterChain tcpChain(const std::string& name, const std::string& cluster) {
+FilterChain internal::tcpChain(const std::string& name, const std::string& cluster) {
   FilterChain chain;
   chain.set_name(name);
   extensions::filters::network::tcp_proxy::v1::TcpProxy tcp;
@@ -105,28 +120,14 @@ FilterChain tcpChain(const std::string& name, const std::string& cluster) {
   return chain;
 }
 
-void matchAddresses(FilterChain& chain, const std::vector<std::string>& ips) {
-  for (const auto& ip : ips) {
-    auto* range = chain.mutable_filter_chain_match()->add_prefix_ranges();
-    size_t slash = ip.find('/');
-    range->set_address_prefix(ip.substr(0, slash));
-    if (slash != std::string::npos) {
-      range->mutable_prefix_len()->set_value(
-          static_cast<uint32_t>(std::stoul(ip.substr(slash + 1))));
-    }
-  }
-}
-
-void matchHttp(FilterChain& chain) {
+void internal::matchHttp(FilterChain& chain) {
   for (const auto& p : kHttpProtocols)
     chain.mutable_filter_chain_match()->add_application_protocols(p);
 }
 
-void matchPort(FilterChain& chain, uint32_t port) {
+void internal::matchPort(FilterChain& chain, uint32_t port) {
   chain.mutable_filter_chain_match()->mutable_destination_port()->set_value(port);
 }
-
-}  // namespace
 
 bool Translator::serverFirstPort(uint32_t port) {
   switch (port) {
@@ -250,65 +251,6 @@ void Translator::addOutboundListener(bool registry_only, Resources& out) const {
   *listener.add_filter_chains() = tcpChain(registry_only ? "blocked" : "passthrough",
                                            registry_only ? kBlackHole : kPassthrough);
   out.listeners["outbound"] = pack(listener);
-}
-
-void Translator::addInbound(const std::string& ns, const std::string& pod, Resources& out) const {
-  Listener listener = capturingListener("inbound", options_.outbound_address, options_.inbound_port,
-                                        config::listener::v1::TrafficDirection::INBOUND);
-  // The pod's ports that services send to (target ports), with what the services declare.
-  std::map<uint32_t, Port> ports;
-  std::string pod_key = ns + "/" + pod;
-  if (!pod.empty()) {
-    for (const auto& service : services_) {
-      if (service.from_service_entry || service.ns != ns) continue;
-      for (const auto& e : endpointsOf(service)) {
-        bool mine = e.pod == pod || (pod_by_ip_.count(e.ip) && pod_by_ip_.at(e.ip) == pod_key);
-        if (!mine) continue;
-        for (const auto& port : service.ports) {
-          uint32_t target = e.ports.count(port.name) ? e.ports.at(port.name) : port.number;
-          auto [it, added] = ports.emplace(target, port);
-          if (!added && port.http) it->second = port;  // a declared HTTP use wins
-        }
-      }
-    }
-  }
-  for (const auto& [target, port] : ports) {
-    std::string cluster_name = inboundClusterName(target);
-    Cluster cluster;
-    cluster.set_name(cluster_name);
-    cluster.set_type(Cluster::STATIC);
-    cluster.mutable_connect_timeout()->set_seconds(10);
-    cluster.set_http_protocol(Cluster::USE_DOWNSTREAM_PROTOCOL);
-    addStaticEndpoint(cluster, "127.0.0.1", target);
-    out.clusters[cluster_name] = pack(cluster);
-
-    std::string stat = "inbound_" + std::to_string(target);
-    bool opaque = port.opaque || (!port.http && serverFirstPort(target));
-    if (!opaque) {
-      FilterChain chain = inboundHttpChain(cluster_name, cluster_name, stat, options_.access_log);
-      matchPort(chain, target);
-      if (!port.http) matchHttp(chain);
-      *listener.add_filter_chains() = chain;
-      if (port.http) continue;
-    }
-    FilterChain chain = tcpChain(stat, cluster_name);
-    matchPort(chain, target);
-    *listener.add_filter_chains() = chain;
-  }
-  FilterChain http = inboundHttpChain("inbound|http", kInboundPassthrough, "inbound_passthrough",
-                                      options_.access_log);
-  matchHttp(http);
-  *listener.add_filter_chains() = http;
-  *listener.add_filter_chains() = tcpChain("inbound_passthrough", kInboundPassthrough);
-  out.listeners["inbound"] = pack(listener);
-
-  Cluster passthrough;
-  passthrough.set_name(kInboundPassthrough);
-  passthrough.set_type(Cluster::ORIGINAL_DST);
-  passthrough.set_original_dst_to_loopback(true);
-  passthrough.set_http_protocol(Cluster::USE_DOWNSTREAM_PROTOCOL);
-  passthrough.mutable_connect_timeout()->set_seconds(10);
-  out.clusters[kInboundPassthrough] = pack(passthrough);
 }
 
 }  // namespace remora::pilot

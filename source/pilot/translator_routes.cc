@@ -195,7 +195,21 @@ struct RouteBuilder {
             first_host = fqdn(str(destinations[size_t{0}]["destination"]["host"]), vs.ns);
             first_subset = str(destinations[size_t{0}]["destination"]["subset"]);
           }
-          if (h["rewrite"]["uri"]) action->set_prefix_rewrite(str(h["rewrite"]["uri"]));
+          if (h["rewrite"]["uri"]) {
+            std::string uri = str(h["rewrite"]["uri"]);
+            if (rm->has_prefix()) {
+              action->set_prefix_rewrite(uri);
+            } else {
+              // Exact and regex matches match the whole path, so all of it is replaced (the
+              // proxy takes prefix_rewrite with prefix matches only). Backslashes would be
+              // capture references in the substitution.
+              std::string substitution;
+              for (char c : uri)
+                substitution += c == '\\' ? std::string("\\\\") : std::string(1, c);
+              action->mutable_regex_rewrite()->set_pattern("^.*$");
+              action->mutable_regex_rewrite()->set_substitution(substitution);
+            }
+          }
           if (h["rewrite"]["authority"])
             action->set_host_rewrite_literal(str(h["rewrite"]["authority"]));
           google::protobuf::Duration d;

@@ -18,6 +18,13 @@ class YamlView {
  public:
   YamlView() = default;
   explicit YamlView(const YAML::Node& node) : node_(node) {}
+  YamlView(const YamlView&) = default;
+  // Points the view elsewhere. YAML::Node's own assignment would instead write the other
+  // node's content into the document this view points into.
+  YamlView& operator=(const YamlView& other) {
+    node_.reset(other.node_);
+    return *this;
+  }
 
   YamlView operator[](const std::string& key) const {
     if (!node_ || !node_.IsMap()) return {};

@@ -81,6 +81,20 @@ TEST(TranslatorGoldenTest, SidecarOfAPodGetsItsInboundPortsAndPolicy) {
               "default", "reviews-1");
 }
 
+// Mutual TLS (testdata/mtls): payments-1 in shop, where the mesh is STRICT and its own policy
+// makes exceptions per port (DISABLE, PERMISSIVE, an undeclared PERMISSIVE port); its clusters
+// show automatic mTLS on and off and every DestinationRule tls mode.
+TEST(TranslatorGoldenTest, MutualTlsOfAPodWithPortLevelExceptions) {
+  checkGolden("test/pilot/testdata/mtls", "test/pilot/testdata/mtls/expected_payments-1.txt",
+              "shop", "payments-1");
+}
+
+// The same manifests from a pod of a PERMISSIVE namespace.
+TEST(TranslatorGoldenTest, MutualTlsOfAPodInAPermissiveNamespace) {
+  checkGolden("test/pilot/testdata/mtls", "test/pilot/testdata/mtls/expected_web-1.txt", "legacy",
+              "web-1");
+}
+
 TEST(TranslatorGoldenTest, OutboundPolicyFollowsSidecarObjects) {
   std::vector<ManifestError> errors;
   Translator translator(loadManifests("test/pilot/testdata/sidecar", errors), TranslateOptions{});
