@@ -3,6 +3,8 @@
 //
 //   remora-pilot --manifests DIR [--listen 127.0.0.1:15010] [--monitoring 127.0.0.1:15014]
 //                [--outbound-address 0.0.0.0:15001] [--cluster-domain cluster.local]
+//                [--ca-listen 127.0.0.1:15012] [--ca-dir DIR] [--root-cert-out FILE] ...
+//   remora-pilot mint-token --key KEY --namespace NS --service-account SA
 
 #include <grpcpp/grpcpp.h>
 #include <poll.h>
@@ -17,6 +19,8 @@
 #include <string>
 
 #include "source/pilot/ads_server.h"
+#include "source/pilot/ca/pilot_ca.h"
+#include "source/pilot/ca/token_minter.h"
 #include "source/pilot/monitor.h"
 
 namespace {
@@ -60,7 +64,8 @@ void usage(std::ostream& out) {
          "  --cluster-domain DOMAIN  default cluster.local\n"
          "  --trust-domain DOMAIN    SPIFFE trust domain of workload identities; default\n"
          "                           cluster.local\n"
-         "  --root-namespace NS      mesh-wide policy lives there; default istio-system\n";
+         "  --root-namespace NS      mesh-wide policy lives there; default istio-system\n"
+      << ca::kCaUsage;
 }
 
 void reload(const std::string& dir, const TranslateOptions& options, SnapshotCache& cache,
@@ -85,11 +90,15 @@ void reload(const std::string& dir, const TranslateOptions& options, SnapshotCac
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "mint-token") {
+    return ca::runMintTokenCommand(argc - 2, argv + 2, std::cout, std::cerr);
+  }
   std::string manifests;
   std::string listen = "127.0.0.1:15010";
   std::string monitoring = "127.0.0.1:15014";
   std::string outbound = "0.0.0.0:15001";
   TranslateOptions options;
+  ca::CaOptions ca_options;
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") {
@@ -134,6 +143,11 @@ int main(int argc, char** argv) {
         return 1;
       }
       options.inbound_port = static_cast<uint32_t>(port);
+    } else if (std::string ca_error; ca::parseCaFlag(flag, value, ca_options, ca_error)) {
+      if (!ca_error.empty()) {
+        std::cerr << "remora-pilot: " << ca_error << "\n";
+        return 1;
+      }
     } else {
       std::cerr << "remora-pilot: unknown flag " << flag << "\n";
       usage(std::cerr);
@@ -172,7 +186,22 @@ int main(int argc, char** argv) {
     std::cerr << "remora-pilot: cannot listen on " << listen << "\n";
     return 1;
   }
-  MonitorServer monitor(cache);
+  // Before the monitoring server, which may report on it.
+  std::unique_ptr<ca::PilotCa> certificate_authority;
+  if (ca_options.enabled()) {
+    auto started = ca::PilotCa::start(ca_options, options.trust_domain);
+    if (!started.ok()) {
+      std::cerr << "remora-pilot: certificate authority: " << started.error() << "\n";
+      return 1;
+    }
+    certificate_authority = std::move(*started);
+    std::fprintf(stderr, "[pilot] serving certificates on %s:%u, trust domain %s\n",
+                 certificate_authority->ip().c_str(), certificate_authority->port(),
+                 options.trust_domain.c_str());
+  }
+  MonitorServer monitor(cache, [&certificate_authority] {
+    return certificate_authority ? certificate_authority->metrics() : std::string();
+  });
   std::string error;
   if (!monitor.start(monitoring_ip, monitoring_port, error)) {
     std::cerr << "remora-pilot: monitoring: " << error << "\n";
@@ -190,6 +219,7 @@ int main(int argc, char** argv) {
                     IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE);
   bool pending = false;
   auto last_event = std::chrono::steady_clock::now();
+  auto last_ca_tick = std::chrono::steady_clock::now();
   while (!g_stop) {
     pollfd p{inotify, POLLIN, 0};
     int ready = ::poll(&p, 1, 20);
@@ -204,9 +234,17 @@ int main(int argc, char** argv) {
       pending = false;
       reload(manifests, options, cache, last);
     }
+    // The CA's roots are polled, not watched: a Kubernetes Secret mount swaps a symlink,
+    // which inotify on the folder does not report reliably.
+    if (certificate_authority &&
+        std::chrono::steady_clock::now() - last_ca_tick >= std::chrono::seconds(1)) {
+      last_ca_tick = std::chrono::steady_clock::now();
+      certificate_authority->tick(std::chrono::system_clock::now());
+    }
   }
   std::fprintf(stderr, "[pilot] shutting down\n");
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  if (certificate_authority) certificate_authority->stop();
   ::close(inotify);
   return 0;
 }

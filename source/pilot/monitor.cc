@@ -74,6 +74,7 @@ void MonitorServer::handle(int fd) {
   } else if (path == "/metrics" || path == "/stats/prometheus") {
     type = "text/plain; version=0.0.4";
     body = cache_.metrics();
+    if (extra_metrics_) body += extra_metrics_();
   } else if (path == "/ready") {
     body = "ready\n";
   } else {

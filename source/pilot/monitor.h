@@ -5,6 +5,7 @@
 // one request per connection.
 
 #include <atomic>
+#include <functional>
 #include <string>
 #include <thread>
 
@@ -14,7 +15,10 @@ namespace remora::pilot {
 
 class MonitorServer {
  public:
-  MonitorServer(SnapshotCache& cache) : cache_(cache) {}
+  // `extra_metrics` (may be empty) is appended to /metrics on every scrape, on the monitor's
+  // thread: other parts of pilot (the CA) expose their metrics through it.
+  MonitorServer(SnapshotCache& cache, std::function<std::string()> extra_metrics = {})
+      : cache_(cache), extra_metrics_(std::move(extra_metrics)) {}
   ~MonitorServer();
   // Binds ip:port (port 0: any); false with `error` on failure.
   bool start(const std::string& ip, uint16_t port, std::string& error);
@@ -25,6 +29,7 @@ class MonitorServer {
   void handle(int fd);
 
   SnapshotCache& cache_;
+  std::function<std::string()> extra_metrics_;
   int fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};

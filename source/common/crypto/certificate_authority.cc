@@ -13,6 +13,40 @@
 #include "source/common/crypto/subject_alt_name.h"
 
 namespace remora::crypto {
+namespace {
+
+// A host name for a server certificate: dot-separated labels of letters, digits and inner
+// hyphens (at most 63 characters each, 253 in all), optionally starting with a "*." wildcard.
+// Stricter than DNS itself, because these names end up matched by TLS clients.
+bool isDnsName(std::string_view name) {
+  if (name.starts_with("*.")) {
+    name.remove_prefix(2);
+  }
+  if (name.empty() || name.size() > 253) {
+    return false;
+  }
+  size_t start = 0;
+  while (true) {
+    const size_t dot = name.find('.', start);
+    const std::string_view label =
+        name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') {
+      return false;
+    }
+    for (const char c : label) {
+      const bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+      if (!alnum && c != '-') {
+        return false;
+      }
+    }
+    if (dot == std::string_view::npos) {
+      return true;
+    }
+    start = dot + 1;
+  }
+}
+
+}  // namespace
 
 struct CertificateAuthority::SigningRoot {
   X509Ptr cert;
@@ -132,7 +166,46 @@ Result<std::string> CertificateAuthority::sign(std::string_view csr_pem, std::st
   if (auto type = keyTypeOf(csr->publicKey()); !type.ok()) {
     return Error{"CSR public key: " + type.error()};
   }
+  auto san = uriSanExtension(spiffe_id, /*critical=*/true);
+  if (!san.ok()) {
+    return Error{"cannot sign: " + san.error()};
+  }
+  return issueLeaf(csr->publicKey(), "serverAuth,clientAuth", san->get(), ttl, now);
+}
 
+Result<std::string> CertificateAuthority::signServerCertificate(
+    EVP_PKEY* public_key, const std::vector<SubjectAltName>& names, std::chrono::seconds ttl,
+    std::chrono::system_clock::time_point now) const {
+  OpenSslErrorScope errors;
+  if (ttl <= std::chrono::seconds::zero()) {
+    return Error{"cannot sign: certificate TTL must be positive"};
+  }
+  if (names.empty()) {
+    return Error{"cannot sign: a server certificate needs at least one DNS name or IP address"};
+  }
+  for (const SubjectAltName& name : names) {
+    if (name.type == SanType::kDns && !isDnsName(name.value)) {
+      return Error{"cannot sign: " + quoteForMessage(name.value) + " is not a DNS name"};
+    }
+    if (name.type != SanType::kDns && name.type != SanType::kIp) {
+      return Error{"cannot sign: a server certificate names DNS names and IP addresses only, not " +
+                   std::string(sanTypeName(name.type))};
+    }
+  }
+  if (auto type = keyTypeOf(public_key); !type.ok()) {
+    return Error{"cannot sign: " + type.error()};
+  }
+  auto san = sanExtension(names, /*critical=*/true);  // also rejects malformed IP addresses
+  if (!san.ok()) {
+    return Error{"cannot sign: " + san.error()};
+  }
+  return issueLeaf(public_key, "serverAuth", san->get(), ttl, now);
+}
+
+Result<std::string> CertificateAuthority::issueLeaf(
+    EVP_PKEY* public_key, const char* extended_key_usage, X509_EXTENSION* san,
+    std::chrono::seconds ttl, std::chrono::system_clock::time_point now) const {
+  using std::chrono::seconds;
   const std::shared_ptr<const SigningRoot> root = signer();
   if (root->not_after <= now) {
     return Error{"cannot sign: signing root expired at " + formatTime(root->not_after)};
@@ -149,10 +222,11 @@ Result<std::string> CertificateAuthority::sign(std::string_view csr_pem, std::st
   }
   X509* leaf = cert->get();
   X509* issuer = root->cert.get();
-  // The subject stays empty (SPIFFE X.509-SVIDs identify by SAN only), which is why the SAN
-  // extension must be critical (RFC 5280 section 4.2.1.6).
+  // The subject stays empty (SPIFFE X.509-SVIDs identify by SAN only, and TLS clients match
+  // server names against SANs), which is why the SAN extension must be critical (RFC 5280
+  // section 4.2.1.6).
   if (X509_set_issuer_name(leaf, X509_get_subject_name(issuer)) != 1 ||
-      X509_set_pubkey(leaf, csr->publicKey()) != 1) {
+      X509_set_pubkey(leaf, public_key) != 1) {
     return Error{withOpenSslReason("cannot sign: cannot build certificate")};
   }
   Status status = setValidity(leaf, now - kClockSkew, not_after);
@@ -164,7 +238,7 @@ Result<std::string> CertificateAuthority::sign(std::string_view csr_pem, std::st
                                 "critical,digitalSignature,keyEncipherment");
   }
   if (status.ok()) {
-    status = addConfigExtension(leaf, issuer, NID_ext_key_usage, "serverAuth,clientAuth");
+    status = addConfigExtension(leaf, issuer, NID_ext_key_usage, extended_key_usage);
   }
   if (status.ok()) {
     status = addConfigExtension(leaf, issuer, NID_subject_key_identifier, "hash");
@@ -173,8 +247,7 @@ Result<std::string> CertificateAuthority::sign(std::string_view csr_pem, std::st
     status = addConfigExtension(leaf, issuer, NID_authority_key_identifier, "keyid:always");
   }
   if (status.ok()) {
-    auto san = uriSanExtension(spiffe_id, /*critical=*/true);
-    status = san.ok() ? addExtension(leaf, san->get()) : san.status();
+    status = addExtension(leaf, san);
   }
   if (status.ok()) {
     status = signCertificate(leaf, root->key.get());

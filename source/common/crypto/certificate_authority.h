@@ -17,6 +17,7 @@
 
 #include "source/common/crypto/result.h"
 #include "source/common/crypto/root_certificate.h"
+#include "source/common/crypto/subject_alt_name.h"
 
 namespace remora::crypto {
 
@@ -65,6 +66,18 @@ class CertificateAuthority {
                            std::chrono::seconds ttl,
                            std::chrono::system_clock::time_point now) const;
 
+  // Signs a TLS server certificate for one of the control plane's own endpoints (its CA port),
+  // for `public_key` (borrowed; a P-256 or RSA key the caller generated). Its SANs are exactly
+  // `names` (critical), which must be DNS names (a letter-digit-hyphen label per dot, an
+  // optional leading "*.") and IP addresses. The profile is the workload leaf's (see sign())
+  // except that extendedKeyUsage is serverAuth only. Returns the certificate as PEM.
+  // Errors: non-positive ttl; no names; a name that is not a DNS name or IP address; an
+  // unsupported key; an expired signing root.
+  Result<std::string> signServerCertificate(EVP_PKEY* public_key,
+                                            const std::vector<SubjectAltName>& names,
+                                            std::chrono::seconds ttl,
+                                            std::chrono::system_clock::time_point now) const;
+
   // The trust bundle: the signing root first, then older roots still trusted, newest first,
   // concatenated PEM. Workloads verify peers against this.
   std::string rootsPem() const;
@@ -102,6 +115,11 @@ class CertificateAuthority {
   static Result<std::shared_ptr<const SigningRoot>> loadSigningRoot(std::string_view cert_pem,
                                                                     std::string_view key_pem);
   std::shared_ptr<const SigningRoot> signer() const;
+  // Issues a leaf for `public_key` with the extensions both profiles share, `extended_key_usage`
+  // (OpenSSL config syntax) and `san`, signed by the current signing root.
+  Result<std::string> issueLeaf(EVP_PKEY* public_key, const char* extended_key_usage,
+                                X509_EXTENSION* san, std::chrono::seconds ttl,
+                                std::chrono::system_clock::time_point now) const;
 
   mutable std::mutex mutex_;
   // Immutable once built and shared with in-flight signings, so rotate() can swap it freely.

@@ -54,6 +54,61 @@ std::string_view otherKindName(int type) {
   }
 }
 
+using GeneralNamePtr = std::unique_ptr<GENERAL_NAME, OpenSslDeleter<GENERAL_NAME_free>>;
+
+// One SAN as a GENERAL_NAME.
+Result<GeneralNamePtr> generalName(const SubjectAltName& san) {
+  GeneralNamePtr name(GENERAL_NAME_new());
+  if (!name) {
+    return Error{"out of memory building subjectAltName"};
+  }
+  if (san.type == SanType::kIp) {
+    unsigned char bytes[16];
+    int length = 0;
+    if (inet_pton(AF_INET, san.value.c_str(), bytes) == 1) {
+      length = 4;
+    } else if (inet_pton(AF_INET6, san.value.c_str(), bytes) == 1) {
+      length = 16;
+    } else {
+      return Error{"subjectAltName IP " + quoteForMessage(san.value) + " is not an IP address"};
+    }
+    ASN1_OCTET_STRING* address = ASN1_OCTET_STRING_new();
+    if (address == nullptr || ASN1_OCTET_STRING_set(address, bytes, length) != 1) {
+      ASN1_OCTET_STRING_free(address);
+      return Error{"out of memory building subjectAltName"};
+    }
+    GENERAL_NAME_set0_value(name.get(), GEN_IPADD, address);  // `name` now owns `address`
+    return name;
+  }
+  int type = 0;
+  switch (san.type) {
+    case SanType::kUri:
+      type = GEN_URI;
+      break;
+    case SanType::kDns:
+      type = GEN_DNS;
+      break;
+    case SanType::kEmail:
+      type = GEN_EMAIL;
+      break;
+    default:
+      return Error{"subjectAltName: cannot encode a name of type " +
+                   std::string(sanTypeName(san.type))};
+  }
+  if (san.value.size() > static_cast<size_t>(INT_MAX)) {
+    return Error{"subjectAltName " + std::string(sanTypeName(san.type)) + " is too long"};
+  }
+  ASN1_IA5STRING* value = ASN1_IA5STRING_new();
+  if (value == nullptr ||
+      ASN1_STRING_set(value, san.value.data(), static_cast<int>(san.value.size())) != 1) {
+    ASN1_IA5STRING_free(value);
+    return Error{
+        withOpenSslReason("cannot encode subjectAltName " + std::string(sanTypeName(san.type)))};
+  }
+  GENERAL_NAME_set0_value(name.get(), type, value);  // `name` now owns `value`
+  return name;
+}
+
 }  // namespace
 
 std::string_view sanTypeName(SanType type) {
@@ -112,29 +167,29 @@ std::vector<std::string> sanValuesOfType(const std::vector<SubjectAltName>& sans
 }
 
 Result<X509ExtensionPtr> uriSanExtension(std::string_view uri, bool critical) {
+  return sanExtension({{SanType::kUri, std::string(uri)}}, critical);
+}
+
+Result<X509ExtensionPtr> sanExtension(const std::vector<SubjectAltName>& sans, bool critical) {
   OpenSslErrorScope errors;
-  if (uri.size() > static_cast<size_t>(INT_MAX)) {
-    return Error{"subjectAltName URI is too long"};
+  if (sans.empty()) {
+    return Error{"subjectAltName needs at least one name"};
   }
   // Built from GENERAL_NAME objects rather than a "URI:..." config string, so no character in
-  // the URI can be read as config syntax (a comma starting a second name, say).
+  // a name can be read as config syntax (a comma starting a second name, say).
   GeneralNamesPtr names(GENERAL_NAMES_new());
-  ASN1_IA5STRING* value = ASN1_IA5STRING_new();
-  GENERAL_NAME* name = GENERAL_NAME_new();
-  if (!names || value == nullptr || name == nullptr) {
-    ASN1_IA5STRING_free(value);
-    GENERAL_NAME_free(name);
+  if (!names) {
     return Error{"out of memory building subjectAltName"};
   }
-  if (ASN1_STRING_set(value, uri.data(), static_cast<int>(uri.size())) != 1) {
-    ASN1_IA5STRING_free(value);
-    GENERAL_NAME_free(name);
-    return Error{withOpenSslReason("cannot encode subjectAltName URI")};
-  }
-  GENERAL_NAME_set0_value(name, GEN_URI, value);  // `name` now owns `value`
-  if (sk_GENERAL_NAME_push(names.get(), name) == 0) {
-    GENERAL_NAME_free(name);
-    return Error{"out of memory building subjectAltName"};
+  for (const SubjectAltName& san : sans) {
+    auto name = generalName(san);
+    if (!name.ok()) {
+      return Error{name.error()};
+    }
+    if (sk_GENERAL_NAME_push(names.get(), name->get()) == 0) {
+      return Error{"out of memory building subjectAltName"};
+    }
+    name->release();  // `names` owns it now
   }
   X509ExtensionPtr extension(X509V3_EXT_i2d(NID_subject_alt_name, critical ? 1 : 0, names.get()));
   if (!extension) {

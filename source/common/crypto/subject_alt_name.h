@@ -39,4 +39,10 @@ std::vector<std::string> sanValuesOfType(const std::vector<SubjectAltName>& sans
 // critical if `critical`. Errors: encoding or allocation failure.
 Result<X509ExtensionPtr> uriSanExtension(std::string_view uri, bool critical);
 
+// A subjectAltName extension holding `names` in order, marked critical if `critical`. URI,
+// DNS and email values are encoded byte for byte (not validated here); IP values are parsed
+// from text ("10.0.0.1", "2001:db8::1"). Errors: no names, a kOther name, an IP address that
+// does not parse (quoted), encoding or allocation failure.
+Result<X509ExtensionPtr> sanExtension(const std::vector<SubjectAltName>& names, bool critical);
+
 }  // namespace remora::crypto

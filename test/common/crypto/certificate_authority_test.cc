@@ -192,6 +192,70 @@ TEST(CertificateAuthorityTest, RefusesBadInput) {
             "CSR public key: unsupported key: RSA with 1024 bits (minimum 2048)");
 }
 
+TEST(CertificateAuthorityTest, ServerCertificateHasTheServerProfile) {
+  auto ca = makeCa();
+  ASSERT_TRUE(ca);
+  auto key = KeyPair::generate();
+  ASSERT_TRUE(key.ok());
+  const auto now = std::chrono::system_clock::now();
+  const std::vector<SubjectAltName> names = {{SanType::kDns, "remora-pilot.istio-system.svc"},
+                                             {SanType::kDns, "localhost"},
+                                             {SanType::kIp, "127.0.0.1"}};
+  auto cert_pem = ca->signServerCertificate(key->get(), names, 12h, now);
+  ASSERT_TRUE(cert_pem.ok()) << cert_pem.error();
+  EXPECT_TRUE(verifyChain(*cert_pem, ca->rootsPem()).ok());
+  EXPECT_TRUE(privateKeyMatches(*cert_pem, *key->privateKeyPem()).ok());
+  auto info = parseCertificateChain(*cert_pem);
+  ASSERT_TRUE(info.ok());
+  EXPECT_EQ(info->front().sans, names);
+  EXPECT_FALSE(info->front().is_ca);
+  EXPECT_EQ(info->front().not_after - info->front().not_before,
+            12h + CertificateAuthority::kClockSkew);
+  X509Ptr cert = test::parseCert(*cert_pem);
+  ASSERT_TRUE(cert);
+  EXPECT_TRUE(isCritical(cert.get(), NID_subject_alt_name));
+  EXPECT_EQ(X509_get_extended_key_usage(cert.get()), static_cast<uint32_t>(XKU_SSL_SERVER));
+
+  // The openssl tool agrees: a server certificate for the host name and the IP, not a client.
+  const std::string cert_path = test::writeTempFile("server.pem", *cert_pem);
+  const std::string bundle_path = test::writeTempFile("server_bundle.pem", ca->rootsPem());
+  const std::string verify = "/usr/bin/openssl verify -x509_strict -CAfile " + bundle_path;
+  EXPECT_EQ(test::runCommand(verify + " -purpose sslserver -verify_hostname localhost " + cert_path)
+                .exit_code,
+            0);
+  EXPECT_EQ(
+      test::runCommand(verify + " -purpose sslserver -verify_ip 127.0.0.1 " + cert_path).exit_code,
+      0);
+  EXPECT_NE(test::runCommand(verify + " -purpose sslserver -verify_hostname other " + cert_path)
+                .exit_code,
+            0);
+  EXPECT_NE(test::runCommand(verify + " -purpose sslclient " + cert_path).exit_code, 0);
+}
+
+TEST(CertificateAuthorityTest, ServerCertificateRefusesBadNames) {
+  auto ca = makeCa();
+  ASSERT_TRUE(ca);
+  auto key = KeyPair::generate();
+  ASSERT_TRUE(key.ok());
+  const auto now = std::chrono::system_clock::now();
+  auto sign = [&](std::vector<SubjectAltName> names, std::chrono::seconds ttl = 1h) {
+    return ca->signServerCertificate(key->get(), names, ttl, now).error();
+  };
+  EXPECT_EQ(sign({}),
+            "cannot sign: a server certificate needs at least one DNS name or IP address");
+  EXPECT_EQ(sign({{SanType::kDns, "a.example"}}, 0s),
+            "cannot sign: certificate TTL must be positive");
+  EXPECT_EQ(sign({{SanType::kDns, "a..example"}}), "cannot sign: \"a..example\" is not a DNS name");
+  EXPECT_EQ(sign({{SanType::kDns, "a,DNS:b"}}), "cannot sign: \"a,DNS:b\" is not a DNS name");
+  EXPECT_EQ(sign({{SanType::kDns, "-a.example"}}), "cannot sign: \"-a.example\" is not a DNS name");
+  EXPECT_EQ(sign({{SanType::kUri, "spiffe://td/x"}}),
+            "cannot sign: a server certificate names DNS names and IP addresses only, not URI");
+  EXPECT_EQ(sign({{SanType::kIp, "localhost"}}),
+            "cannot sign: subjectAltName IP \"localhost\" is not an IP address");
+  EXPECT_TRUE(
+      ca->signServerCertificate(key->get(), {{SanType::kDns, "*.pilot.svc"}}, 1h, now).ok());
+}
+
 TEST(CertificateAuthorityTest, LifetimeIsCappedAtRootExpiry) {
   auto ca = makeCa({"remora", "short root", 2h});
   ASSERT_TRUE(ca);

@@ -33,6 +33,31 @@ TEST(UriSanExtensionTest, NonCriticalAndConfigSyntaxIsNotInterpreted) {
   EXPECT_EQ(sansFromGeneralNames(names.get()), (std::vector<SubjectAltName>{{SanType::kUri, uri}}));
 }
 
+TEST(SanExtensionTest, HoldsDnsIpUriAndEmailInOrder) {
+  const std::vector<SubjectAltName> sans = {
+      {SanType::kDns, "remora-pilot.istio-system.svc"},
+      {SanType::kIp, "127.0.0.1"},
+      {SanType::kIp, "2001:db8::1"},
+      {SanType::kUri, "spiffe://td/ns/a/sa/b"},
+      {SanType::kEmail, "ops@example.com"},
+  };
+  auto extension = sanExtension(sans, /*critical=*/true);
+  ASSERT_TRUE(extension.ok()) << extension.error();
+  EXPECT_EQ(X509_EXTENSION_get_critical(extension->get()), 1);
+  GeneralNamesPtr names = decode(extension->get());
+  ASSERT_TRUE(names);
+  EXPECT_EQ(sansFromGeneralNames(names.get()), sans);
+}
+
+TEST(SanExtensionTest, RejectsWhatItCannotEncode) {
+  EXPECT_EQ(sanExtension({}, true).error(), "subjectAltName needs at least one name");
+  EXPECT_EQ(sanExtension({{SanType::kIp, "10.0.0"}}, true).error(),
+            "subjectAltName IP \"10.0.0\" is not an IP address");
+  EXPECT_EQ(
+      sanExtension({{SanType::kDns, "a.example"}, {SanType::kOther, "dirName"}}, true).error(),
+      "subjectAltName: cannot encode a name of type other");
+}
+
 TEST(SansFromGeneralNamesTest, ReadsEveryType) {
   X509V3_CTX context;
   X509V3_set_ctx_nodb(&context);
