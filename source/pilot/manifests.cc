@@ -10,9 +10,16 @@
 namespace remora::pilot {
 namespace {
 
-const std::set<std::string> kKinds = {"Service",      "Endpoints",      "EndpointSlice",
-                                      "Pod",          "VirtualService", "DestinationRule",
-                                      "ServiceEntry", "Sidecar",        "PeerAuthentication"};
+const std::set<std::string> kKinds = {"Service",
+                                      "Endpoints",
+                                      "EndpointSlice",
+                                      "Pod",
+                                      "VirtualService",
+                                      "DestinationRule",
+                                      "ServiceEntry",
+                                      "Sidecar",
+                                      "PeerAuthentication",
+                                      "AuthorizationPolicy"};
 
 bool isManifest(const std::string& name) {
   auto ends = [&](const std::string& suffix) {

@@ -160,7 +160,13 @@ Translator::Translator(std::vector<Object> objects, TranslateOptions options,
                        const Translator* previous)
     : options_(std::move(options)) {
   index(objects, previous);
+  authorization_ = std::make_unique<AuthorizationPolicies>(
+      objects, options_.root_namespace, options_.trust_domain,
+      previous ? previous->authorization_.get() : nullptr);
+  errors_.insert(errors_.end(), authorization_->errors().begin(), authorization_->errors().end());
 }
+
+Translator::~Translator() = default;
 
 void Translator::error(const Object& object, const std::string& field, const std::string& message) {
   errors_.push_back({object.where() + ": " + field + ": " + message});

@@ -35,11 +35,13 @@
 #include <google/protobuf/any.pb.h>
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "source/pilot/manifests.h"
+#include "source/pilot/security/authorization_policy.h"
 
 namespace remora::config::cluster::v1 {
 class Cluster;
@@ -81,6 +83,7 @@ class Translator {
   // broken edit leaves routing (and a pod's mTLS) as it was.
   Translator(std::vector<Object> objects, TranslateOptions options,
              const Translator* previous = nullptr);
+  ~Translator();
 
   // Objects left out, each with the reason.
   const std::vector<ManifestError>& errors() const { return errors_; }
@@ -217,6 +220,9 @@ class Translator {
     std::string mode;
   };
   std::vector<SidecarPolicy> sidecars_;
+  // AuthorizationPolicy objects, translated once; the inbound listener of each workload gets
+  // the ones that select it.
+  std::unique_ptr<AuthorizationPolicies> authorization_;
   struct PodMesh {
     bool injected = true;                     // no sidecar.istio.io/inject: "false"
     std::string service_account = "default";  // spec.serviceAccountName

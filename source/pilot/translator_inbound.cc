@@ -19,6 +19,8 @@
 #include "remora/config/cluster/v1/cluster.pb.h"
 #include "remora/config/listener/v1/listener.pb.h"
 #include "remora/extensions/filters/listener/protocol_detection/v1/protocol_detection.pb.h"
+#include "remora/extensions/filters/network/http_connection_manager/v1/http_connection_manager.pb.h"
+#include "remora/extensions/filters/rbac/v1/rbac.pb.h"
 #include "source/pilot/translator.h"
 #include "source/pilot/translator_internal.h"
 
@@ -47,10 +49,41 @@ struct InboundTarget {
   bool tcp_only = false;   // declared opaque or server-first: no HTTP chain
 };
 
+// The workload's authorization policies in front of what a chain does: the HTTP filter before
+// the router of an HTTP chain (per request), the network filter before tcp_proxy (per
+// connection, once TLS has given the peer's identity).
+void authorize(FilterChain& chain, const config::rbac::v1::Rbac& rbac, bool http) {
+  extensions::filters::rbac::v1::RBAC config;
+  *config.mutable_rules() = rbac;
+  config.set_stat_prefix("inbound");
+  config::core::v1::TypedExtensionConfig filter;
+  filter.mutable_typed_config()->PackFrom(config);
+  if (http) {
+    extensions::filters::network::http_connection_manager::v1::HttpConnectionManager hcm;
+    chain.filters(0).typed_config().UnpackTo(&hcm);
+    filter.set_name("remora.filters.http.rbac");
+    auto rest = hcm.http_filters();
+    hcm.clear_http_filters();
+    *hcm.add_http_filters() = filter;
+    for (const auto& f : rest) *hcm.add_http_filters() = f;
+    chain.mutable_filters(0)->mutable_typed_config()->PackFrom(hcm);
+    return;
+  }
+  filter.set_name("remora.filters.network.rbac");
+  auto rest = chain.filters();
+  chain.clear_filters();
+  auto* first = chain.add_filters();
+  first->set_name(filter.name());
+  *first->mutable_typed_config() = filter.typed_config();
+  for (const auto& f : rest) *chain.add_filters() = f;
+}
+
 class InboundChains {
  public:
-  InboundChains(Listener& listener, const std::string& access_log)
-      : listener_(listener), access_log_(access_log) {}
+  // `rbac`: the workload's authorization policies (none: no authorization filter).
+  InboundChains(Listener& listener, const std::string& access_log,
+                const config::rbac::v1::Rbac& rbac)
+      : listener_(listener), access_log_(access_log), rbac_(rbac) {}
 
   // Appends the chains of `target` for `mode`, most specific first.
   void add(const InboundTarget& target, MtlsMode mode) {
@@ -60,12 +93,15 @@ class InboundChains {
 
  private:
   FilterChain http(const InboundTarget& target, const std::string& name) const {
-    return inboundHttpChain(name, target.cluster, target.stat, access_log_);
+    FilterChain chain = inboundHttpChain(name, target.cluster, target.stat, access_log_);
+    if (rbac_.policies_size() > 0) authorize(chain, rbac_, true);
+    return chain;
   }
   FilterChain tcp(const InboundTarget& target, const std::string& name) const {
     // tcp_proxy's stat prefix is the plaintext chain's name, so both count under one.
     FilterChain chain = tcpChain(target.tcp, target.cluster);
     chain.set_name(name);
+    if (rbac_.policies_size() > 0) authorize(chain, rbac_, false);
     return chain;
   }
   void append(FilterChain chain, const InboundTarget& target) {
@@ -105,6 +141,7 @@ class InboundChains {
 
   Listener& listener_;
   const std::string& access_log_;
+  const config::rbac::v1::Rbac& rbac_;
 };
 
 // Lets protocol detection look at the server-first ports in `inspected` (where a PERMISSIVE
@@ -154,7 +191,13 @@ void Translator::addInbound(const std::string& ns, const std::string& pod, Resou
     MtlsMode mode = peerAuthenticationMode(ns, pod, port);
     return !in_mesh && mode == MtlsMode::kPermissive ? MtlsMode::kDisable : mode;
   };
-  InboundChains chains(listener, options_.access_log);
+  config::rbac::v1::Rbac rbac;
+  if (!pod.empty()) {
+    auto labels = pod_labels_.find(pod_key);
+    rbac = authorization_->forWorkload(
+        ns, labels != pod_labels_.end() ? labels->second : std::map<std::string, std::string>{});
+  }
+  InboundChains chains(listener, options_.access_log, rbac);
   std::set<uint32_t> inspected;  // server-first ports that need detection (PERMISSIVE)
   for (const auto& [target, port] : ports) {
     std::string cluster_name = inboundClusterName(target);

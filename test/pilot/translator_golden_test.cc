@@ -95,6 +95,45 @@ TEST(TranslatorGoldenTest, MutualTlsOfAPodInAPermissiveNamespace) {
               "web-1");
 }
 
+// Authorization (testdata/authz): reviews-1 is selected by the shipped example policy and the
+// mesh-wide DENY, so its inbound HTTP chains run the HTTP RBAC filter and its TCP chains the
+// network one; ratings-1 gets only the mesh-wide policy.
+TEST(TranslatorGoldenTest, AuthorizationPoliciesGuardTheSelectedWorkloadsInboundChains) {
+  checkGolden("test/pilot/testdata/authz", "test/pilot/testdata/authz/expected_reviews-1.txt",
+              "default", "reviews-1");
+  checkGolden("test/pilot/testdata/authz", "test/pilot/testdata/authz/expected_ratings-1.txt",
+              "default", "ratings-1");
+}
+
+// A policy broken by an edit keeps its last good version (never widening access); one that
+// was never valid is left out.
+TEST(TranslatorGoldenTest, BrokenAuthorizationPolicyKeepsItsLastGoodVersion) {
+  auto policy = [](const std::string& action) {
+    Object o;
+    o.file = "authz.yaml";
+    o.kind = "AuthorizationPolicy";
+    o.ns = "default";
+    o.name = "only-get";
+    o.node = YAML::Load(
+        "apiVersion: security.istio.io/v1beta1\nkind: AuthorizationPolicy\n"
+        "metadata: {name: only-get, namespace: default}\nspec:\n  action: " +
+        action + "\n  rules: [{to: [{operation: {methods: [GET]}}]}]\n");
+    return o;
+  };
+  Translator good({policy("ALLOW")}, TranslateOptions{});
+  Translator broken({policy("ALOW")}, TranslateOptions{}, &good);
+  auto listener = broken.translate("default", "any").listeners.at("inbound");
+  EXPECT_NE(listener.value().find("only-get"), std::string::npos);
+  bool reported = false;
+  for (const auto& e : broken.errors()) {
+    reported |= e.message.find("its last good version stays in force") != std::string::npos;
+  }
+  EXPECT_TRUE(reported);
+  Translator never({policy("ALOW")}, TranslateOptions{});
+  EXPECT_EQ(never.translate("default", "any").listeners.at("inbound").value().find("only-get"),
+            std::string::npos);
+}
+
 TEST(TranslatorGoldenTest, OutboundPolicyFollowsSidecarObjects) {
   std::vector<ManifestError> errors;
   Translator translator(loadManifests("test/pilot/testdata/sidecar", errors), TranslateOptions{});

@@ -35,7 +35,8 @@ bool selects(const std::map<std::string, std::string>& selector,
 }  // namespace
 
 AuthorizationPolicies::AuthorizationPolicies(const std::vector<Object>& objects,
-                                             std::string root_namespace, std::string trust_domain)
+                                             std::string root_namespace, std::string trust_domain,
+                                             const AuthorizationPolicies* previous)
     : root_namespace_(std::move(root_namespace)), trust_domain_(std::move(trust_domain)) {
   // namespace/name -> the file that defined it first.
   std::map<std::string, std::string> seen;
@@ -50,7 +51,13 @@ AuthorizationPolicies::AuthorizationPolicies(const std::vector<Object>& objects,
       continue;
     }
     auto read = security::readAuthorizationPolicy(object, trust_domain_, errors_);
-    if (!read) continue;
+    if (!read) {
+      if (const Translated* last = previous ? previous->find(object.ns, object.name) : nullptr) {
+        by_namespace_[object.ns][object.name] = *last;
+        errors_.push_back({object.where() + ": its last good version stays in force"});
+      }
+      continue;
+    }
     read->policy.set_name(policyName(object.ns, object.name));
     by_namespace_[object.ns][object.name] = {std::move(read->selector), std::move(read->policy)};
   }
@@ -69,6 +76,14 @@ config::rbac::v1::Rbac AuthorizationPolicies::forWorkload(
   addFrom(root_namespace_);
   if (ns != root_namespace_) addFrom(ns);
   return rbac;
+}
+
+const AuthorizationPolicies::Translated* AuthorizationPolicies::find(
+    const std::string& ns, const std::string& name) const {
+  auto policies = by_namespace_.find(ns);
+  if (policies == by_namespace_.end()) return nullptr;
+  auto it = policies->second.find(name);
+  return it == policies->second.end() ? nullptr : &it->second;
 }
 
 std::string AuthorizationPolicies::policyName(const std::string& ns, const std::string& name) {

@@ -33,9 +33,15 @@ class AuthorizationPolicies {
   // `root_namespace`: Istio's mesh-wide rootNamespace. `trust_domain`: the mesh's; a principal
   // written with Istio's default trust domain ("cluster.local/ns/default/sa/x") stands for it,
   // as in Istio.
+  //
+  // `previous` (the policies of the last translation, may be null): a policy that is invalid
+  // now keeps its last good version from there, so a broken edit never widens access (a
+  // broken DENY would deny nothing, a broken sole ALLOW would stop restricting). A policy that
+  // was never valid is left out.
   explicit AuthorizationPolicies(const std::vector<Object>& objects,
                                  std::string root_namespace = "istio-system",
-                                 std::string trust_domain = "cluster.local");
+                                 std::string trust_domain = "cluster.local",
+                                 const AuthorizationPolicies* previous = nullptr);
 
   // The policies left out, each with the reason:
   // "authz.yaml: AuthorizationPolicy default/reviews: spec.rules[0].to[0].operation.methodz:
@@ -61,6 +67,8 @@ class AuthorizationPolicies {
     std::map<std::string, std::string> selector;
     config::rbac::v1::Policy policy;
   };
+
+  const Translated* find(const std::string& ns, const std::string& name) const;
 
   std::string root_namespace_;
   std::string trust_domain_;
