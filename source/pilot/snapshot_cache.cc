@@ -154,9 +154,9 @@ std::string SnapshotCache::metrics() const {
   out += "# HELP pilot_manifest_errors Manifests or objects left out of the last translation.\n";
   out += "# TYPE pilot_manifest_errors gauge\n";
   out += "pilot_manifest_errors " + std::to_string(errors) + "\n";
-  out += "# HELP pilot_config_generation Translations of the manifests so far.\n";
-  out += "# TYPE pilot_config_generation counter\n";
-  out += "pilot_config_generation " + std::to_string(generation_) + "\n";
+  out += "# HELP pilot_config_generations_total Translations of the manifests so far.\n";
+  out += "# TYPE pilot_config_generations_total counter\n";
+  out += "pilot_config_generations_total " + std::to_string(generation_) + "\n";
   out += "# HELP pilot_translation_seconds Time the last translation took (index and check).\n";
   out += "# TYPE pilot_translation_seconds gauge\n";
   out += "pilot_translation_seconds " +

@@ -33,9 +33,9 @@ class CaMetrics {
     return counts_[static_cast<size_t>(result)].load(std::memory_order_relaxed);
   }
 
-  // Prometheus text exposition: remora_pilot_csr_total{result} (every result, zeros
+  // Prometheus text exposition: pilot_ca_csr_total{result} (every result, zeros
   // included, so rates work from the first scrape) and
-  // remora_pilot_root_cert_expiry_seconds{serial,signing} per root trusted by `authority`.
+  // pilot_ca_root_cert_expiry_seconds{serial,signing} per root trusted by `authority`.
   std::string render(const crypto::CertificateAuthority& authority,
                      std::chrono::system_clock::time_point now) const;
 

@@ -256,10 +256,10 @@ TEST_F(CertificateServiceTest, MetricsAreValidPrometheusText) {
   ASSERT_TRUE(call(token(), csr(), 0, response).ok());
   EXPECT_EQ(call("", csr(), 0, response).error_code(), StatusCode::UNAUTHENTICATED);
   const std::string text = metrics_.render(roots_->authority(), system_clock::now());
-  EXPECT_THAT(text, HasSubstr("remora_pilot_csr_total{result=\"issued\"} 1\n"));
-  EXPECT_THAT(text, HasSubstr("remora_pilot_csr_total{result=\"unauthenticated\"} 1\n"));
-  EXPECT_THAT(text, HasSubstr("remora_pilot_csr_total{result=\"permission_denied\"} 0\n"));
-  EXPECT_THAT(text, HasSubstr("remora_pilot_root_cert_expiry_seconds{serial=\""));
+  EXPECT_THAT(text, HasSubstr("pilot_ca_csr_total{result=\"issued\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("pilot_ca_csr_total{result=\"unauthenticated\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("pilot_ca_csr_total{result=\"permission_denied\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("pilot_ca_root_cert_expiry_seconds{serial=\""));
   EXPECT_THAT(text, HasSubstr("\",signing=\"true\"} 31561"));  // ten years, less a few seconds
   const std::string path = dir_ + "/metrics.txt";
   test::writeFile(path, text);
