@@ -12,6 +12,7 @@
 #include "gtest/gtest.h"
 #include "test/integration/fake_http_upstream.h"
 #include "test/integration/proxy_process.h"
+#include "test/integration/test_certs.h"
 
 namespace remora::test {
 namespace {
@@ -245,13 +246,7 @@ namespace {
 TEST(FileSecretTest, CertificateFromASecretFileFollowsTheFile) {
   std::string dir = makeTempDir();
   for (const char* name : {"first", "second"}) {
-    auto made = runCommand({"/bin/sh", "-c",
-                            "cd " + dir +
-                                " && openssl req -x509 -newkey ec -pkeyopt "
-                                "ec_paramgen_curve:P-256 -nodes -keyout " +
-                                name + ".key -out " + name + ".crt -days 2 -subj /CN=" + name +
-                                " -addext subjectAltName=DNS:web.local 2>&1"});
-    ASSERT_EQ(made.exit_code, 0) << made.output;
+    ASSERT_EQ(makeSelfSignedCertificate(dir, name, "web.local"), "");
   }
   auto secretFile = [&](const std::string& version, const std::string& cert,
                         const std::string& key) {

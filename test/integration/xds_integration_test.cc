@@ -17,6 +17,7 @@
 #include "test/common/config/fake_control_plane.h"
 #include "test/integration/fake_http_upstream.h"
 #include "test/integration/proxy_process.h"
+#include "test/integration/test_certs.h"
 
 namespace remora::test {
 namespace {
@@ -260,13 +261,7 @@ TEST_F(XdsIntegrationTest, PushesApplyAndBadOnesAreNacked) {
 TEST_F(XdsIntegrationTest, ListenerCertificateComesOverTheStreamAsASecret) {
   std::string dir = makeTempDir();
   for (const char* name : {"first", "second"}) {
-    auto made = runCommand({"/bin/sh", "-c",
-                            "cd " + dir +
-                                " && openssl req -x509 -newkey ec -pkeyopt "
-                                "ec_paramgen_curve:P-256 -nodes -keyout " +
-                                name + ".key -out " + name + ".crt -days 2 -subj /CN=" + name +
-                                " -addext subjectAltName=DNS:web.local 2>&1"});
-    ASSERT_EQ(made.exit_code, 0) << made.output;
+    ASSERT_EQ(makeSelfSignedCertificate(dir, name, "web.local"), "");
   }
   auto secretYaml = [&](const std::string& name) {
     return "name: web_cert\ntls_certificate:\n  certificate_chain: {filename: " + dir + "/" + name +
