@@ -116,13 +116,28 @@ bool MiniCluster::start(const std::vector<std::string>& pilot_args, std::string&
   // let it through even where that chain drops by default.
   forward_rule_ = sh("iptables -I FORWARD -i " + bridge_ + " -o " + bridge_ + " -j ACCEPT", error);
   writeManifests();
+  // The key the "API server" signs service-account tokens with; pilot trusts its public half.
+  if (!sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + dir_ +
+              "/token-signer.key 2>&1 && openssl pkey -in " + dir_ +
+              "/token-signer.key -pubout -out " + dir_ + "/token-signer.pub 2>&1",
+          error)) {
+    return false;
+  }
   std::vector<std::string> argv = {"source/pilot/remora-pilot",
                                    "--manifests",
                                    manifests_,
                                    "--listen",
                                    kPilotAddress,
                                    "--monitoring",
-                                   std::string(kGateway) + ":15014"};
+                                   std::string(kGateway) + ":15014",
+                                   "--ca-listen",
+                                   std::string(kGateway) + ":15012",
+                                   "--ca-dir",
+                                   dir_ + "/ca",
+                                   "--root-cert-out",
+                                   dir_ + "/root-cert.pem",
+                                   "--token-public-key",
+                                   dir_ + "/token-signer.pub"};
   for (const auto& a : pilot_args) argv.push_back(a);
   pilot_pid_ = spawnProcess(argv, dir_ + "/pilot.log");
   if (!waitFor(
@@ -130,7 +145,9 @@ bool MiniCluster::start(const std::vector<std::string>& pilot_args, std::string&
             return httpRequest(std::string(kGateway) + ":15014", "GET", "/debug/syncz").status ==
                    200;
           },
-          std::chrono::seconds(10))) {
+          std::chrono::seconds(10)) ||
+      !waitFor([&] { return std::filesystem::exists(dir_ + "/root-cert.pem"); },
+               std::chrono::seconds(10))) {
     error = "pilot did not start: " + pilotLog();
     return false;
   }
@@ -196,8 +213,12 @@ void MiniCluster::writeManifests() {
   }
   for (const auto& name : pod_order_) {
     const Pod& pod = *pods_.at(name);
+    // A pod without a sidecar says so, as Istio's injector annotation does: callers then do
+    // not use mutual TLS to it.
     yaml += "apiVersion: v1\nkind: Pod\nmetadata: {name: " + name +
             ", namespace: default, labels: " + labelsYaml(pod.labels) +
+            (pod.sidecar ? "" : ", annotations: {sidecar.istio.io/inject: \"false\"}") +
+            "}\nspec: {serviceAccountName: " + pod.service_account +
             "}\nstatus: {podIP: " + pod.ip + "}\n---\n";
   }
   writeAtomically(manifests_ + "/cluster.yaml", yaml);
@@ -225,6 +246,9 @@ bool MiniCluster::addPod(const std::string& name, const std::string& ip,
   pod->netns = tag_ + "-" + name;
   pod->labels = std::move(labels);
   pod->sidecar = sidecar;
+  // Bookinfo's convention: each app runs as its own service account.
+  auto app = pod->labels.find("app");
+  pod->service_account = app != pod->labels.end() ? app->second : "default";
   std::string host_end = tag_ + "v" + std::to_string(pods_.size());
   std::string pod_end = host_end + "p";
   const std::string ns = pod->netns;
@@ -256,12 +280,32 @@ bool MiniCluster::addPod(const std::string& name, const std::string& ip,
     error = "remora iptables: " + capture.output;
     return false;
   }
+  // The pod's projected service-account token, signed by the "API server" key pilot trusts.
+  auto token =
+      runCommand({"source/pilot/remora-pilot", "mint-token", "--key", dir_ + "/token-signer.key",
+                  "--namespace", "default", "--service-account", ref.service_account});
+  if (token.exit_code != 0) {
+    error = "mint-token: " + token.output;
+    return false;
+  }
+  writeAtomically(dir_ + "/" + name + ".token", token.output);
   std::string bootstrap =
       "node:\n  id: sidecar~" + ip + "~" + name +
       ".default~default.svc.cluster.local\n"
       "  cluster: " +
       name + "\n  namespace: default\n  workload: " + name +
-      "\nadmin:\n"
+      "\n  service_account: " + ref.service_account +
+      "\nworkload_identity:\n"
+      "  ca_address: {socket_address: {address: " +
+      std::string(kGateway) +
+      ", port_value: 15012}}\n"
+      "  root_cert_file: " +
+      dir_ +
+      "/root-cert.pem\n"
+      "  token_file: " +
+      dir_ + "/" + name + ".token\n" +
+      (certificate_ttl_.empty() ? "" : "  certificate_ttl: " + certificate_ttl_ + "\n") +
+      "admin:\n"
       "  address: {socket_address: {address: 0.0.0.0, port_value: 15000}}\n"
       "  readiness_address: {socket_address: {address: 0.0.0.0, port_value: 15021}}\n"
       "dynamic_resources:\n"

@@ -49,7 +49,8 @@ class MiniCluster {
     std::string netns;
     std::map<std::string, std::string> labels;
     bool sidecar = false;
-    bool ready = true;  // false: listed under notReadyAddresses (a terminating pod)
+    std::string service_account;  // its `app` label, else "default"
+    bool ready = true;            // false: listed under notReadyAddresses (a terminating pod)
     pid_t sidecar_pid = -1;
     std::string sidecar_log;
     std::vector<pid_t> apps;
@@ -64,7 +65,12 @@ class MiniCluster {
   MiniCluster(const MiniCluster&) = delete;
   MiniCluster& operator=(const MiniCluster&) = delete;
 
-  // Creates the bridge and starts pilot (with `pilot_args` added). False with `error` set.
+  // Workload certificates are asked for with this lifetime (e.g. "20s"; default: the CA's).
+  // Set before adding pods.
+  void setCertificateTtl(std::string ttl) { certificate_ttl_ = std::move(ttl); }
+
+  // Creates the bridge and starts pilot (with `pilot_args` added) with its CA on 15012 and a
+  // token-signing key whose tokens it trusts. False with `error` set.
   bool start(const std::vector<std::string>& pilot_args, std::string& error);
 
   // The services pilot and the hosts files know; call before adding pods.
@@ -112,6 +118,7 @@ class MiniCluster {
   std::string dir_;     // world-readable: the proxies (uid 1337) read their files here
   std::string remora_;  // a copy of the proxy binary uid 1337 may execute
   std::string manifests_;
+  std::string certificate_ttl_;
   pid_t pilot_pid_ = -1;
   bool bridge_created_ = false;
   bool forward_rule_ = false;
