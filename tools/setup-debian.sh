@@ -14,7 +14,7 @@ PACKAGES=(
   # tests and benchmarks
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   # real peers and tools used by integration and end-to-end tests, and the demo
-  curl socat procps prometheus nginx-light wrk nghttp2-client openssl
+  curl socat tcpdump procps prometheus nginx-light wrk nghttp2-client openssl
   iproute2 iptables haproxy python3
   # formatting
   clang-format

@@ -251,6 +251,7 @@ bool MiniCluster::addPod(const std::string& name, const std::string& ip,
   pod->service_account = app != pod->labels.end() ? app->second : "default";
   std::string host_end = tag_ + "v" + std::to_string(pods_.size());
   std::string pod_end = host_end + "p";
+  pod->bridge_port = host_end;
   const std::string ns = pod->netns;
   Pod& ref = *pod;
   pods_[name] = std::move(pod);
@@ -326,6 +327,22 @@ bool MiniCluster::addPod(const std::string& name, const std::string& ip,
     return false;
   }
   return true;
+}
+
+pid_t MiniCluster::spawnRoot(const std::vector<std::string>& argv, const std::string& log) {
+  return spawnProcess(argv, log);
+}
+
+void MiniCluster::stopProcess(pid_t pid) {
+  if (pid <= 0) return;
+  ::kill(pid, SIGINT);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
 }
 
 CommandResult MiniCluster::exec(const std::string& pod, const std::vector<std::string>& argv) {

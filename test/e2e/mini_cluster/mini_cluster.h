@@ -50,7 +50,10 @@ class MiniCluster {
     std::map<std::string, std::string> labels;
     bool sidecar = false;
     std::string service_account;  // its `app` label, else "default"
-    bool ready = true;            // false: listed under notReadyAddresses (a terminating pod)
+    // The root-namespace end of its veth pair: its port on the bridge (capture point for what
+    // goes to and from the pod).
+    std::string bridge_port;
+    bool ready = true;  // false: listed under notReadyAddresses (a terminating pod)
     pid_t sidecar_pid = -1;
     std::string sidecar_log;
     std::vector<pid_t> apps;
@@ -106,6 +109,13 @@ class MiniCluster {
   std::string metricLines(const std::string& pod, const std::string& text);
 
   const std::string& dir() const { return dir_; }
+  // The bridge every pod is joined to.
+  const std::string& bridge() const { return bridge_; }
+  // Starts a process in the root namespace (e.g. tcpdump on the bridge); output to `log`. The
+  // caller stops it (stopProcess).
+  pid_t spawnRoot(const std::vector<std::string>& argv, const std::string& log);
+  // SIGINT, then waits for it to exit (SIGKILL after 5 s).
+  void stopProcess(pid_t pid);
   std::string pilotLog() const;
 
  private:
