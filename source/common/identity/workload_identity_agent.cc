@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "remora/service/ca/v1/ca.pb.h"
+#include "source/common/common/file_version.h"
 #include "source/common/common/logger.h"
 #include "source/common/crypto/certificate_info.h"
 #include "source/common/crypto/csr.h"
@@ -58,11 +59,6 @@ std::string unionOfPem(const std::string& a, const std::string& b) {
     pos = stop + end.size();
   }
   return out;
-}
-
-bool sameFile(const struct stat& a, const struct stat& b) {
-  return a.st_ino == b.st_ino && a.st_dev == b.st_dev && a.st_size == b.st_size &&
-         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec;
 }
 
 }  // namespace
@@ -144,7 +140,7 @@ bool WorkloadIdentityAgent::reloadRoots() {
     }
     return false;
   }
-  if (sameFile(now, file_identity_)) return false;
+  if (common::sameFileVersion(now, file_identity_)) return false;
   std::string content;
   if (!readFile(settings_.root_cert_file, content)) return false;
   file_identity_ = now;

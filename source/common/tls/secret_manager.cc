@@ -3,18 +3,12 @@
 #include <fstream>
 #include <sstream>
 
+#include "source/common/common/file_version.h"
 #include "source/common/common/logger.h"
 #include "source/common/tls/certificate_summary.h"
 
 namespace remora::tls {
 namespace tlsv1 = extensions::transport_sockets::tls::v1;
-namespace {
-bool sameFile(const struct stat& a, const struct stat& b) {
-  return a.st_ino == b.st_ino && a.st_dev == b.st_dev && a.st_size == b.st_size &&
-         a.st_mtim.tv_sec == b.st_mtim.tv_sec && a.st_mtim.tv_nsec == b.st_mtim.tv_nsec &&
-         a.st_ctim.tv_sec == b.st_ctim.tv_sec && a.st_ctim.tv_nsec == b.st_ctim.tv_nsec;
-}
-}  // namespace
 
 void SecretManager::start(event::Dispatcher& dispatcher) {
   dispatcher_ = &dispatcher;
@@ -303,7 +297,7 @@ void SecretManager::checkFiles() {
   for (auto& [path, file] : files_) {
     struct stat now {};
     if (::stat(path.c_str(), &now) != 0) continue;  // mid-replacement; next time
-    if (sameFile(now, file.identity)) continue;
+    if (common::sameFileVersion(now, file.identity)) continue;
     std::string error;
     std::string old = file.content;
     if (!readFile(path, error)) {
