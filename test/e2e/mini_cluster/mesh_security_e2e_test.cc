@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -27,6 +28,14 @@ std::string readText(const std::string& path) {
   std::stringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+// The text around the first `needle` in `text` ("" when absent), for failure messages.
+std::string excerptAround(const std::string& text, const std::string& needle) {
+  size_t at = text.find(needle);
+  if (at == std::string::npos) return "";
+  size_t from = at > 200 ? at - 200 : 0;
+  return text.substr(from, 400);
 }
 
 class MeshSecurityTest : public ::testing::Test {
@@ -108,9 +117,9 @@ TEST_F(MeshSecurityTest, PodToPodTrafficIsMutualTlsOnTheWire) {
   // Packets went by (the capture saw the exchange) and none of them carried the HTTP in clear.
   EXPECT_GT(std::count(dump.output.begin(), dump.output.end(), '\n'), 20)
       << dump.output << readText(log);
-  EXPECT_EQ(dump.output.find("reviews-marker"), std::string::npos);
-  EXPECT_EQ(dump.output.find("GET /page"), std::string::npos);
-  EXPECT_EQ(dump.output.find("HTTP/1.1"), std::string::npos);
+  for (const char* clear : {"GET /", "HTTP/1.1", "reviews-marker"}) {
+    EXPECT_EQ(excerptAround(dump.output, clear), "") << "in clear on the wire: " << clear;
+  }
   // The reviews sidecar terminated mTLS and knows who called.
   EXPECT_GT(cluster_.metric("reviews-1", "remora_tls_handshakes_total", "downstream"), 0);
   EXPECT_GE(cluster_.metric("reviews-1", "remora_http_downstream_requests_by_source_total",
@@ -163,11 +172,27 @@ TEST_F(MeshSecurityTest, CertificateRenewalUnderSteadyLoadLosesNoRequest) {
   // Short certificates: with the CA's one-minute backdating, half their lifetime is already
   // past when they arrive, so the sidecars renew about every second.
   startMesh("20s");
+  // One request per upstream connection: every request of the load is a fresh mTLS handshake
+  // between the two sidecars, so handshakes keep happening while both swap certificates (open
+  // connections keep theirs and would not notice a renewal).
+  cluster_.writeManifest("reviews-rule.yaml",
+                         "apiVersion: networking.istio.io/v1beta1\nkind: DestinationRule\n"
+                         "metadata: {name: reviews, namespace: default}\n"
+                         "spec:\n  host: reviews\n  trafficPolicy:\n"
+                         "    connectionPool: {http: {maxRequestsPerConnection: 1}}\n");
+  ASSERT_TRUE(
+      cluster_.waitForConfig("productpage-1", "\"max_requests_per_connection\":1", seconds(10)))
+      << cluster_.pilotLog();
+  ASSERT_EQ(get("productpage-1", "http://reviews:9080/"), "200 reviews-marker");
   auto issued = [&](const std::string& pod) {
-    return cluster_.metric(pod, "remora_workload_certificate_requests_total", "issued");
+    return cluster_.metric(pod, "remora_workload_certificate_requests_total", "result=\"issued\"");
+  };
+  auto handshakes = [&] {
+    return cluster_.metric("reviews-1", "remora_tls_handshakes_total", "side=\"downstream\"");
   };
   double productpage_before = issued("productpage-1");
   double reviews_before = issued("reviews-1");
+  double handshakes_before = handshakes();
   // 1,000 requests over 4 connections at 50 requests/s each: 5 s of steady load.
   auto load = cluster_.exec("productpage-1", {"/usr/bin/h2load", "--h1", "-n", "1000", "-c", "4",
                                               "--rps", "50", "http://reviews:9080/"});
@@ -179,8 +204,17 @@ TEST_F(MeshSecurityTest, CertificateRenewalUnderSteadyLoadLosesNoRequest) {
   EXPECT_EQ(m[2].str(), "0");
   EXPECT_EQ(m[3].str(), "0");
   EXPECT_NE(load.output.find("1000 2xx"), std::string::npos) << load.output;
-  EXPECT_GE(issued("productpage-1") - productpage_before, 2);
-  EXPECT_GE(issued("reviews-1") - reviews_before, 2);
+  // Every request had a handshake of its own, and both sides renewed twice or more meanwhile.
+  EXPECT_GE(handshakes() - handshakes_before, 1000)
+      << cluster_.metricLines("reviews-1", "remora_tls_handshake");
+  EXPECT_GE(issued("productpage-1") - productpage_before, 2)
+      << cluster_.metricLines("productpage-1", "workload_certificate");
+  EXPECT_GE(issued("reviews-1") - reviews_before, 2)
+      << cluster_.metricLines("reviews-1", "workload_certificate");
+  EXPECT_EQ(cluster_.metric("reviews-1", "remora_tls_handshake_failures_total"), 0)
+      << cluster_.metricLines("reviews-1", "handshake_failures");
+  EXPECT_EQ(cluster_.metric("productpage-1", "remora_tls_handshake_failures_total"), 0)
+      << cluster_.metricLines("productpage-1", "handshake_failures");
 }
 
 }  // namespace
