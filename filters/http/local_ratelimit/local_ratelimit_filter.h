@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "source/interface/http/filter.h"
+#include "source/interface/http/header_decoder_filter.h"
 #include "source/interface/stats/stats.h"
 
 namespace remora::filters::local_ratelimit {
@@ -17,24 +17,13 @@ struct RateLimitStats {
   stats::Counter* allowed = nullptr;
 };
 
-class LocalRateLimitFilter : public http::StreamDecoderFilter {
+class LocalRateLimitFilter : public http::HeaderDecoderFilter {
  public:
   explicit LocalRateLimitFilter(const RateLimitStats& stats) : stats_(stats) {}
-  void setDecoderFilterCallbacks(http::StreamDecoderFilterCallbacks& callbacks) override {
-    callbacks_ = &callbacks;
-  }
   http::FilterStatus decodeHeaders(http::HeaderMap& headers, bool end_stream) override;
-  http::FilterStatus decodeData(buffer::Instance&, bool) override {
-    return http::FilterStatus::kContinue;
-  }
-  http::FilterStatus decodeTrailers(http::HeaderMap&) override {
-    return http::FilterStatus::kContinue;
-  }
-  void onDestroy() override {}
 
  private:
   const RateLimitStats& stats_;
-  http::StreamDecoderFilterCallbacks* callbacks_ = nullptr;
 };
 
 }  // namespace remora::filters::local_ratelimit

@@ -15,29 +15,17 @@
 #include <string_view>
 
 #include "filters/network/rbac/rbac_filter_config.h"
-#include "source/interface/http/filter.h"
+#include "source/interface/http/header_decoder_filter.h"
 
 namespace remora::filters::rbac {
 
-class RbacHttpFilter : public http::StreamDecoderFilter {
+class RbacHttpFilter : public http::HeaderDecoderFilter {
  public:
   // `config` outlives the stream: the connection manager's config holds the factory that
   // holds it.
   explicit RbacHttpFilter(const RbacFilterConfig& config) : config_(config) {}
 
-  void setDecoderFilterCallbacks(http::StreamDecoderFilterCallbacks& callbacks) override {
-    callbacks_ = &callbacks;
-  }
   http::FilterStatus decodeHeaders(http::HeaderMap& headers, bool end_stream) override;
-  // A denied request was answered in decodeHeaders; the connection manager passes nothing
-  // more down after a complete response, so body and trailers just flow.
-  http::FilterStatus decodeData(buffer::Instance&, bool) override {
-    return http::FilterStatus::kContinue;
-  }
-  http::FilterStatus decodeTrailers(http::HeaderMap&) override {
-    return http::FilterStatus::kContinue;
-  }
-  void onDestroy() override {}
 
  private:
   // A request header for the engine's request.headers[...] conditions: repeated headers are
@@ -45,7 +33,6 @@ class RbacHttpFilter : public http::StreamDecoderFilter {
   std::optional<std::string_view> header(const http::HeaderMap& headers, std::string_view name);
 
   const RbacFilterConfig& config_;
-  http::StreamDecoderFilterCallbacks* callbacks_ = nullptr;
   std::forward_list<std::string> joined_;
 };
 
