@@ -360,23 +360,33 @@ pid_t MiniCluster::spawn(const std::string& pod, const std::vector<std::string>&
   return pid;
 }
 
-pid_t MiniCluster::runNginx(const std::string& pod, uint16_t port, const std::string& body) {
+pid_t MiniCluster::runNginx(const std::string& pod, uint16_t port, const std::string& body,
+                            const NginxOptions& options) {
   std::string base = dir_ + "/" + pod + "-nginx" + std::to_string(port);
   std::filesystem::create_directories(base);
+  // $request is the request line exactly as it arrived (nginx's own normalization only
+  // affects location matching), which is what the hostile-pod tests check.
+  std::string access_log = options.record_requests
+                               ? "  log_format recorded '$remote_addr|$request|$http_host|"
+                                 "$http_x_forwarded_client_cert';\n  access_log " +
+                                     base + "/requests.log recorded;\n"
+                               : "  access_log off;\n";
+  std::string listen = options.bind_address.empty()
+                           ? std::to_string(port)
+                           : options.bind_address + ":" + std::to_string(port);
   std::string conf = "daemon off;\nmaster_process off;\nworker_processes 1;\npid " + base +
                      "/nginx.pid;\nerror_log " + base +
                      "/error.log;\n"
                      "events { worker_connections 4096; }\n"
-                     "http {\n  access_log off;\n  client_body_temp_path " +
-                     base +
+                     "http {\n" +
+                     access_log + "  client_body_temp_path " + base +
                      "/body;\n"
                      "  proxy_temp_path " +
                      base + "/proxy;\n  fastcgi_temp_path " + base +
                      "/fastcgi;\n  uwsgi_temp_path " + base + "/uwsgi;\n  scgi_temp_path " + base +
                      "/scgi;\n  keepalive_requests 100000;\n"
                      "  server {\n    listen " +
-                     std::to_string(port) +
-                     ";\n    location / { default_type text/plain; return 200 \"" + body +
+                     listen + ";\n    location / { default_type text/plain; return 200 \"" + body +
                      "\\n\"; }\n  }\n}\n";
   writeAtomically(base + "/nginx.conf", conf);
   pid_t pid = spawn(pod, {"/usr/sbin/nginx", "-c", base + "/nginx.conf", "-e", base + "/error.log"},
@@ -389,6 +399,10 @@ pid_t MiniCluster::runNginx(const std::string& pod, uint16_t port, const std::st
                .exit_code == 0;
   });
   return pid;
+}
+
+std::string MiniCluster::requestLog(const std::string& pod, uint16_t port) const {
+  return readText(dir_ + "/" + pod + "-nginx" + std::to_string(port) + "/requests.log");
 }
 
 pid_t MiniCluster::runEcho(const std::string& pod, uint16_t port) {

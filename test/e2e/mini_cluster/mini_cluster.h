@@ -91,8 +91,22 @@ class MiniCluster {
   CommandResult exec(const std::string& pod, const std::vector<std::string>& argv);
   // Starts a long-running process in a pod's namespace; its output goes to `log`.
   pid_t spawn(const std::string& pod, const std::vector<std::string>& argv, const std::string& log);
+  struct NginxOptions {
+    // The address nginx listens on ("" = all of the pod's addresses), e.g. "127.0.0.1" for an
+    // application meant to be private to its pod.
+    std::string bind_address;
+    // Record every request it gets (requestLog()).
+    bool record_requests = false;
+  };
   // Starts nginx in a pod answering every request on `port` with `body`.
-  pid_t runNginx(const std::string& pod, uint16_t port, const std::string& body);
+  pid_t runNginx(const std::string& pod, uint16_t port, const std::string& body,
+                 const NginxOptions& options);
+  pid_t runNginx(const std::string& pod, uint16_t port, const std::string& body) {
+    return runNginx(pod, port, body, NginxOptions{});
+  }
+  // What a recording nginx (NginxOptions::record_requests) received so far, one line per
+  // request as the application saw it: `client address|request line|Host|x-forwarded-client-cert`.
+  std::string requestLog(const std::string& pod, uint16_t port) const;
   // Starts a TCP echo server (socat) in a pod on `port`.
   pid_t runEcho(const std::string& pod, uint16_t port);
 

@@ -1,0 +1,401 @@
+// The hostile pod next door, end to end in the mini-cluster (mini_cluster.h; root only, skipped
+// otherwise). Each test is one attack from issue 14, made from an ordinary pod (`legacy`, no
+// sidecar) or a meshed one (`ratings-1`, `productpage-1`), against the `reviews-1` pod whose
+// application records every request it gets (requestLog). The assertion is always about the
+// target: what its application received, or that nothing arrived, and that its sidecar is
+// still alive and serving.
+
+#include <unistd.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "gtest/gtest.h"
+#include "test/e2e/mini_cluster/mini_cluster.h"
+#include "test/integration/test_net.h"
+
+namespace remora::test::e2e {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr const char* kReviewsIp = "198.18.0.11";
+constexpr const char* kProductpageIp = "198.18.0.10";
+constexpr const char* kLegacyIp = "198.18.200.1";
+constexpr const char* kProductpagePrincipal = "spiffe://cluster.local/ns/default/sa/productpage";
+
+std::string readText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+size_t countLines(const std::string& text) {
+  return static_cast<size_t>(std::count(text.begin(), text.end(), '\n'));
+}
+
+// utime + stime of a process, in seconds.
+double cpuSeconds(pid_t pid) {
+  std::string stat = readText("/proc/" + std::to_string(pid) + "/stat");
+  size_t end = stat.rfind(')');
+  if (end == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(end + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14 || i == 15) ticks += std::stod(field);
+  }
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+class HostilePodTest : public ::testing::Test {
+ protected:
+  // reviews-1 (sidecar; a recording nginx on 9080 answering "reviews-marker"), productpage-1 and
+  // ratings-1 (callers with sidecars), legacy (no sidecar, outside the mesh). No policy yet:
+  // PERMISSIVE mutual TLS, everything allowed.
+  void startMesh() {
+    if (::getuid() != 0) GTEST_SKIP() << "needs root (network namespaces, iptables)";
+    for (const char* tool : {"/usr/sbin/ip", "/usr/sbin/iptables", "/usr/sbin/nginx",
+                             "/usr/bin/socat", "/usr/bin/setpriv", "/usr/bin/prlimit"}) {
+      if (access(tool, X_OK) != 0) GTEST_SKIP() << tool << " not installed";
+    }
+    std::string error;
+    ASSERT_TRUE(cluster_.start({}, error)) << error;
+    cluster_.addService({"reviews", "198.19.0.10", {{"app", "reviews"}}, {{"http", 9080}}});
+    cluster_.addService({"ratings", "198.19.0.12", {{"app", "ratings"}}, {{"http", 9080}}});
+    cluster_.addService({"productpage", "198.19.0.9", {{"app", "productpage"}}, {{"http", 9080}}});
+    ASSERT_TRUE(cluster_.addPod("reviews-1", kReviewsIp, {{"app", "reviews"}}, true, error))
+        << error;
+    ASSERT_TRUE(cluster_.addPod("legacy", kLegacyIp, {{"role", "legacy"}}, false, error)) << error;
+    ASSERT_TRUE(cluster_.addPod("ratings-1", "198.18.0.12", {{"app", "ratings"}}, true, error))
+        << error;
+    ASSERT_TRUE(
+        cluster_.addPod("productpage-1", kProductpageIp, {{"app", "productpage"}}, true, error))
+        << error;
+    MiniCluster::NginxOptions recording;
+    recording.record_requests = true;
+    cluster_.runNginx("reviews-1", 9080, "reviews-marker", recording);
+    ASSERT_TRUE(waitFor(
+        [&] { return get("productpage-1", "http://reviews:9080/") == "200 reviews-marker"; },
+        seconds(15)))
+        << get("productpage-1", "http://reviews:9080/")
+        << readText(cluster_.pod("productpage-1").sidecar_log);
+  }
+
+  // STRICT mutual TLS for the namespace, and on reviews: only productpage may GET /reviews/*
+  // (the shipped examples), and nobody may touch /admin or /admin/*, nor host admin.example.com.
+  void lockDownReviews() {
+    cluster_.writeManifest("peer-authentication.yaml",
+                           readText("docs/examples/mesh/security/peer-authentication.yaml"));
+    cluster_.writeManifest("authorization-policy.yaml",
+                           readText("docs/examples/mesh/security/authorization-policy.yaml"));
+    ASSERT_TRUE(waitFor(
+        [&] { return get("ratings-1", "http://reviews:9080/reviews/1").starts_with("403"); },
+        seconds(10)))
+        << get("ratings-1", "http://reviews:9080/reviews/1");
+    ASSERT_TRUE(waitFor(
+        [&] {
+          return get("legacy", std::string("http://") + kReviewsIp + ":9080/").starts_with("000");
+        },
+        seconds(10)));
+    ASSERT_EQ(get("productpage-1", "http://reviews:9080/reviews/1"), "200 reviews-marker");
+  }
+
+  void denyAdminOnReviews() {
+    cluster_.writeManifest("deny-admin.yaml",
+                           "apiVersion: security.istio.io/v1beta1\nkind: AuthorizationPolicy\n"
+                           "metadata: {name: deny-admin, namespace: default}\n"
+                           "spec:\n  selector: {matchLabels: {app: reviews}}\n  action: DENY\n"
+                           "  rules:\n  - to:\n    - operation: {paths: [/admin, /admin/*]}\n"
+                           "  - to:\n    - operation: {hosts: [admin.example.com]}\n");
+    ASSERT_TRUE(waitFor(
+        [&] {
+          return get("legacy", std::string("http://") + kReviewsIp + ":9080/admin") ==
+                 "403 RBAC: access denied";
+        },
+        seconds(10)))
+        << get("legacy", std::string("http://") + kReviewsIp + ":9080/admin");
+  }
+
+  // "<status> <body>" of one request from a pod (curl -w), "000 " when it failed.
+  std::string get(const std::string& pod, const std::string& url,
+                  std::vector<std::string> extra = {}) {
+    std::vector<std::string> argv = {"/usr/bin/curl", "-s", "-m",           "5", "-o",
+                                     "/dev/stdout",   "-w", "%{http_code} "};
+    for (auto& e : extra) argv.push_back(e);
+    argv.push_back(url);
+    auto r = cluster_.exec(pod, argv);
+    std::string out = r.output;
+    if (out.size() < 4) return out;
+    std::string status = out.substr(out.size() - 4, 3);
+    std::string body = out.substr(0, out.size() - 4);
+    while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
+    return status + " " + body;
+  }
+
+  // Sends `bytes` from a pod to `address` (host:port) on one TCP connection, half-closes after
+  // `linger_s` and returns what came back.
+  std::string raw(const std::string& pod, const std::string& address, const std::string& bytes,
+                  int linger_s = 2) {
+    std::string file = cluster_.dir() + "/raw-" + std::to_string(++raw_count_) + ".bin";
+    std::ofstream(file, std::ios::binary) << bytes;
+    return cluster_
+        .exec(pod, {"/bin/sh", "-c",
+                    "/usr/bin/socat -t " + std::to_string(linger_s) + " -T 5 - TCP:" + address +
+                        " < " + file + " 2>&1"})
+        .output;
+  }
+
+  std::string reviewsLog() { return cluster_.requestLog("reviews-1", 9080); }
+
+  bool sidecarReady(const std::string& pod) {
+    return httpRequest(cluster_.pod(pod).readiness(), "GET", "/healthz/ready").status == 200;
+  }
+
+  MiniCluster cluster_;
+  int raw_count_ = 0;
+};
+
+// A request sent to another pod's outbound port (15001) must not leave with that pod's mTLS
+// identity: neither from a pod outside the mesh nor through the attacker's own sidecar.
+TEST_F(HostilePodTest, AnotherPodsOutboundPortDoesNotLendItsIdentity) {
+  startMesh();
+  lockDownReviews();
+  size_t before = countLines(reviewsLog());
+  auto as_productpage = [&] {
+    return cluster_.metric("reviews-1", "remora_http_downstream_requests_by_source_total",
+                           std::string("source_principal=\"") + kProductpagePrincipal + "\"");
+  };
+  double productpage_before = as_productpage();
+  std::string target = std::string("http://") + kProductpageIp + ":15001/reviews/1";
+  for (const char* attacker : {"legacy", "ratings-1"}) {
+    EXPECT_FALSE(get(attacker, target, {"-H", "Host: reviews:9080"}).starts_with("200"))
+        << attacker;
+    // Explicit-proxy form: the absolute URI names the service.
+    EXPECT_FALSE(get(attacker, "http://reviews:9080/reviews/1",
+                     {"--proxy", std::string("http://") + kProductpageIp + ":15001"})
+                     .starts_with("200"))
+        << attacker;
+    // Raw, without waiting for protocol detection to give up.
+    raw(attacker, std::string(kProductpageIp) + ":15001",
+        "GET /reviews/1 HTTP/1.1\r\nHost: reviews:9080\r\n\r\n");
+  }
+  EXPECT_EQ(countLines(reviewsLog()), before) << reviewsLog();
+  EXPECT_EQ(as_productpage(), productpage_before) << "a request went out as productpage";
+  // The pod itself still uses its sidecar as it should.
+  EXPECT_EQ(get("productpage-1", "http://reviews:9080/reviews/1"), "200 reviews-marker");
+}
+
+// An Upgrade request must not turn the connection into a raw tunnel before the upstream
+// agreed: a pipelined request behind it is parsed and authorized as a request of its own.
+TEST_F(HostilePodTest, UpgradeRequestDoesNotSmuggleTheNextRequest) {
+  startMesh();
+  lockDownReviews();
+  std::string smuggle =
+      "GET /reviews/1 HTTP/1.1\r\nHost: reviews:9080\r\nUpgrade: websocket\r\n"
+      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+      "Sec-WebSocket-Version: 13\r\n\r\n"
+      "POST /admin/delete HTTP/1.1\r\nHost: reviews:9080\r\nContent-Length: 0\r\n\r\n";
+  // Through productpage's own sidecar (it is allowed to GET /reviews/*) ...
+  std::string answer = raw("productpage-1", "reviews:9080", smuggle);
+  // ... and straight at the reviews pod from outside the mesh once policy would let it.
+  EXPECT_EQ(reviewsLog().find("POST /admin/delete"), std::string::npos)
+      << "answer: " << answer << "\nlog: " << reviewsLog();
+  EXPECT_NE(reviewsLog().find("GET /reviews/1"), std::string::npos) << reviewsLog();
+}
+
+// Connections to the proxy's own ports, from another pod or from the pod itself, end at once:
+// no connection loop, no CPU burnt, and the sidecar keeps serving.
+TEST_F(HostilePodTest, TheProxysOwnPortsAreNotAWayInAndDoNotLoop) {
+  startMesh();
+  auto& victim = cluster_.pod("productpage-1");
+  double cpu_before = cpuSeconds(victim.sidecar_pid);
+  double accepted_before =
+      cluster_.metric("productpage-1", "remora_listener_downstream_connections_total");
+  std::string probe = "GET / HTTP/1.1\r\nHost: reviews:9080\r\n\r\n";
+  for (const char* port : {"15001", "15006", "15000", "15020", "15053", "15090"}) {
+    raw("legacy", std::string(kProductpageIp) + ":" + port, probe, 1);
+    raw("ratings-1", std::string(kProductpageIp) + ":" + port, probe, 1);
+    // The pod calling its own proxy's ports, by pod IP and by loopback.
+    raw("productpage-1", std::string(kProductpageIp) + ":" + port, probe, 1);
+    raw("productpage-1", std::string("127.0.0.1:") + port, probe, 1);
+  }
+  // Two more seconds for a loop to show, had one started.
+  cluster_.exec("legacy", {"/bin/sleep", "2"});
+  double accepted =
+      cluster_.metric("productpage-1", "remora_listener_downstream_connections_total") -
+      accepted_before;
+  EXPECT_LT(accepted, 100) << cluster_.metricLines("productpage-1", "downstream_connections");
+  EXPECT_LT(cpuSeconds(victim.sidecar_pid) - cpu_before, 2.0);
+  EXPECT_TRUE(sidecarReady("productpage-1"));
+  EXPECT_EQ(get("productpage-1", "http://reviews:9080/"), "200 reviews-marker");
+}
+
+// A client that starts a TLS handshake and never finishes it is dropped after the handshake
+// timeout (10 s by default), not held forever.
+TEST_F(HostilePodTest, HandshakeThatNeverFinishesIsDropped) {
+  startMesh();
+  lockDownReviews();
+  auto start = std::chrono::steady_clock::now();
+  // A TLS record header announcing a ClientHello that never comes; socat keeps its end open
+  // until the peer closes (or 30 s).
+  cluster_.exec("legacy", {"/bin/sh", "-c",
+                           std::string("printf '\\026\\003\\001\\002\\000\\001' | /usr/bin/socat "
+                                       "-t 30 -T 30 - TCP:") +
+                               kReviewsIp + ":9080"});
+  auto held = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start);
+  EXPECT_LT(held, seconds(15)) << "held for " << held.count() << " ms";
+  EXPECT_TRUE(sidecarReady("reviews-1"));
+}
+
+// At its descriptor limit the sidecar stops accepting for a while instead of spinning, logs a
+// few lines rather than millions, stays ready, and recovers when the flood ends.
+TEST_F(HostilePodTest, DescriptorExhaustionDoesNotTakeTheSidecarDown) {
+  startMesh();
+  auto& victim = cluster_.pod("reviews-1");
+  auto limit = runCommand(
+      {"/usr/bin/prlimit", "--pid", std::to_string(victim.sidecar_pid), "--nofile=128:128"});
+  ASSERT_EQ(limit.exit_code, 0) << limit.output;
+  size_t log_before = readText(victim.sidecar_log).size();
+  // 300 connections held open by one shell (bash's /dev/tcp), far past the limit.
+  std::string flood_log = cluster_.dir() + "/flood.log";
+  pid_t flood = cluster_.spawn("legacy",
+                               {"/bin/bash", "-c",
+                                std::string("for i in $(seq 300); do exec {fd}<>/dev/tcp/") +
+                                    kReviewsIp + "/9080 || true; done; echo opened; sleep 30"},
+                               flood_log);
+  ASSERT_TRUE(
+      waitFor([&] { return readText(flood_log).find("opened") != std::string::npos; }, seconds(20)))
+      << readText(flood_log);
+  double cpu_before = cpuSeconds(victim.sidecar_pid);
+  cluster_.exec("legacy", {"/bin/sleep", "2"});
+  EXPECT_LT(cpuSeconds(victim.sidecar_pid) - cpu_before, 1.0) << "the sidecar spins";
+  EXPECT_TRUE(sidecarReady("reviews-1"));
+  size_t logged = readText(victim.sidecar_log).size() - log_before;
+  EXPECT_LT(logged, 20000u) << readText(victim.sidecar_log).substr(log_before, 2000);
+  cluster_.stopProcess(flood);
+  EXPECT_TRUE(
+      waitFor([&] { return get("productpage-1", "http://reviews:9080/") == "200 reviews-marker"; },
+              seconds(10)));
+}
+
+// x-forwarded-client-cert is the mesh's to set: a forged one never reaches the application;
+// over mTLS the application gets the caller's verified identity.
+TEST_F(HostilePodTest, ForgedClientCertHeaderNeverReachesTheApplication) {
+  startMesh();
+  const std::string forged =
+      "By=spiffe://cluster.local/ns/default/sa/reviews;"
+      "URI=spiffe://cluster.local/ns/default/sa/admin";
+  EXPECT_EQ(get("productpage-1", "http://reviews:9080/xfcc-mtls",
+                {"-H", "x-forwarded-client-cert: " + forged}),
+            "200 reviews-marker");
+  EXPECT_EQ(get("legacy", std::string("http://") + kReviewsIp + ":9080/xfcc-plain",
+                {"-H", "x-forwarded-client-cert: " + forged}),
+            "200 reviews-marker");
+  std::string log = reviewsLog();
+  EXPECT_EQ(log.find("sa/admin"), std::string::npos) << log;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("GET /xfcc-mtls [^|]*\\|[^|]*\\|([^\n]*)")))
+      << log;
+  EXPECT_NE(m[1].str().find(std::string("URI=") + kProductpagePrincipal), std::string::npos)
+      << m[1].str();
+  ASSERT_TRUE(std::regex_search(log, m, std::regex("GET /xfcc-plain [^|]*\\|[^|]*\\|([^\n]*)")))
+      << log;
+  EXPECT_EQ(m[1].str(), "-") << "plain text has no verified peer: no header at all";
+}
+
+// An application bound to 127.0.0.1 only is private to its pod; port 15020, where nothing of
+// the proxy listens, is captured like any other port.
+TEST_F(HostilePodTest, LoopbackOnlyApplicationsAndUnusedProxyPortsStayPrivate) {
+  startMesh();
+  MiniCluster::NginxOptions loopback_only;
+  loopback_only.bind_address = "127.0.0.1";
+  loopback_only.record_requests = true;
+  cluster_.runNginx("reviews-1", 9091, "private", loopback_only);
+  MiniCluster::NginxOptions everywhere;
+  everywhere.record_requests = true;
+  cluster_.runNginx("reviews-1", 15020, "app-on-15020", everywhere);
+  // The pod reaches its own private application.
+  EXPECT_EQ(get("reviews-1", "http://127.0.0.1:9091/"), "200 private");
+  size_t on_15020 = countLines(cluster_.requestLog("reviews-1", 15020));
+  for (const char* attacker : {"legacy", "ratings-1"}) {
+    EXPECT_FALSE(get(attacker, std::string("http://") + kReviewsIp + ":9091/").starts_with("200"))
+        << attacker;
+    EXPECT_FALSE(get(attacker, std::string("http://") + kReviewsIp + ":15020/").starts_with("200"))
+        << attacker;
+  }
+  EXPECT_EQ(countLines(cluster_.requestLog("reviews-1", 9091)), 1u)
+      << cluster_.requestLog("reviews-1", 9091);
+  EXPECT_EQ(countLines(cluster_.requestLog("reviews-1", 15020)), on_15020)
+      << cluster_.requestLog("reviews-1", 15020);
+}
+
+// The admin port answers only inside the pod: another pod cannot stop the sidecar or read its
+// configuration.
+TEST_F(HostilePodTest, AdminIsNotReachableFromOtherPods) {
+  startMesh();
+  for (const char* attacker : {"legacy", "ratings-1"}) {
+    EXPECT_FALSE(
+        get(attacker, std::string("http://") + kReviewsIp + ":15000/quitquitquit", {"-X", "POST"})
+            .starts_with("200"))
+        << attacker;
+    EXPECT_FALSE(get(attacker, std::string("http://") + kReviewsIp + ":15000/config_dump")
+                     .starts_with("200"))
+        << attacker;
+  }
+  EXPECT_EQ(::kill(cluster_.pod("reviews-1").sidecar_pid, 0), 0) << "the sidecar was stopped";
+  EXPECT_TRUE(sidecarReady("reviews-1"));
+  // Inside the pod, admin works.
+  EXPECT_TRUE(get("reviews-1", "http://127.0.0.1:15000/ready").starts_with("200"));
+}
+
+// Paths and hosts are normalized before the policy looks at them, and the application gets
+// what the policy saw: none of these reach it.
+TEST_F(HostilePodTest, PathAndHostTricksDoNotGetPastADenyPolicy) {
+  startMesh();
+  denyAdminOnReviews();
+  size_t before = countLines(reviewsLog());
+  const std::vector<std::string> paths = {"/admin",
+                                          "/public/../admin",
+                                          "/./admin",
+                                          "//admin",
+                                          "/%61dmin",
+                                          "/public/%2e%2e/admin",
+                                          "/admin%2f/x",
+                                          "/admin%2F..%2F/x",
+                                          "/ADMIN/../admin",
+                                          "/admin/./x",
+                                          "/public/%2E%2E/%61dmin",
+                                          "/admin#frag",
+                                          "/admin/x#",
+                                          "/a/b/../../admin/",
+                                          "/%2561dmin/../admin"};
+  std::string direct = std::string("http://") + kReviewsIp + ":9080";
+  for (const auto& path : paths) {
+    // From outside the mesh straight to the pod (its inbound sidecar decides), and through a
+    // meshed caller's sidecar (both sidecars normalize).
+    std::string a = get("legacy", direct + path, {"--path-as-is"});
+    EXPECT_FALSE(a.starts_with("200")) << path << " -> " << a;
+    std::string b = get("productpage-1", "http://reviews:9080" + path, {"--path-as-is"});
+    EXPECT_FALSE(b.starts_with("200")) << path << " -> " << b;
+    // Raw bytes: curl would drop the fragment itself.
+    std::string c = raw("legacy", std::string(kReviewsIp) + ":9080",
+                        "GET " + path + " HTTP/1.1\r\nHost: reviews\r\nConnection: close\r\n\r\n");
+    EXPECT_EQ(c.find("200 OK"), std::string::npos) << path << " -> " << c;
+  }
+  for (const char* host : {"admin.example.com", "admin.example.com.", "ADMIN.example.com",
+                           "admin.example.com.:9080", "Admin.Example.Com."}) {
+    std::string a = get("legacy", direct + "/public", {"-H", std::string("Host: ") + host});
+    EXPECT_FALSE(a.starts_with("200")) << host << " -> " << a;
+  }
+  EXPECT_EQ(countLines(reviewsLog()), before) << reviewsLog();
+  // Ordinary requests still pass, and arrive as sent.
+  EXPECT_EQ(get("legacy", direct + "/public/x"), "200 reviews-marker");
+  EXPECT_NE(reviewsLog().find("GET /public/x HTTP/1.1"), std::string::npos) << reviewsLog();
+}
+
+}  // namespace
+}  // namespace remora::test::e2e
