@@ -14,14 +14,19 @@
 //   the outbound listener), each ending with an allow-any virtual host to PassthroughCluster.
 //   VirtualService http routes map to the proxy's routes; without a retry policy Istio's
 //   default applies.
-// - Listener `outbound` (15001, OUTBOUND): original_dst and protocol_detection, then chains
+// - Listener `outbound` (15001, OUTBOUND, local clients only): original_dst and
+//   protocol_detection, then chains (first: a connection to 15001 itself is explicit-proxy
+//   HTTP or refused, never passed through)
 //   by destination (see translator_listeners.cc): a service's ClusterIP:port to HTTP routing
 //   or tcp_proxy per its declared or detected protocol, TLS by SNI for ServiceEntry hosts,
 //   HTTP on any address by port, and last HTTP / TCP to PassthroughCluster (ALLOW_ANY) or
 //   refused (REGISTRY_ONLY; per Sidecar object or the mesh-wide default).
-// - Listener `inbound` (15006, INBOUND) for the proxy's own pod: its service ports to the
-//   application on 127.0.0.1 (`inbound|<port>||`), HTTP through the HTTP connection manager
-//   (metrics, access log), anything else passed through to the same port on loopback.
+// - Listener `inbound` (15006, INBOUND) for the proxy's own pod: first the proxy's own ports
+//   to BlackHoleCluster (never passed through: that would loop into the proxy), then its
+//   service ports to the application at the pod IP (the original destination) from 127.0.0.6
+//   (`inbound|<port>||`, ORIGINAL_DST as Istio 1.10+), HTTP through the HTTP connection
+//   manager (metrics, access log), anything else passed through the same way
+//   (InboundPassthroughCluster). An application bound only to loopback is not reachable.
 // - Mutual TLS (translator_tls.cc, translator_peer_authentication.cc, translator_inbound.cc):
 //   PeerAuthentication decides per inbound port whether the pod takes mTLS (STRICT), mTLS or
 //   plaintext (PERMISSIVE) or plaintext (DISABLE); DestinationRule `tls` decides a cluster's
@@ -54,6 +59,14 @@ struct TranslateOptions {
   std::string outbound_address = "0.0.0.0";
   uint32_t outbound_port = 15001;
   uint32_t inbound_port = 15006;
+  // The proxy's other ports (admin, 15020, readiness, DNS). A connection whose original
+  // destination is one of them, or the outbound or inbound port, is never passed through:
+  // the inbound listener sends it to BlackHoleCluster (see translator_inbound.cc).
+  std::vector<uint32_t> proxy_ports = {15000, 15020, 15021, 15053};
+  // The source address of the inbound clusters' connections to the application (at the pod
+  // IP, the original destination): capture leaves it alone, and the application sees a
+  // source that is not the pod's own loopback client (as Istio's 127.0.0.6).
+  std::string inbound_source_address = "127.0.0.6";
   // Mesh-wide outboundTrafficPolicy: ALLOW_ANY or REGISTRY_ONLY.
   std::string outbound_policy = "ALLOW_ANY";
   // Access log of every HTTP chain ("" none, "/dev/stdout", or a file).

@@ -8,10 +8,17 @@
 //   PERMISSIVE  mTLS chains matching a detected TLS ClientHello, then the plaintext chains.
 //   DISABLE     the plaintext chains only (TLS bytes are passed through as opaque).
 //
+// Before all of them, one chain per port of the proxy's own (15001, 15006, admin, readiness,
+// ...) sends connections whose original destination is that port to BlackHoleCluster: capture
+// redirects a connection from another pod to POD_IP:15001 here, and it must neither reach
+// the outbound listener (calls made with this pod's identity) nor be passed through to its
+// original destination (the proxy itself: a loop).
+//
 // After TLS the chains go on as the plaintext ones: HTTP through the HTTP connection manager,
-// anything else through tcp_proxy, both to the application on loopback. On a port whose
-// protocol is detected, the ALPN of the ClientHello tells them apart (h2 or http/1.1: HTTP);
-// the proxy's own clusters offer no ALPN for such ports (one cluster carries both HTTP and
+// anything else through tcp_proxy, both to the application at the pod IP (the original
+// destination) from 127.0.0.6, so that an application bound only to loopback stays private. On a
+// port whose protocol is detected, the ALPN of the ClientHello tells them apart (h2 or http/1.1:
+// HTTP); the proxy's own clusters offer no ALPN for such ports (one cluster carries both HTTP and
 // opaque connections), so mTLS from another sidecar reaches the application through tcp_proxy.
 
 #include <set>
@@ -161,6 +168,13 @@ void inspectServerFirstPorts(Listener& listener, const std::set<uint32_t>& inspe
   }
 }
 
+// The source address and destination of the inbound clusters: the original destination (the
+// pod IP and port the peer dialled) from `source`, as Istio 1.10+ does.
+void connectFrom(Cluster& cluster, const std::string& source) {
+  cluster.set_type(Cluster::ORIGINAL_DST);
+  cluster.mutable_upstream_bind_config()->mutable_source_address()->set_address(source);
+}
+
 }  // namespace
 
 void Translator::addInbound(const std::string& ns, const std::string& pod, Resources& out) const {
@@ -197,16 +211,24 @@ void Translator::addInbound(const std::string& ns, const std::string& pod, Resou
     rbac = authorization_->forWorkload(
         ns, labels != pod_labels_.end() ? labels->second : std::map<std::string, std::string>{});
   }
+  // The proxy's own ports first, whatever a service declares.
+  std::set<uint32_t> own_ports(options_.proxy_ports.begin(), options_.proxy_ports.end());
+  own_ports.insert(options_.outbound_port);
+  own_ports.insert(options_.inbound_port);
+  for (uint32_t port : own_ports) {
+    FilterChain chain = tcpChain("blackhole:" + std::to_string(port), kBlackHole);
+    matchPort(chain, port);
+    *listener.add_filter_chains() = std::move(chain);
+  }
   InboundChains chains(listener, options_.access_log, rbac);
   std::set<uint32_t> inspected;  // server-first ports that need detection (PERMISSIVE)
   for (const auto& [target, port] : ports) {
     std::string cluster_name = inboundClusterName(target);
     Cluster cluster;
     cluster.set_name(cluster_name);
-    cluster.set_type(Cluster::STATIC);
+    connectFrom(cluster, options_.inbound_source_address);
     cluster.mutable_connect_timeout()->set_seconds(10);
     cluster.set_http_protocol(Cluster::USE_DOWNSTREAM_PROTOCOL);
-    addStaticEndpoint(cluster, "127.0.0.1", target);
     out.clusters[cluster_name] = pack(cluster);
 
     InboundTarget t;
@@ -247,8 +269,7 @@ void Translator::addInbound(const std::string& ns, const std::string& pod, Resou
 
   Cluster cluster;
   cluster.set_name(kInboundPassthrough);
-  cluster.set_type(Cluster::ORIGINAL_DST);
-  cluster.set_original_dst_to_loopback(true);
+  connectFrom(cluster, options_.inbound_source_address);
   cluster.set_http_protocol(Cluster::USE_DOWNSTREAM_PROTOCOL);
   cluster.mutable_connect_timeout()->set_seconds(10);
   out.clusters[kInboundPassthrough] = pack(cluster);

@@ -19,8 +19,8 @@ namespace remora::pilot::internal {
 
 constexpr const char* kPassthrough = "PassthroughCluster";
 constexpr const char* kBlackHole = "BlackHoleCluster";
-// A sidecar's inbound connections to ports no service declares: to the application on
-// loopback at the original port.
+// A sidecar's inbound connections to ports no service declares: to the application at the
+// original destination (the pod IP), from 127.0.0.6.
 constexpr const char* kInboundPassthrough = "InboundPassthroughCluster";
 
 inline std::string clusterName(uint32_t port, const std::string& subset, const std::string& fqdn) {

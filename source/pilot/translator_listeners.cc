@@ -185,6 +185,20 @@ void Translator::addOutboundListener(bool registry_only, Resources& out) const {
   Listener listener =
       capturingListener("outbound", options_.outbound_address, options_.outbound_port,
                         config::listener::v1::TrafficDirection::OUTBOUND);
+  // The pod's own calls only: another pod must not make this proxy call out with this
+  // workload's identity (capture sends its connections to 15006 anyway; this holds without).
+  listener.set_local_clients_only(true);
+  // A connection to the outbound port itself was not redirected: explicit-proxy HTTP (routed
+  // by Host), or else refused; passed through it would go to its destination, the proxy.
+  std::string own = std::to_string(options_.outbound_port);
+  FilterChain explicit_proxy =
+      rdsChain("explicit_proxy", "outbound", "outbound", options_.access_log);
+  matchPort(explicit_proxy, options_.outbound_port);
+  matchHttp(explicit_proxy);
+  *listener.add_filter_chains() = explicit_proxy;
+  FilterChain own_port = tcpChain("blackhole:" + own, kBlackHole);
+  matchPort(own_port, options_.outbound_port);
+  *listener.add_filter_chains() = own_port;
   std::set<uint32_t> http_ports;  // ports where some service may speak HTTP
   std::vector<FilterChain> by_sni;
   for (const auto& service : services_) {

@@ -156,6 +156,13 @@ ActiveListener::~ActiveListener() {
 
 void ActiveListener::onAccept(int fd, const network::Address& local,
                               const network::Address& remote) {
+  if (config_->local_clients_only && !worker_.localAddresses().isLocal(remote)) {
+    REMORA_LOG(debug, "listener %s: refusing %s: it serves only clients inside this host (pod)",
+               config_->name.c_str(), remote.asString().c_str());
+    if (config_->non_local_clients_refused) config_->non_local_clients_refused->inc();
+    ::close(fd);
+    return;
+  }
   if (config_->max_connections != 0 &&
       config_->open_connections.load(std::memory_order_relaxed) >= config_->max_connections) {
     config_->connections_overflow->inc();

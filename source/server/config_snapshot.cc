@@ -77,6 +77,12 @@ void buildListenerStats(ListenerConfig& listener, stats::Store& store) {
   listener.listener_filter_timeouts =
       &store.counter("remora_listener_filter_timeouts_total",
                      "Connections closed because listener filters took too long.", labels);
+  if (listener.local_clients_only) {
+    listener.non_local_clients_refused = &store.counter(
+        "remora_listener_non_local_clients_refused_total",
+        "Connections closed at accept: the listener serves only clients on a local address.",
+        labels);
+  }
 }
 
 }  // namespace
@@ -100,6 +106,7 @@ ListenerConfigConstSharedPtr buildListenerConfig(const config::listener::v1::Lis
                 TimeUtil::DurationToMilliseconds(proto.listener_filters_timeout()))
           : kDefaultListenerFiltersTimeout;
   listener->traffic_direction = proto.traffic_direction();
+  listener->local_clients_only = proto.local_clients_only();
   context.setListenerName(proto.name());
   buildListenerStats(*listener, store);
 

@@ -76,6 +76,9 @@ struct ListenerConfig {
   uint32_t max_connections = 0;
   mutable std::atomic<uint64_t> open_connections{0};
   stats::Counter* connections_overflow = nullptr;
+  // Clients on other hosts (pods) are closed at accept.
+  bool local_clients_only = false;
+  stats::Counter* non_local_clients_refused = nullptr;
 
   config::listener::v1::TrafficDirection traffic_direction =
       config::listener::v1::TrafficDirection::UNSPECIFIED;

@@ -161,11 +161,21 @@ bool Server::addOrUpdateListener(ListenerConfigConstSharedPtr listener, std::str
              existing == dynamic_listeners_.end() ? "added" : "updated",
              address.asString().c_str());
   dynamic_listeners_[listener->name] = {listener, address};
+  publishOwnAddresses();
   return true;
+}
+
+void Server::publishOwnAddresses() {
+  std::vector<network::Address> addresses = bound_addresses_;
+  for (const auto& [name, entry] : dynamic_listeners_) addresses.push_back(entry.second);
+  if (admin_address_.valid()) addresses.push_back(admin_address_);
+  if (readiness_address_.valid()) addresses.push_back(readiness_address_);
+  for (auto& worker : workers_) worker->setOwnAddresses(addresses);
 }
 
 void Server::removeListener(const std::string& name) {
   if (dynamic_listeners_.erase(name) == 0) return;
+  publishOwnAddresses();
   for (auto& worker : workers_) {
     worker->drainListeners(name, nullptr, std::chrono::seconds(options_.drain_time_s));
   }
@@ -199,6 +209,7 @@ int Server::run() {
     workers_.push_back(std::make_unique<Worker>(i));
     workers_.back()->start();
   }
+  publishOwnAddresses();
   dns_ = std::make_unique<DnsClusters>(
       main_dispatcher_, *store_, bootstrap_.dns_resolv_conf(),
       [this](upstream::ClusterInfoConstSharedPtr info) { updateClusters({info}, {}); });
@@ -208,8 +219,7 @@ int Server::run() {
   secrets_->start(main_dispatcher_);
   if (bootstrap_.has_workload_identity()) {
     identity_ = std::make_unique<identity::WorkloadIdentityAgent>(
-        main_dispatcher_, *secrets_, *store_,
-        identity::AgentSettings::fromBootstrap(bootstrap_));
+        main_dispatcher_, *secrets_, *store_, identity::AgentSettings::fromBootstrap(bootstrap_));
     identity_->start();
   }
   xds_ = std::make_unique<XdsManager>(main_dispatcher_, *store_, bootstrap_, *routes_, *this,
@@ -304,6 +314,7 @@ bool Server::startAdmin(std::string& error) {
         network::Address::fromIpPort(sa.address(), readiness_->port()).value_or(network::Address());
   }
   auto bound = network::Address::fromIpPort(ip, admin_->port());
+  if (bound) admin_address_ = *bound;
   std::string address = bound ? bound->asString() : ip + ":" + std::to_string(admin_->port());
   if (!options_.admin_address_path.empty()) {
     // Written whole under a temporary name, then renamed, so a reader never sees half of it.

@@ -62,6 +62,9 @@ class Server : public DynamicConfigTarget {
   bool bindListeners(std::string& error);
   bool startAdmin(std::string& error);
   void addAdminHandlers();
+  // Tells every worker the addresses the process listens on (loop protection); after any
+  // listener is added or removed.
+  void publishOwnAddresses();
   // /ready and /healthz/ready: 200 once live.
   AdminResponse readyResponse(const AdminRequest& request) const;
   void setUpSignals();
@@ -78,6 +81,7 @@ class Server : public DynamicConfigTarget {
   event::LibeventDispatcher main_dispatcher_{"main"};
   std::unique_ptr<AdminServer> admin_;
   std::unique_ptr<AdminServer> readiness_;
+  network::Address admin_address_;
   network::Address readiness_address_;
   std::vector<std::unique_ptr<Worker>> workers_;
   // Per static listener (snapshot order), the bound address and one socket per worker.

@@ -61,7 +61,15 @@ class Worker::ClosingConnection : public network::ConnectionCallbacks,
 Worker::Worker(uint32_t index)
     : index_(index),
       dispatcher_("worker_" + std::to_string(index)),
-      cluster_manager_(dispatcher_, clientCodecs()) {}
+      cluster_manager_(dispatcher_, clientCodecs()) {
+  cluster_manager_.setSelfConnectionGuard(&self_connection_guard_);
+}
+
+void Worker::setOwnAddresses(std::vector<network::Address> addresses) {
+  dispatcher_.post([this, addresses = std::move(addresses)]() mutable {
+    self_connection_guard_.setListenerAddresses(std::move(addresses));
+  });
+}
 
 Worker::~Worker() { stop(); }
 

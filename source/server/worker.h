@@ -43,6 +43,9 @@ class Worker : public WorkerContext {
   // connections carry on and are closed when `drain_time` has passed.
   void drainListeners(std::string name, const ListenerConfig* keep,
                       std::chrono::milliseconds drain_time);
+  // The addresses every listener of the process is bound to (listeners, admin, readiness):
+  // this worker's ORIGINAL_DST clusters refuse to connect to them (loop protection).
+  void setOwnAddresses(std::vector<network::Address> addresses);
   // Exits the loop (closing what is still open) and joins the thread.
   void stop();
   // Open downstream connections plus connections finishing a flush-close. Any thread.
@@ -53,6 +56,9 @@ class Worker : public WorkerContext {
   upstream::ClusterManager& clusterManager() override { return cluster_manager_; }
   void adoptClosingConnection(network::ConnectionPtr connection) override;
 
+  // Worker thread: which addresses are this host's (listeners with local_clients_only).
+  network::LocalAddresses& localAddresses() { return local_addresses_; }
+
   // Called by ActiveListener on the worker thread.
   void onConnectionOpened() { open_connections_.fetch_add(1, std::memory_order_relaxed); }
   void onConnectionClosed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
@@ -62,6 +68,8 @@ class Worker : public WorkerContext {
 
   uint32_t index_;
   event::LibeventDispatcher dispatcher_;
+  upstream::SelfConnectionGuard self_connection_guard_;  // used by cluster_manager_
+  network::LocalAddresses local_addresses_;
   upstream::ClusterManagerImpl cluster_manager_;
   std::vector<std::unique_ptr<ActiveListener>> listeners_;
   // Listeners replaced or removed by an update, until their connections are gone or their

@@ -12,10 +12,6 @@ constexpr const char* kInbound = "REMORA_INBOUND";
 constexpr const char* kInRedirect = "REMORA_IN_REDIRECT";
 constexpr const char* kOutput = "REMORA_OUTPUT";
 constexpr const char* kRedirect = "REMORA_REDIRECT";
-// Admin, health (15020) and readiness (15021), besides the two capture ports.
-constexpr uint16_t kAdminPort = 15000;
-constexpr uint16_t kHealthPort = 15020;
-constexpr uint16_t kReadinessPort = 15021;
 
 Command nat(std::initializer_list<std::string> args) {
   Command command = {"-t", "nat"};
@@ -120,12 +116,21 @@ bool parseCidr(const std::string& cidr, Family& family, std::string& error) {
   return true;
 }
 
-std::vector<uint16_t> proxyPorts(const CaptureOptions& options) {
-  std::vector<uint16_t> ports = {kAdminPort, options.outbound_port, options.inbound_port,
-                                 kHealthPort, kReadinessPort};
+std::vector<uint16_t> privateProxyPorts(const CaptureOptions& options) {
+  std::vector<uint16_t> ports = options.private_proxy_ports;
+  ports.push_back(options.outbound_port);
+  ports.push_back(options.inbound_port);
   std::sort(ports.begin(), ports.end());
   ports.erase(std::unique(ports.begin(), ports.end()), ports.end());
+  std::erase_if(ports, [&](uint16_t port) {
+    return std::find(options.reachable_proxy_ports.begin(), options.reachable_proxy_ports.end(),
+                     port) != options.reachable_proxy_ports.end();
+  });
   return ports;
+}
+
+const char* inboundPassthroughSource(Family family) {
+  return family == Family::kIPv4 ? "127.0.0.6/32" : "::6/128";
 }
 
 std::vector<Command> jumpRules() {
@@ -146,10 +151,19 @@ std::vector<Command> installCommands(const CaptureOptions& o, Family family) {
   out.push_back(nat({"-A", kRedirect, "-p", "tcp", "-j", "REDIRECT", "--to-ports",
                      std::to_string(o.outbound_port)}));
 
-  // Inbound: everything arriving for the pod, except the proxy's own ports.
-  std::vector<uint16_t> skip_in = proxyPorts(o);
-  skip_in.insert(skip_in.end(), o.exclude_inbound_ports.begin(), o.exclude_inbound_ports.end());
-  for (uint16_t port : skip_in) {
+  // Inbound: everything arriving for the pod except readiness. The proxy's other ports are
+  // redirected too, before any exclusion: a connection from another pod straight to 15001 or
+  // 15006 would otherwise be served by the proxy as if the pod had made it (its identity, its
+  // original destination: itself). At 15006 the inbound listener refuses them.
+  for (uint16_t port : o.reachable_proxy_ports) {
+    out.push_back(
+        nat({"-A", kInbound, "-p", "tcp", "--dport", std::to_string(port), "-j", "RETURN"}));
+  }
+  for (uint16_t port : privateProxyPorts(o)) {
+    out.push_back(
+        nat({"-A", kInbound, "-p", "tcp", "--dport", std::to_string(port), "-j", kInRedirect}));
+  }
+  for (uint16_t port : o.exclude_inbound_ports) {
     out.push_back(
         nat({"-A", kInbound, "-p", "tcp", "--dport", std::to_string(port), "-j", "RETURN"}));
   }
@@ -169,6 +183,10 @@ std::vector<Command> installCommands(const CaptureOptions& o, Family family) {
     out.push_back(nat({"-A", kOutput, "-m", "owner", "--gid-owner", std::to_string(o.proxy_gid),
                        "-j", "RETURN"}));
   }
+  // The inbound passthrough's connections to the application (from 127.0.0.6 to the pod IP,
+  // over lo) are the proxy's too; this holds even if the proxy's uid were misconfigured.
+  out.push_back(
+      nat({"-A", kOutput, "-s", inboundPassthroughSource(family), "-o", "lo", "-j", "RETURN"}));
   const char* loopback = family == Family::kIPv4 ? "127.0.0.1/32" : "::1/128";
   out.push_back(nat({"-A", kOutput, "-d", loopback, "-j", "RETURN"}));
   for (const auto& cidr : o.exclude_outbound_cidrs) {
@@ -216,11 +234,17 @@ Flags:
   --include-outbound-ports LIST    ports captured whatever the destination
   --exclude-outbound-ports LIST    ports never captured
   --include-inbound-ports LIST     inbound ports to capture; * = all (*)
-  --exclude-inbound-ports LIST     inbound ports never captured
+  --exclude-inbound-ports LIST     inbound ports never captured (not the proxy's ports)
+  --reachable-proxy-ports LIST     the proxy's ports other pods may connect to directly,
+                                   never captured (15021, readiness)
+  --private-proxy-ports LIST       the proxy's other ports besides the outbound and inbound
+                                   ones (15000,15020,15053): from outside the pod they are
+                                   redirected to the inbound port, which refuses them
   --no-ipv6                        IPv4 rules only (default: also ip6tables)
 
-The proxy's ports 15000, 15001, 15006, 15020 and 15021 are never captured inbound, and
-loopback destinations never outbound.
+Inbound, only the reachable proxy ports and --exclude-inbound-ports are left alone; the
+proxy's other ports always go to the inbound listener, which refuses them. Outbound, loopback
+destinations and the inbound passthrough's source (127.0.0.6, ::6 on lo) are never captured.
 )";
 }
 
@@ -290,12 +314,26 @@ bool parseCaptureArgs(const std::vector<std::string>& args, CaptureRequest& requ
       if (!o.all_inbound_ports) parsePorts(flag, value, o.include_inbound_ports, errors);
     } else if (flag == "--exclude-inbound-ports") {
       parsePorts(flag, value, o.exclude_inbound_ports, errors);
+    } else if (flag == "--reachable-proxy-ports") {
+      parsePorts(flag, value, o.reachable_proxy_ports, errors);
+    } else if (flag == "--private-proxy-ports") {
+      parsePorts(flag, value, o.private_proxy_ports, errors);
     } else {
       errors.push_back("unknown flag \"" + flag + "\"");
     }
   }
   if (o.outbound_port == o.inbound_port) {
     errors.push_back("--outbound-port and --inbound-port must differ");
+  }
+  // Leaving a capture port reachable would let other pods use the proxy as the pod itself.
+  for (uint16_t port : {o.outbound_port, o.inbound_port}) {
+    for (const auto* list : {&o.exclude_inbound_ports, &o.reachable_proxy_ports}) {
+      if (std::find(list->begin(), list->end(), port) == list->end()) continue;
+      errors.push_back(std::string(list == &o.exclude_inbound_ports ? "--exclude-inbound-ports"
+                                                                    : "--reachable-proxy-ports") +
+                       ": " + std::to_string(port) +
+                       " is a capture port of the proxy; other pods must not reach it");
+    }
   }
   return errors.empty();
 }

@@ -5,9 +5,13 @@
 // outbound listener and inbound TCP to its inbound listener, in chains of their own so nothing
 // else in the table is touched.
 //
-//   PREROUTING -p tcp -> REMORA_INBOUND:    proxy ports and excluded ports RETURN; the included
-//                                           ports (default all) -> REMORA_IN_REDIRECT
-//   OUTPUT -p tcp     -> REMORA_OUTPUT:     the proxy's own uid/gid, loopback destinations and
+//   PREROUTING -p tcp -> REMORA_INBOUND:    the proxy ports other pods may reach (readiness)
+//                                           RETURN; the proxy's other ports -> REMORA_IN_REDIRECT
+//                                           (whatever the include list says: the inbound
+//                                           listener refuses them); excluded ports RETURN; the
+//                                           included ports (default all) -> REMORA_IN_REDIRECT
+//   OUTPUT -p tcp     -> REMORA_OUTPUT:     the proxy's own uid/gid, the inbound passthrough's
+//                                           source 127.0.0.6 on lo, loopback destinations and
 //                                           excluded CIDRs and ports RETURN; included ports and
 //                                           CIDRs (default all) -> REMORA_REDIRECT
 //   REMORA_IN_REDIRECT: REDIRECT to the inbound port (15006)
@@ -38,11 +42,25 @@ struct CaptureOptions {
   bool all_inbound_ports = true;  // else only include_inbound_ports
   std::vector<uint16_t> include_inbound_ports;
   std::vector<uint16_t> exclude_inbound_ports;
+  // The proxy's ports that other pods may connect to directly (readiness): never captured.
+  // A port listed here must be one the proxy listens on, or capture would leave it open to
+  // whatever else binds it.
+  std::vector<uint16_t> reachable_proxy_ports = {15021};
+  // The proxy's other ports besides the two capture ports (admin 15000, 15020, DNS 15053):
+  // connections from outside the pod to them are redirected to the inbound port, whose
+  // listener refuses them, never handed to the proxy port itself.
+  std::vector<uint16_t> private_proxy_ports = {15000, 15020, 15053};
   bool ipv6 = true;  // also install the rules with ip6tables
 };
 
-// The proxy's own ports (admin, outbound, inbound, health/readiness): never redirected.
-std::vector<uint16_t> proxyPorts(const CaptureOptions& options);
+// The proxy's ports that capture sends to the inbound port when they come from outside the
+// pod: the outbound and inbound ports and `private_proxy_ports`, sorted, without the reachable
+// ones.
+std::vector<uint16_t> privateProxyPorts(const CaptureOptions& options);
+
+// The source address of the proxy's inbound passthrough connections to the application (as
+// Istio's 127.0.0.6; on IPv6 ::6): its OUTPUT on lo is never captured.
+const char* inboundPassthroughSource(Family family);
 
 // One iptables invocation, without the program name (e.g. {"-t", "nat", "-N", "X"}).
 using Command = std::vector<std::string>;

@@ -37,12 +37,26 @@ TEST(CaptureRulesTest, DefaultsCaptureEverythingButTheProxy) {
   auto rules = lines(installCommands(CaptureOptions{}, Family::kIPv4));
   EXPECT_TRUE(has(rules, "-t nat -A REMORA_REDIRECT -p tcp -j REDIRECT --to-ports 15001"));
   EXPECT_TRUE(has(rules, "-t nat -A REMORA_IN_REDIRECT -p tcp -j REDIRECT --to-ports 15006"));
-  for (const char* port : {"15000", "15001", "15006", "15020", "15021"}) {
-    EXPECT_TRUE(
-        has(rules, std::string("-t nat -A REMORA_INBOUND -p tcp --dport ") + port + " -j RETURN"))
-        << port;
+  // Only readiness is left reachable; the proxy's other ports go to the inbound listener
+  // (which refuses them), never to the proxy port itself.
+  EXPECT_TRUE(has(rules, "-t nat -A REMORA_INBOUND -p tcp --dport 15021 -j RETURN"));
+  for (const char* port : {"15000", "15001", "15006", "15020", "15053"}) {
+    std::string redirect = std::string("-t nat -A REMORA_INBOUND -p tcp --dport ") + port;
+    EXPECT_TRUE(has(rules, redirect + " -j REMORA_IN_REDIRECT")) << port;
+    EXPECT_FALSE(has(rules, redirect + " -j RETURN")) << port;
   }
+  size_t returns = 0;
+  for (const auto& line : rules) {
+    returns += line.find("-A REMORA_INBOUND") != std::string::npos &&
+               line.find("RETURN") != std::string::npos;
+  }
+  EXPECT_EQ(returns, 1u);
   EXPECT_TRUE(has(rules, "-t nat -A REMORA_INBOUND -p tcp -j REMORA_IN_REDIRECT"));
+  // The inbound passthrough's connections to the pod IP (from 127.0.0.6 over lo) are not
+  // captured, before any redirect.
+  EXPECT_TRUE(has(rules, "-t nat -A REMORA_OUTPUT -s 127.0.0.6/32 -o lo -j RETURN"));
+  EXPECT_LT(indexOf(rules, "-t nat -A REMORA_OUTPUT -s 127.0.0.6/32 -o lo -j RETURN"),
+            indexOf(rules, "-t nat -A REMORA_OUTPUT -j REMORA_REDIRECT"));
   EXPECT_TRUE(has(rules, "-t nat -A REMORA_OUTPUT -m owner --uid-owner 1337 -j RETURN"));
   EXPECT_TRUE(has(rules, "-t nat -A REMORA_OUTPUT -d 127.0.0.1/32 -j RETURN"));
   EXPECT_TRUE(has(rules, "-t nat -A REMORA_OUTPUT -j REMORA_REDIRECT"));
@@ -85,7 +99,14 @@ TEST(CaptureRulesTest, ListsAndFamilies) {
   EXPECT_TRUE(has(v4, "-t nat -A REMORA_INBOUND -p tcp --dport 9080 -j REMORA_IN_REDIRECT"));
   EXPECT_FALSE(has(v4, "-t nat -A REMORA_INBOUND -p tcp -j REMORA_IN_REDIRECT"));
   EXPECT_TRUE(has(v4, "-t nat -A REMORA_INBOUND -p tcp --dport 22 -j RETURN"));
-  EXPECT_TRUE(has(v4, "-t nat -A REMORA_INBOUND -p tcp --dport 16001 -j RETURN"));
+  // With an include list, the proxy's ports are still redirected (so refused), before the
+  // exclusions.
+  EXPECT_TRUE(has(v4, "-t nat -A REMORA_INBOUND -p tcp --dport 16001 -j REMORA_IN_REDIRECT"));
+  EXPECT_TRUE(has(v4, "-t nat -A REMORA_INBOUND -p tcp --dport 15006 -j REMORA_IN_REDIRECT"));
+  EXPECT_LT(indexOf(v4, "-t nat -A REMORA_INBOUND -p tcp --dport 16001 -j REMORA_IN_REDIRECT"),
+            indexOf(v4, "-t nat -A REMORA_INBOUND -p tcp --dport 22 -j RETURN"));
+  EXPECT_FALSE(has(v4, "-t nat -A REMORA_INBOUND -p tcp --dport 16001 -j RETURN"));
+  EXPECT_TRUE(has(v6, "-t nat -A REMORA_OUTPUT -s ::6/128 -o lo -j RETURN"));
   EXPECT_TRUE(has(v4, "-t nat -A REMORA_REDIRECT -p tcp -j REDIRECT --to-ports 16001"));
   EXPECT_TRUE(has(v4, "-t nat -A REMORA_OUTPUT -m owner --uid-owner 2000 -j RETURN"));
   EXPECT_TRUE(has(v4, "-t nat -A REMORA_OUTPUT -m owner --gid-owner 2001 -j RETURN"));
@@ -111,6 +132,27 @@ TEST(CaptureRulesTest, BadArgumentsNameTheFlagAndValue) {
   EXPECT_EQ(errorsFor({"--bogus", "1"}), "unknown flag \"--bogus\"");
   EXPECT_EQ(errorsFor({"--inbound-port", "15001"}),
             "--outbound-port and --inbound-port must differ");
+  EXPECT_EQ(errorsFor({"--exclude-inbound-ports", "8080,15006"}),
+            "--exclude-inbound-ports: 15006 is a capture port of the proxy; other pods must not "
+            "reach it");
+  EXPECT_EQ(errorsFor({"--reachable-proxy-ports", "15021,15001"}),
+            "--reachable-proxy-ports: 15001 is a capture port of the proxy; other pods must not "
+            "reach it");
+}
+
+TEST(CaptureRulesTest, ProxyPortFlags) {
+  CaptureRequest request;
+  std::vector<std::string> errors;
+  ASSERT_TRUE(parseCaptureArgs(
+      {"--reachable-proxy-ports", "15021,15020", "--private-proxy-ports", "15000,15090"}, request,
+      errors))
+      << errors.front();
+  EXPECT_EQ(privateProxyPorts(request.options),
+            (std::vector<uint16_t>{15000, 15001, 15006, 15090}));
+  auto rules = lines(installCommands(request.options, Family::kIPv4));
+  EXPECT_TRUE(has(rules, "-t nat -A REMORA_INBOUND -p tcp --dport 15020 -j RETURN"));
+  EXPECT_TRUE(has(rules, "-t nat -A REMORA_INBOUND -p tcp --dport 15090 -j REMORA_IN_REDIRECT"));
+  EXPECT_FALSE(has(rules, "-t nat -A REMORA_INBOUND -p tcp --dport 15053 -j REMORA_IN_REDIRECT"));
 }
 
 TEST(CaptureRulesTest, DryRunPrintsWithoutRunning) {

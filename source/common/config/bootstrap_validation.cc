@@ -186,6 +186,14 @@ void checkCluster(const cluster::v1::Cluster& cluster, const std::string& path, 
   if (cluster.original_dst_to_loopback() && cluster.type() != cluster::v1::Cluster::ORIGINAL_DST) {
     errors.add(path + ".original_dst_to_loopback", "only applies to ORIGINAL_DST clusters");
   }
+  if (cluster.has_upstream_bind_config()) {
+    const auto& source = cluster.upstream_bind_config().source_address();
+    std::string spath = path + ".upstream_bind_config.source_address";
+    if (!isIpLiteral(source.address())) {
+      errors.add(spath + ".address", "\"" + source.address() + "\" is not an IP address");
+    }
+    if (source.port_value() > 65535) errors.add(spath + ".port_value", "must be at most 65535");
+  }
   size_t endpoints = 0;
   for (const auto& locality : assignment.endpoints()) endpoints += locality.lb_endpoints_size();
   switch (cluster.type()) {
@@ -291,8 +299,8 @@ void validateBootstrap(const bootstrap::v1::Bootstrap& bootstrap, Errors& errors
     if (identity.renew_at() < 0 || identity.renew_at() >= 1) {
       errors.add("workload_identity.renew_at", "must be in [0, 1) (0: the default, 0.5)");
     }
-    if (identity.has_certificate_ttl() && (identity.certificate_ttl().seconds() < 1 ||
-                                           identity.certificate_ttl().nanos() < 0)) {
+    if (identity.has_certificate_ttl() &&
+        (identity.certificate_ttl().seconds() < 1 || identity.certificate_ttl().nanos() < 0)) {
       errors.add("workload_identity.certificate_ttl", "must be at least 1s");
     }
   }

@@ -1,5 +1,6 @@
 #include "source/common/network/connection_impl.h"
 
+#include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -356,7 +357,16 @@ void ClientConnectionImpl::connect() {
   } else {
     int one = 1;
     setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-    int rc = ::connect(fd_, remoteAddress().sockAddr(), remoteAddress().sockaddrLen());
+    int rc = 0;
+    if (source_address_.valid()) {
+      // The port is picked at connect, per destination: binding first would take an ephemeral
+      // port for every connection whatever its destination.
+      if (source_address_.port() == 0) {
+        setsockopt(fd_, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+      }
+      rc = ::bind(fd_, source_address_.sockAddr(), source_address_.sockaddrLen());
+    }
+    if (rc == 0) rc = ::connect(fd_, remoteAddress().sockAddr(), remoteAddress().sockaddrLen());
     if (rc == 0 || errno == EINPROGRESS) {
       connect_timer_ = dispatcher_.createTimer([this] {
         if (state() == State::kClosed) return;

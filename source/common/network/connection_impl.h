@@ -157,6 +157,9 @@ class ClientConnectionImpl : public ConnectionImpl, public ClientConnection {
   ClientConnectionImpl(event::Dispatcher& dispatcher, const Address& remote,
                        TransportSocketPtr transport, std::chrono::milliseconds connect_timeout);
   void connect() override;
+  // Binds the socket to `source` (its port 0: chosen at connect) before connecting; a bind
+  // failure is reported as a connect failure. Before connect().
+  void setSourceAddress(const Address& source) { source_address_ = source; }
   // The transport's kConnected (after its handshake) ends the connect timeout.
   void raiseEvent(ConnectionEvent event) override;
 
@@ -169,6 +172,7 @@ class ClientConnectionImpl : public ConnectionImpl, public ClientConnection {
   std::chrono::milliseconds connect_timeout_;
   event::TimerPtr connect_timer_;
   int pending_errno_ = 0;
+  Address source_address_;
 };
 
 }  // namespace remora::network

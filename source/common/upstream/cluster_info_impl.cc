@@ -47,6 +47,10 @@ const stats::MetricSpec kTimeouts{"remora_cluster_upstream_timeouts_total",
                                   "Requests that ran out of their route timeout."};
 const stats::MetricSpec kMirrorRequests{"remora_cluster_upstream_mirror_requests_total",
                                         "Mirrored copies of requests sent to this shadow cluster."};
+const stats::MetricSpec kSelfConnectionsRefused{
+    "remora_cluster_upstream_self_connections_refused_total",
+    "Connections not made because the original destination is one of the proxy's own "
+    "listeners (they would loop back into the proxy)."};
 // Plaintext clusters share one stateless factory.
 std::shared_ptr<network::TransportSocketFactory> rawTransport() {
   static const auto factory = std::make_shared<network::RawTransportSocketFactory>();
@@ -69,6 +73,7 @@ ClusterStats::ClusterStats(stats::Store& store, const std::string& cluster)
       per_try_timeouts(scope, kPerTryTimeouts),
       timeouts(scope, kTimeouts),
       mirror_requests(scope, kMirrorRequests),
+      self_connections_refused(scope, kSelfConnectionsRefused),
       connection{&connections_total, &connections_active, &rx_bytes, &tx_bytes,
                  &connect_fail,      &connect_timeout,    nullptr} {}
 
@@ -102,6 +107,12 @@ ClusterInfoImpl::ClusterInfoImpl(const config::cluster::v1::Cluster& config, sta
       http_protocol_(config.http_protocol()),
       type_(config.type()),
       original_dst_to_loopback_(config.original_dst_to_loopback()) {
+  if (config.has_upstream_bind_config()) {
+    const auto& source = config.upstream_bind_config().source_address();
+    source_address_ =
+        network::Address::fromIpPort(source.address(), static_cast<uint16_t>(source.port_value()))
+            .value_or(network::Address());
+  }
   const auto& http_options = config.common_http_protocol_options();
   http_connection_.idle_timeout =
       http_options.has_idle_timeout()

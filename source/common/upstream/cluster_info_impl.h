@@ -43,6 +43,7 @@ struct ClusterStats {
   stats::LazyCounter per_try_timeouts;
   stats::LazyCounter timeouts;
   stats::LazyCounter mirror_requests;
+  stats::LazyCounter self_connections_refused;
   // Points into the handles above, for upstream connections.
   network::ConnectionStats connection;
 };
@@ -98,6 +99,11 @@ class ClusterInfoImpl : public ClusterInfo {
   bool originalDestination() const { return type_ == config::cluster::v1::Cluster::ORIGINAL_DST; }
   // ORIGINAL_DST: connect to loopback at the original port.
   bool originalDestinationToLoopback() const { return original_dst_to_loopback_; }
+  // upstream_bind_config.source_address; invalid when the cluster has none.
+  const network::Address& sourceAddress() const { return source_address_; }
+  // Counts (any thread) a connection not made because its original destination was one of
+  // the proxy's own listeners (loop protection).
+  void onSelfConnectionRefused() const { metrics().self_connections_refused.inc(); }
   // Equal for all host-set versions of one cluster config.
   uint64_t configId() const { return id_; }
 
@@ -155,6 +161,7 @@ class ClusterInfoImpl : public ClusterInfo {
   config::cluster::v1::Cluster::HttpProtocol http_protocol_;
   config::cluster::v1::Cluster::DiscoveryType type_;
   bool original_dst_to_loopback_ = false;
+  network::Address source_address_;
   // Settings only some clusters have are allocated only by those (a mesh proxy holds thousands
   // of clusters); shared by the host-set versions of a cluster.
   struct DnsSettings {

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "source/common/common/logger.h"
 #include "source/interface/upstream/load_balancer.h"
 
 namespace remora::upstream {
@@ -9,11 +10,12 @@ namespace remora::upstream {
 ThreadLocalClusterImpl::ThreadLocalClusterImpl(ClusterInfoConstSharedPtr info,
                                                event::Dispatcher& dispatcher,
                                                const ClientCodecFactoryProvider& codecs,
-                                               RandomGenerator& random)
+                                               RandomGenerator& random, SelfConnectionGuard* guard)
     : info_(std::move(info)),
       dispatcher_(dispatcher),
       codecs_(codecs),
       random_(random),
+      guard_(guard),
       balancer_(createLoadBalancer(info_->lbConfig(), info_->hosts(), random_,
                                    dispatcher.timeSource())) {}
 
@@ -44,6 +46,15 @@ HostConstSharedPtr ThreadLocalClusterImpl::originalDestinationHost(
   const network::Address* destination =
       context != nullptr ? context->originalDestination() : nullptr;
   if (destination == nullptr) return nullptr;
+  // Checked on every connection, cached host or not: listeners come and go.
+  if (guard_ != nullptr && guard_->ownListener(*destination)) {
+    REMORA_LOG(debug,
+               "cluster %s: refusing to connect to %s: it is one of this proxy's own listeners "
+               "(the connection would loop back into the proxy)",
+               info_->name().c_str(), destination->asString().c_str());
+    info_->onSelfConnectionRefused();
+    return nullptr;
+  }
   std::string key = destination->asString();
   auto it = original_dst_hosts_.find(key);
   if (it != original_dst_hosts_.end()) return it->second;
@@ -76,6 +87,10 @@ network::ClientConnectionPtr ThreadLocalClusterImpl::createConnection(
       info_->connectTimeout());
   connection->setBufferLimits(info_->perConnectionBufferLimit());
   connection->setStats(info_->connectionStats());
+  const network::Address& source = info_->sourceAddress();
+  if (source.valid() && source.family() == host->address.family()) {
+    connection->setSourceAddress(source);
+  }
   return connection;
 }
 
@@ -191,7 +206,7 @@ ThreadLocalCluster* ClusterManagerImpl::getCluster(std::string_view name) {
   Entry& entry = it->second;
   if (!entry.local) {
     entry.local =
-        std::make_unique<ThreadLocalClusterImpl>(entry.info, dispatcher_, codecs_, random_);
+        std::make_unique<ThreadLocalClusterImpl>(entry.info, dispatcher_, codecs_, random_, guard_);
   }
   return entry.local.get();
 }

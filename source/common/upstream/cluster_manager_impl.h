@@ -14,6 +14,7 @@
 #include "source/common/http/conn_pool/conn_pool_impl.h"
 #include "source/common/upstream/cluster_info_impl.h"
 #include "source/common/upstream/load_balancer_impl.h"
+#include "source/common/upstream/self_connection_guard.h"
 #include "source/interface/event/dispatcher.h"
 #include "source/interface/upstream/cluster.h"
 
@@ -27,8 +28,10 @@ class ThreadLocalClusterImpl : public ThreadLocalCluster {
  public:
   // `random` is the worker's generator, shared by its clusters (one engine per cluster would
   // cost kilobytes each).
+  // `guard` (null: none) refuses original destinations that are the proxy's own listeners.
   ThreadLocalClusterImpl(ClusterInfoConstSharedPtr info, event::Dispatcher& dispatcher,
-                         const ClientCodecFactoryProvider& codecs, RandomGenerator& random);
+                         const ClientCodecFactoryProvider& codecs, RandomGenerator& random,
+                         SelfConnectionGuard* guard = nullptr);
   ~ThreadLocalClusterImpl() override;
   const ClusterInfo& info() const override { return *info_; }
   std::shared_ptr<const ClusterInfo> sharedInfo() const override { return info_; }
@@ -61,6 +64,7 @@ class ThreadLocalClusterImpl : public ThreadLocalCluster {
   event::Dispatcher& dispatcher_;
   const ClientCodecFactoryProvider& codecs_;
   RandomGenerator& random_;
+  SelfConnectionGuard* guard_;
   LoadBalancerPtr balancer_;
   // Keyed by host object (owned by info_, so stable) and protocol.
   std::map<std::pair<const Host*, http::Protocol>, std::unique_ptr<http::ConnPoolImpl>> pools_;
@@ -83,6 +87,9 @@ class ClusterManagerImpl : public ClusterManager {
   void applyDelta(const std::vector<ClusterInfoConstSharedPtr>& upserts,
                   const std::vector<std::string>& removed);
   ThreadLocalCluster* getCluster(std::string_view name) override;
+  // Loop protection for ORIGINAL_DST clusters (see SelfConnectionGuard); owned by the caller,
+  // set before the first getCluster(). Without one, no destination is refused.
+  void setSelfConnectionGuard(SelfConnectionGuard* guard) { guard_ = guard; }
   // Clusters this worker has sent something to, i.e. holds a balancer and pools for.
   size_t usedClusterCount() const;
   // Removed or replaced clusters still finishing their requests.
@@ -94,6 +101,7 @@ class ClusterManagerImpl : public ClusterManager {
   event::Dispatcher& dispatcher_;
   ClientCodecFactoryProvider codecs_;
   MersenneRandom random_;
+  SelfConnectionGuard* guard_ = nullptr;
   // A worker's balancer and pools for a cluster are made on its first request: a sidecar learns
   // every service of the mesh and talks to a few, and this state is per worker.
   struct Entry {

@@ -10,9 +10,11 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <optional>
 #include <utility>
 
 #include "source/common/common/logger.h"
+#include "source/common/network/local_addresses.h"
 
 namespace remora::server {
 namespace {
@@ -150,6 +152,18 @@ void AdminServer::onRequest(evhttp_request* req, void* self) {
   request.path = path != nullptr && *path != '\0' ? path : "/";
   const char* query = uri != nullptr ? evhttp_uri_get_query(uri) : nullptr;
   request.query = query != nullptr ? query : "";
+  if (evhttp_connection* connection = evhttp_request_get_connection(req)) {
+    const sockaddr* sa = evhttp_connection_get_addr(connection);
+    std::optional<network::Address> peer;
+    if (sa != nullptr) {
+      peer = network::Address::fromSockaddr(
+          sa, sa->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in));
+    }
+    if (peer) {
+      request.peer = peer->asString();
+      request.from_loopback = network::isLoopback(*peer);
+    }
+  }
 
   std::string allow;
   AdminResponse response = static_cast<AdminServer*>(self)->respond(request, allow);
@@ -186,6 +200,16 @@ AdminResponse AdminServer::respond(const AdminRequest& request, std::string& all
     return plainText(404, "no admin endpoint " + request.path + "; GET / lists the endpoints\n");
   }
   const Endpoint& endpoint = it->second;
+  if (post && !request.from_loopback) {
+    // Checked before anything else about the endpoint runs: a pod next door must not be able
+    // to stop this proxy or change how it logs.
+    REMORA_LOG(debug, "admin: POST %s from %s refused: not a loopback client", request.path.c_str(),
+               request.peer.empty() ? "an unknown address" : request.peer.c_str());
+    return plainText(403, "POST " + request.path +
+                              " changes server state and is answered only to clients on a "
+                              "loopback address (127.0.0.1, ::1); this client is " +
+                              (request.peer.empty() ? "unknown" : request.peer) + "\n");
+  }
   if (endpoint.mutates && !post) {
     allow = "POST";
     return plainText(405, request.path + " changes server state: use POST\n");

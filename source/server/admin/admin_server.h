@@ -7,6 +7,12 @@
 // Method rules: a handler that changes state (`mutates`) answers only POST; any other method gets
 // 405. A read-only handler answers GET, HEAD and POST. HEAD gets GET's headers, Content-Length
 // included, without the body. Methods other than GET, HEAD and POST always get 405.
+//
+// Who may change state: POST (the only method that changes anything: /quitquitquit, /logging's
+// level, any `mutates` handler) is answered only to clients on a loopback address, whatever
+// address the admin is bound to; another client gets 403 with a body saying why. In a pod,
+// only the pod itself can then stop or reconfigure its proxy, even if admin is bound to the
+// pod IP.
 
 #include <cstdint>
 #include <functional>
@@ -27,9 +33,11 @@ struct AdminResponse {
 };
 
 struct AdminRequest {
-  std::string method;  // "GET", "HEAD", "POST", ...
-  std::string path;    // as received (not percent-decoded), without the query
-  std::string query;   // after '?', empty when absent
+  std::string method;          // "GET", "HEAD", "POST", ...
+  std::string path;            // as received (not percent-decoded), without the query
+  std::string query;           // after '?', empty when absent
+  std::string peer;            // the client's address ("198.18.0.7:40112"), "" when unknown
+  bool from_loopback = false;  // the client is on a loopback address
 };
 
 // Thread: everything, including the destructor and the handlers, runs on `dispatcher`'s thread
@@ -72,8 +80,13 @@ class AdminServer {
   };
 
   static void onRequest(evhttp_request* request, void* self);
+
+ public:
   // Routes one parsed request. Sets `allow` (the Allow header of a 405) when it rejects a method.
+  // Public for tests of the routing rules.
   AdminResponse respond(const AdminRequest& request, std::string& allow) const;
+
+ private:
   AdminResponse listing() const;
 
   event::LibeventDispatcher& dispatcher_;

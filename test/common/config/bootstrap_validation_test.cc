@@ -104,6 +104,19 @@ TEST(BootstrapValidationTest, NegativeUpstreamIdleTimeout) {
                                       "idle_timeout: must not be negative"}));
 }
 
+TEST(BootstrapValidationTest, UpstreamBindSourceIsAnIpLiteral) {
+  EXPECT_TRUE(validate("static_resources: {clusters: [{name: a, type: ORIGINAL_DST, "
+                       "upstream_bind_config: {source_address: {address: 127.0.0.6}}}]}")
+                  .empty());
+  EXPECT_EQ(validate("static_resources: {clusters: [{name: a, upstream_bind_config: "
+                     "{source_address: {address: localhost, port_value: 70000}}}]}"),
+            (std::vector<std::string>{
+                "static_resources.clusters[0].upstream_bind_config.source_address.address: "
+                "\"localhost\" is not an IP address",
+                "static_resources.clusters[0].upstream_bind_config.source_address.port_value: "
+                "must be at most 65535"}));
+}
+
 TEST(BootstrapValidationTest, RetryBudgetIsAPercentage) {
   EXPECT_EQ(validate("static_resources: {clusters: [{name: a, circuit_breakers: {retry_budget: "
                      "{budget_percent: 150}}}]}"),

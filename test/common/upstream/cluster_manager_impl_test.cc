@@ -325,5 +325,51 @@ TEST_F(ClusterManagerDeltaTest, OriginalDestinationClustersConnectWhereTheClient
   EXPECT_EQ(cluster->chooseHost(&context)->address.asString(), "198.18.0.8:80");
 }
 
+// Loop protection: an original destination that is one of the proxy's own listeners (by exact
+// address, or by port on any local address for a wildcard listener) gets no host, and is
+// counted; other destinations are unaffected.
+TEST_F(ClusterManagerDeltaTest, OriginalDestinationToAnOwnListenerIsRefused) {
+  auto now = std::chrono::steady_clock::now();
+  SelfConnectionGuard guard(network::LocalAddresses(
+      [] { return std::vector<network::Address>{*network::Address::fromIpPort("198.18.0.5", 0)}; },
+      [&] { return now; }));
+  guard.setListenerAddresses({*network::Address::fromIpPort("0.0.0.0", 15001),
+                              *network::Address::fromIpPort("127.0.0.1", 15000),
+                              *network::Address::fromIpPort("198.18.0.5", 9000)});
+  manager_.setSelfConnectionGuard(&guard);
+  Cluster config;
+  config.set_name("passthrough");
+  config.set_type(Cluster::ORIGINAL_DST);
+  manager_.applyDelta({std::make_shared<ClusterInfoImpl>(config, store_)}, {});
+  auto* cluster = manager_.getCluster("passthrough");
+  ASSERT_NE(cluster, nullptr);
+  struct Context : LoadBalancerContext {
+    network::Address destination;
+    const network::Address* originalDestination() const override { return &destination; }
+  } context;
+  auto hostFor = [&](const char* ip, uint16_t port) {
+    context.destination = *network::Address::fromIpPort(ip, port);
+    return cluster->chooseHost(&context);
+  };
+  // The wildcard listener's port on every local address.
+  EXPECT_EQ(hostFor("198.18.0.5", 15001), nullptr);
+  EXPECT_EQ(hostFor("127.0.0.1", 15001), nullptr);
+  EXPECT_EQ(hostFor("127.0.0.6", 15001), nullptr);
+  EXPECT_EQ(hostFor("0.0.0.0", 15001), nullptr);
+  // Exact listeners.
+  EXPECT_EQ(hostFor("127.0.0.1", 15000), nullptr);
+  EXPECT_EQ(hostFor("198.18.0.5", 9000), nullptr);
+  EXPECT_EQ(hostFor("0.0.0.0", 9000), nullptr);
+  // Not the proxy: another pod at the same port, another local address or port.
+  EXPECT_NE(hostFor("198.18.0.7", 15001), nullptr);
+  EXPECT_NE(hostFor("127.0.0.2", 15000), nullptr);
+  EXPECT_NE(hostFor("198.18.0.5", 9080), nullptr);
+  EXPECT_NE(
+      store_.prometheusText().find(
+          "remora_cluster_upstream_self_connections_refused_total{cluster=\"passthrough\"} 7"),
+      std::string::npos)
+      << store_.prometheusText();
+}
+
 }  // namespace
 }  // namespace remora::upstream

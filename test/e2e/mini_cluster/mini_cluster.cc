@@ -307,7 +307,7 @@ bool MiniCluster::addPod(const std::string& name, const std::string& ip,
       dir_ + "/" + name + ".token\n" +
       (certificate_ttl_.empty() ? "" : "  certificate_ttl: " + certificate_ttl_ + "\n") +
       "admin:\n"
-      "  address: {socket_address: {address: 0.0.0.0, port_value: 15000}}\n"
+      "  address: {socket_address: {address: 127.0.0.1, port_value: 15000}}\n"
       "  readiness_address: {socket_address: {address: 0.0.0.0, port_value: 15021}}\n"
       "dynamic_resources:\n"
       "  ads_config:\n    api_type: DELTA_GRPC\n"
@@ -417,14 +417,16 @@ pid_t MiniCluster::runEcho(const std::string& pod, uint16_t port) {
   return pid;
 }
 
+std::string MiniCluster::adminGet(const std::string& pod, const std::string& path) {
+  // As root in the pod: loopback destinations are never captured.
+  auto result = exec(pod, {"/usr/bin/curl", "-s", "-m", "5", "http://127.0.0.1:15000" + path});
+  return result.exit_code == 0 ? result.output : "";
+}
+
 bool MiniCluster::waitForConfig(const std::string& pod, const std::string& text,
                                 std::chrono::milliseconds timeout) {
-  return waitFor(
-      [&] {
-        return httpRequest(pods_.at(pod)->admin(), "GET", "/config_dump").body.find(text) !=
-               std::string::npos;
-      },
-      timeout);
+  return waitFor([&] { return adminGet(pod, "/config_dump").find(text) != std::string::npos; },
+                 timeout);
 }
 
 double MiniCluster::metric(const std::string& pod, const std::string& name,
@@ -442,7 +444,7 @@ double MiniCluster::metric(const std::string& pod, const std::string& name,
 }
 
 std::string MiniCluster::metricLines(const std::string& pod, const std::string& text) {
-  std::istringstream lines(httpRequest(pods_.at(pod)->admin(), "GET", "/stats/prometheus").body);
+  std::istringstream lines(adminGet(pod, "/stats/prometheus"));
   std::string line;
   std::string out;
   while (std::getline(lines, line)) {

@@ -57,9 +57,8 @@ class MiniCluster {
     pid_t sidecar_pid = -1;
     std::string sidecar_log;
     std::vector<pid_t> apps;
-    // host:port of the sidecar's admin (15000) and readiness (15021), reachable from the root
-    // namespace (those ports are never captured).
-    std::string admin() const { return ip + ":15000"; }
+    // host:port of the sidecar's readiness (15021), reachable from the root namespace (never
+    // captured). Its admin (15000) is bound to 127.0.0.1 in the pod: see adminGet().
     std::string readiness() const { return ip + ":15021"; }
   };
 
@@ -112,6 +111,9 @@ class MiniCluster {
 
   // Adds or replaces a manifest file (pilot picks it up); "" removes it.
   void writeManifest(const std::string& file, const std::string& yaml);
+  // The body of GET `path` on a sidecar's admin, read from inside the pod (admin listens on
+  // 127.0.0.1 there); "" when it does not answer.
+  std::string adminGet(const std::string& pod, const std::string& path);
   // Waits until the sidecar's /config_dump contains `text` (a pushed change arrived).
   bool waitForConfig(const std::string& pod, const std::string& text,
                      std::chrono::milliseconds timeout);

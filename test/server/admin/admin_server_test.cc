@@ -180,6 +180,33 @@ TEST_F(AdminServerTest, MutatingHandlerRequiresPost) {
   EXPECT_EQ(resets_, 1);
 }
 
+// A POST (the only method that changes anything) from a client that is not on a loopback
+// address is refused before the handler runs; reads stay open to it.
+TEST_F(AdminServerTest, PostOnlyFromLoopbackClients) {
+  std::string allow;
+  AdminRequest remote{"POST", "/reset_counters", "", "198.18.0.9:40112", false};
+  AdminResponse refused = admin_.respond(remote, allow);
+  EXPECT_EQ(refused.status, 403);
+  EXPECT_NE(refused.body.find("only to clients on a loopback address"), std::string::npos);
+  EXPECT_NE(refused.body.find("198.18.0.9:40112"), std::string::npos);
+  EXPECT_EQ(resets_, 0);
+  // POST to a read-only endpoint too (e.g. /logging's level change is a POST).
+  EXPECT_EQ(admin_.respond({"POST", "/echo", "level=debug", "198.18.0.9:1", false}, allow).status,
+            403);
+  EXPECT_EQ(admin_.respond({"GET", "/ready", "", "198.18.0.9:1", false}, allow).status, 200);
+  EXPECT_EQ(admin_.respond({"HEAD", "/ready", "", "[fd00::9]:1", false}, allow).status, 200);
+  // Unknown peer (no address): refused as well.
+  EXPECT_EQ(admin_.respond({"POST", "/reset_counters", "", "", false}, allow).status, 403);
+  EXPECT_EQ(resets_, 0);
+
+  // Over a real connection from 127.0.0.1 the server knows the client is local.
+  start();
+  EXPECT_EQ(httpRequest("POST", "/reset_counters", admin_.port()).status, 200);
+  EXPECT_EQ(resets_, 1);
+  HttpReply echoed = httpRequest("POST", "/echo", admin_.port());
+  EXPECT_EQ(echoed.status, 200);
+}
+
 TEST_F(AdminServerTest, ReadOnlyHandlerRejectsOtherMethods) {
   start();
   EXPECT_EQ(httpRequest("POST", "/ready", admin_.port()).status, 200);

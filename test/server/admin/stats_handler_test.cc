@@ -12,7 +12,7 @@ TEST(StatsHandlerTest, ServesTheStoreExposition) {
   stats::Counter& requests = store.counter("remora_rq_total", "Requests.", {});
   AdminServer::Handler handler = prometheusHandler(store);
 
-  AdminResponse response = handler(AdminRequest{"GET", "/stats/prometheus", ""});
+  AdminResponse response = handler(AdminRequest{"GET", "/stats/prometheus", "", "", true});
   EXPECT_EQ(response.status, 200);
   EXPECT_EQ(response.content_type, "text/plain; version=0.0.4; charset=utf-8");
   EXPECT_EQ(response.body, store.prometheusText());
@@ -20,7 +20,7 @@ TEST(StatsHandlerTest, ServesTheStoreExposition) {
 
   // Each call scrapes anew.
   requests.add(5);
-  EXPECT_NE(handler(AdminRequest{"GET", "/metrics", ""}).body.find("remora_rq_total 5\n"),
+  EXPECT_NE(handler(AdminRequest{"GET", "/metrics", "", "", true}).body.find("remora_rq_total 5\n"),
             std::string::npos);
 }
 
