@@ -316,11 +316,16 @@ bool MiniCluster::addPod(const std::string& name, const std::string& ip,
   std::string path = dir_ + "/" + name + ".bootstrap.yaml";
   writeAtomically(path, bootstrap);
   ref.sidecar_log = dir_ + "/" + name + ".sidecar.log";
-  ref.sidecar_pid =
-      spawnProcess({"/usr/sbin/ip", "netns", "exec", ns, "/usr/bin/setpriv", "--reuid=1337",
-                    "--regid=1337", "--clear-groups", remora_, "-c", path, "--concurrency", "1",
-                    "--drain-time-s", "5", "--min-drain-time-s", "1"},
-                   ref.sidecar_log);
+  std::vector<std::string> argv = {"/usr/sbin/ip", "netns", "exec", ns};
+  if (sidecar_file_limit_ > 0) {
+    // prlimit execs the rest: the sidecar's pid stays the one spawned here.
+    std::string limit = std::to_string(sidecar_file_limit_);
+    argv.insert(argv.end(), {"/usr/bin/prlimit", "--nofile=" + limit + ":" + limit});
+  }
+  argv.insert(argv.end(),
+              {"/usr/bin/setpriv", "--reuid=1337", "--regid=1337", "--clear-groups", remora_, "-c",
+               path, "--concurrency", "1", "--drain-time-s", "5", "--min-drain-time-s", "1"});
+  ref.sidecar_pid = spawnProcess(argv, ref.sidecar_log);
   if (!waitFor([&] { return httpRequest(ref.readiness(), "GET", "/healthz/ready").status == 200; },
                std::chrono::seconds(15))) {
     error = "sidecar of " + name + " not ready: " + readText(ref.sidecar_log);

@@ -70,6 +70,9 @@ class MiniCluster {
   // Workload certificates are asked for with this lifetime (e.g. "20s"; default: the CA's).
   // Set before adding pods.
   void setCertificateTtl(std::string ttl) { certificate_ttl_ = std::move(ttl); }
+  // Sidecars started from now on get this many file descriptors (RLIMIT_NOFILE, soft and
+  // hard; 0: the harness's own limit).
+  void setSidecarFileLimit(int limit) { sidecar_file_limit_ = limit; }
 
   // Creates the bridge and starts pilot (with `pilot_args` added) with its CA on 15012 and a
   // token-signing key whose tokens it trusts. False with `error` set.
@@ -145,6 +148,7 @@ class MiniCluster {
   std::string remora_;  // a copy of the proxy binary uid 1337 may execute
   std::string manifests_;
   std::string certificate_ttl_;
+  int sidecar_file_limit_ = 0;
   pid_t pilot_pid_ = -1;
   bool bridge_created_ = false;
   bool forward_rule_ = false;
