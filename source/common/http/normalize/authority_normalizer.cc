@@ -103,11 +103,36 @@ std::optional<std::string> normalizedPort(std::string_view port) {
   return std::to_string(value);
 }
 
+// The common case, answered without a copy: a lower-case name or IPv4 address without
+// encodings, empty labels or trailing dot, and a canonical port. Anything else takes the full
+// path below (which leaves whatever passes here unchanged).
+bool alreadyNormal(std::string_view authority) {
+  size_t colon = authority.find(':');
+  std::string_view host = authority.substr(0, colon);
+  if (host.empty() || host.front() == '.' || host.back() == '.') return false;
+  char previous = 0;
+  for (char c : host) {
+    bool plain = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+                 (c == '.' && previous != '.');
+    if (!plain) return false;
+    previous = c;
+  }
+  if (colon == std::string_view::npos) return true;
+  std::string_view port = authority.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port[0] == '0') return false;
+  uint32_t value = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return false;
+    value = value * 10 + static_cast<uint32_t>(c - '0');
+  }
+  return value <= 65535;
+}
+
 }  // namespace
 
 AuthorityResult normalizeAuthority(std::string_view authority) {
   AuthorityResult result;
-  if (authority.empty()) return result;
+  if (authority.empty() || alreadyNormal(authority)) return result;
   std::string out;
   out.reserve(authority.size());
   std::string_view rest;
