@@ -465,5 +465,30 @@ TEST_F(NormalizationIntegrationTest, MethodsStayCaseSensitive) {
   EXPECT_TRUE(takeReceived().empty());
 }
 
+TEST(NormalizationConfigTest, ContradictoryEscapedSlashActionIsRefusedWithItsFieldPath) {
+  std::string yaml = R"(static_resources:
+  listeners:
+  - name: l
+    address: {socket_address: {address: 127.0.0.1, port_value: 0}}
+    filter_chains:
+    - filters:
+      - name: remora.filters.network.http_connection_manager
+        typed_config:
+          "@type": type.googleapis.com/remora.extensions.filters.network.http_connection_manager.v1.HttpConnectionManager
+          stat_prefix: l
+          path_normalization: DECODE_AND_MERGE_SLASHES
+          path_with_escaped_slashes_action: KEEP_UNCHANGED
+          route_config: {virtual_hosts: [{name: a, domains: ["*"], routes: [{match: {prefix: /}, direct_response: {status: 200}}]}]}
+          http_filters: [{name: remora.filters.http.router}]
+)";
+  auto result = runCommand({remoraBinary(), "--mode", "validate", "--config-yaml", yaml});
+  EXPECT_EQ(result.exit_code, 1) << result.output;
+  EXPECT_NE(result.output.find("static_resources.listeners[0].filter_chains[0].filters[0]."
+                               "typed_config.path_with_escaped_slashes_action: KEEP_UNCHANGED "
+                               "contradicts"),
+            std::string::npos)
+      << result.output;
+}
+
 }  // namespace
 }  // namespace remora::test
