@@ -22,6 +22,7 @@
 #include "source/pilot/ca/pilot_ca.h"
 #include "source/pilot/ca/token_minter.h"
 #include "source/pilot/monitor.h"
+#include "source/pilot/request_normalization.h"
 
 namespace {
 
@@ -52,6 +53,8 @@ void usage(std::ostream& out) {
          "                    [--outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY]\n"
          "                    [--access-log PATH] [--cluster-domain DOMAIN]\n"
          "                    [--trust-domain DOMAIN] [--root-namespace NS]\n"
+         "                    [--path-normalization MODE]\n"
+         "                    [--path-with-escaped-slashes-action ACTION]\n"
          "  --manifests DIR          folder of Kubernetes/Istio YAML, watched (required)\n"
          "  --listen IP:PORT         discovery service (gRPC); default 127.0.0.1:15010\n"
          "  --monitoring IP:PORT     /debug/syncz, /metrics; default 127.0.0.1:15014\n"
@@ -65,6 +68,13 @@ void usage(std::ostream& out) {
          "  --trust-domain DOMAIN    SPIFFE trust domain of workload identities; default\n"
          "                           cluster.local\n"
          "  --root-namespace NS      mesh-wide policy lives there; default istio-system\n"
+         "  --path-normalization MODE  request paths of every proxy's HTTP traffic: NONE,\n"
+         "                           BASE, MERGE_SLASHES or DECODE_AND_MERGE_SLASHES; default\n"
+         "                           the proxy's (BASE)\n"
+         "  --path-with-escaped-slashes-action ACTION  %2F and %5C in paths: KEEP_UNCHANGED,\n"
+         "                           REJECT_REQUEST, UNESCAPE_AND_REDIRECT or\n"
+         "                           UNESCAPE_AND_FORWARD; default the proxy's (REJECT_REQUEST,\n"
+         "                           UNESCAPE_AND_FORWARD with DECODE_AND_MERGE_SLASHES)\n"
       << ca::kCaUsage;
 }
 
@@ -143,6 +153,12 @@ int main(int argc, char** argv) {
         return 1;
       }
       options.inbound_port = static_cast<uint32_t>(port);
+    } else if (std::string normalization_error;
+               parseRequestNormalizationFlag(flag, value, options, normalization_error)) {
+      if (!normalization_error.empty()) {
+        std::cerr << "remora-pilot: " << normalization_error << "\n";
+        return 1;
+      }
     } else if (std::string ca_error; ca::parseCaFlag(flag, value, ca_options, ca_error)) {
       if (!ca_error.empty()) {
         std::cerr << "remora-pilot: " << ca_error << "\n";
@@ -153,6 +169,10 @@ int main(int argc, char** argv) {
       usage(std::cerr);
       return 1;
     }
+  }
+  if (std::string error = requestNormalizationConflict(options); !error.empty()) {
+    std::cerr << "remora-pilot: " << error << "\n";
+    return 1;
   }
   if (manifests.empty()) {
     std::cerr << "remora-pilot: --manifests is required\n";

@@ -13,6 +13,7 @@
 #include "remora/extensions/filters/listener/original_dst/v1/original_dst.pb.h"
 #include "remora/extensions/filters/network/http_connection_manager/v1/http_connection_manager.pb.h"
 #include "remora/extensions/filters/network/tcp_proxy/v1/tcp_proxy.pb.h"
+#include "source/pilot/request_normalization.h"
 #include "source/pilot/translator_internal.h"
 #include "source/pilot/yaml_view.h"
 
@@ -402,6 +403,7 @@ Resources Translator::translate(const std::string& ns, const std::string& pod) c
   addRoutes(ns, registry_only, out);
   addOutboundListener(registry_only, out);
   addInbound(ns, pod, out);
+  applyRequestNormalization(options_, out);
   return out;
 }
 

@@ -71,6 +71,11 @@ struct TranslateOptions {
   std::string outbound_policy = "ALLOW_ANY";
   // Access log of every HTTP chain ("" none, "/dev/stdout", or a file).
   std::string access_log;
+  // Mesh-wide request normalization of every generated HTTP connection manager, by the names
+  // of HttpConnectionManager's path_normalization and path_with_escaped_slashes_action enums
+  // ("BASE", "REJECT_REQUEST"); "" leaves the proxy's default (request_normalization.h).
+  std::string path_normalization;
+  std::string path_with_escaped_slashes_action;
   // Workload identities are spiffe://<trust_domain>/ns/<namespace>/sa/<service-account>.
   std::string trust_domain = "cluster.local";
   // PeerAuthentication (and other mesh-wide policy) without a selector in this namespace

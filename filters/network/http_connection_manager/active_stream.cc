@@ -4,6 +4,7 @@
 
 #include "filters/network/http_connection_manager/connection_manager.h"
 #include "filters/network/http_connection_manager/proxy_headers.h"
+#include "filters/network/http_connection_manager/request_normalizer.h"
 #include "source/common/access_log/access_log_format.h"
 #include "source/common/access_log/access_log_writer.h"
 #include "source/common/common/logger.h"
@@ -77,6 +78,7 @@ void ActiveStream::decodeHeaders(std::unique_ptr<http::HeaderMap> headers, bool 
   resetIdleTimer();
   request_headers_ = std::move(headers);
   request_complete_ = end_stream;
+  if (!normalizeRequestHeaders()) return;
   auto& h = *request_headers_;
   if (h.authority().empty() && parent_.protocol() != http::Protocol::kHttp10) {
     sendLocalReply(400, "missing host header", "missing_host_header",
@@ -104,6 +106,36 @@ void ActiveStream::decodeHeaders(std::unique_ptr<http::HeaderMap> headers, bool 
   }
   Frame frame{Frame::Kind::kHeaders, {}, end_stream};
   runDecoderFilters(0, frame);
+}
+
+bool ActiveStream::normalizeRequestHeaders() {
+  const auto& config = parent_.config();
+  NormalizationVerdict verdict = normalizeRequest(*request_headers_, config.path_normalization);
+  switch (verdict.kind) {
+    case NormalizationVerdict::Kind::kContinue:
+      return true;
+    case NormalizationVerdict::Kind::kRedirect: {
+      REMORA_LOG(debug, "[C%lu] escaped slashes: redirect to the normalized path",
+                 parent_.connection().id());
+      if (auto* counter = config.stats.rq_redirected_with_normalized_path) counter->inc();
+      info_.response_code_details = "path_normalization_redirect";
+      auto headers = std::make_unique<http::HeaderMap>();
+      headers->add(":status", "307");
+      headers->add("location", verdict.location);
+      encodeHeaders(std::move(headers), true);
+      return false;
+    }
+    case NormalizationVerdict::Kind::kReject:
+      break;
+  }
+  // The offending value is not logged: it may hold control bytes.
+  std::string reason(http::normalizationErrorName(verdict.error));
+  REMORA_LOG(debug, "[C%lu] request refused by normalization: %s", parent_.connection().id(),
+             reason.c_str());
+  if (auto* counter = config.stats.rq_rejected[static_cast<size_t>(verdict.error)]) counter->inc();
+  sendLocalReply(400, "Bad Request: " + reason, "request_normalization_failed{" + reason + "}",
+                 http::ResponseFlag::kDownstreamProtocolError);
+  return false;
 }
 
 void ActiveStream::decodeData(buffer::Instance& data, bool end_stream) {

@@ -81,6 +81,8 @@ class ActiveStream : public http::StreamDecoder,
     bool end_stream = false;
   };
 
+  // Normalizes the request (request_normalizer.h); false when it was answered instead.
+  bool normalizeRequestHeaders();
   void runDecoderFilters(size_t first, Frame& frame);
   void drainDecoderQueue();
   void runEncoderFilters(size_t first, Frame& frame);

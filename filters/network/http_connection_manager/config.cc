@@ -52,6 +52,16 @@ HcmStats makeStats(const std::string& prefix, stats::Store& store) {
                                      "Connections closed waiting for request headers.", labels);
   s.idle_timeouts = &store.counter("remora_http_downstream_idle_timeouts_total",
                                    "Connections closed after the idle timeout.", labels);
+  for (size_t i = 1; i < http::kNormalizationErrorCount; ++i) {
+    std::string reason(http::normalizationErrorName(static_cast<http::NormalizationError>(i)));
+    s.rq_rejected[i] = &store.counter("remora_http_downstream_rq_rejected_total",
+                                      "Requests refused (400) by request normalization, by reason.",
+                                      {{"stat_prefix", prefix}, {"reason", reason}});
+  }
+  s.rq_redirected_with_normalized_path = &store.counter(
+      "remora_http_downstream_rq_redirected_with_normalized_path_total",
+      "Requests answered 307 to their path with escaped slashes decoded (UNESCAPE_AND_REDIRECT).",
+      labels);
   for (const auto& [flag, name] : access_log::responseFlagNames()) {
     s.response_flags.emplace_back(
         static_cast<uint32_t>(flag),
@@ -60,6 +70,59 @@ HcmStats makeStats(const std::string& prefix, stats::Store& store) {
                        {{"stat_prefix", prefix}, {"flag", name}}));
   }
   return s;
+}
+
+// path_normalization and path_with_escaped_slashes_action, defaults resolved.
+http::PathNormalizationOptions pathNormalization(const ProtoConfig& proto, const std::string& path,
+                                                 config::Errors& errors) {
+  using Mode = extensions::filters::network::http_connection_manager::v1::PathNormalization;
+  using Action =
+      extensions::filters::network::http_connection_manager::v1::PathWithEscapedSlashesAction;
+  http::PathNormalizationOptions options;
+  switch (proto.path_normalization()) {
+    case Mode::DEFAULT:
+    case Mode::BASE:
+      options.mode = http::PathNormalization::kBase;
+      break;
+    case Mode::NONE:
+      options.mode = http::PathNormalization::kNone;
+      break;
+    case Mode::MERGE_SLASHES:
+      options.mode = http::PathNormalization::kMergeSlashes;
+      break;
+    case Mode::DECODE_AND_MERGE_SLASHES:
+      options.mode = http::PathNormalization::kDecodeAndMergeSlashes;
+      break;
+    default:
+      errors.add(path + ".path_normalization",
+                 "unknown value " + std::to_string(proto.path_normalization()));
+  }
+  switch (proto.path_with_escaped_slashes_action()) {
+    case Action::IMPLEMENTATION_SPECIFIC_DEFAULT:
+      options.escaped_slashes = http::PathNormalizationOptions::defaultAction(options.mode);
+      break;
+    case Action::KEEP_UNCHANGED:
+      options.escaped_slashes = http::EscapedSlashesAction::kKeepUnchanged;
+      if (options.mode == http::PathNormalization::kDecodeAndMergeSlashes) {
+        errors.add(path + ".path_with_escaped_slashes_action",
+                   "KEEP_UNCHANGED contradicts path_normalization DECODE_AND_MERGE_SLASHES, "
+                   "which decodes %2F and %5C (use MERGE_SLASHES to keep them)");
+      }
+      break;
+    case Action::REJECT_REQUEST:
+      options.escaped_slashes = http::EscapedSlashesAction::kRejectRequest;
+      break;
+    case Action::UNESCAPE_AND_REDIRECT:
+      options.escaped_slashes = http::EscapedSlashesAction::kUnescapeAndRedirect;
+      break;
+    case Action::UNESCAPE_AND_FORWARD:
+      options.escaped_slashes = http::EscapedSlashesAction::kUnescapeAndForward;
+      break;
+    default:
+      errors.add(path + ".path_with_escaped_slashes_action",
+                 "unknown value " + std::to_string(proto.path_with_escaped_slashes_action()));
+  }
+  return options;
 }
 
 }  // namespace
@@ -149,6 +212,7 @@ class HcmConfigFactory : public config::NetworkFilterConfigFactory {
       }
       config->max_headers_count = proto.max_headers_count().value();
     }
+    config->path_normalization = pathNormalization(proto, path, errors);
     if (proto.has_generate_request_id()) {
       config->generate_request_id = proto.generate_request_id().value();
     }

@@ -2,6 +2,7 @@
 
 // Immutable configuration of one http_connection_manager, shared by its connections.
 
+#include <array>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -10,6 +11,8 @@
 #include <utility>
 #include <vector>
 
+#include "source/common/http/normalize/normalization_error.h"
+#include "source/common/http/normalize/path_normalizer.h"
 #include "source/interface/http/filter.h"
 #include "source/interface/router/route_config_provider.h"
 #include "source/interface/stats/stats.h"
@@ -36,6 +39,9 @@ struct HcmStats {
   stats::Counter* codec_errors = nullptr;
   stats::Counter* header_timeouts = nullptr;
   stats::Counter* idle_timeouts = nullptr;
+  // Requests refused by request normalization, by NormalizationError (kNone unused).
+  std::array<stats::Counter*, http::kNormalizationErrorCount> rq_rejected{};
+  stats::Counter* rq_redirected_with_normalized_path = nullptr;
   // Requests that ended with a response flag, one counter per flag (bit i of the flags).
   std::vector<std::pair<uint32_t, stats::Counter*>> response_flags;
 
@@ -86,6 +92,8 @@ struct HcmConfig {
   uint32_t max_request_headers_bytes = 60 * 1024;
   uint32_t max_headers_count = 100;
   bool generate_request_id = true;
+  // Applied to every request before routing and the HTTP filters (request_normalizer.h).
+  http::PathNormalizationOptions path_normalization;
   uint32_t h2_max_concurrent_streams = 100;
   uint32_t h2_initial_stream_window = 256 * 1024;
   uint32_t h2_initial_connection_window = 1024 * 1024;

@@ -368,7 +368,11 @@ int ServerConnectionImpl::onHeadersComplete() {
   headers_->add(":scheme", scheme);
   headers_->add(":authority", authority);  // may view the map itself; add() allows that
   headers_->add(":path", path);
-  headers_->remove("host");
+  if (headers_->remove("host") > 1) {
+    // RFC 9112 3.2: which of them would the upstream believe? Refused, as the RFC requires.
+    pending_error_ = CodecError{400, "http1.multiple_host_headers"};
+    return -1;
+  }
   auto headers = std::move(headers_);
   bool keep_alive = http_should_keep_alive(&parser_) != 0;
   bool head = parser_.method == HTTP_HEAD;

@@ -183,6 +183,9 @@ TEST_F(Http1CodecTest, StrictnessErrors) {
        "http1.unsupported_transfer_encoding"},
       {"GET / HTTP/1.1\r\nHost: a\r\nX-Folded: a\r\n\tb\r\n\r\n", 400, "http1.obs_fold"},
       {"GET / HTTP/1.1\r\nHost: a\r\nX-Bad: a\x01b\r\n\r\n", 400, nullptr},
+      {"GET / HTTP/1.1\r\nHost: a\r\nHost: admin.example.com\r\n\r\n", 400,
+       "http1.multiple_host_headers"},
+      {"GET http://a/ HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400, "http1.multiple_host_headers"},
   };
   for (const auto& c : cases) {
     event::LibeventDispatcher dispatcher("t");
