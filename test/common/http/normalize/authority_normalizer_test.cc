@@ -93,7 +93,9 @@ TEST(AuthorityNormalizerTest, Table) {
     AuthorityResult result = normalizeAuthority(c.input);
     EXPECT_EQ(static_cast<int>(result.outcome), static_cast<int>(c.outcome))
         << "got '" << result.authority << "'";
-    if (c.outcome == Outcome::kNormalized) EXPECT_EQ(result.authority, c.expected);
+    if (c.outcome == Outcome::kNormalized) {
+      EXPECT_EQ(result.authority, c.expected);
+    }
   }
 }
 
