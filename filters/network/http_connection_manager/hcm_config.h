@@ -92,6 +92,9 @@ struct HcmConfig {
   // Access log: where lines go (null: no log) and in which format.
   std::shared_ptr<access_log::AccessLogWriter> access_log;
   bool access_log_json = true;
+  // Upgrade protocols (lowercase) an HTTP/1.1 request may open a tunnel to, once the upstream
+  // answers 101.
+  std::vector<std::string> upgrade_protocols{"websocket"};
   HcmStats stats;
   std::shared_ptr<SourceStats> source_stats;
 };
