@@ -5,7 +5,7 @@
 // POST as a request: before a 101 nothing after the upgrade request reaches it, after a declined
 // upgrade the POST is authorized as the next request (and denied), and after a 101 its bytes
 // are tunnel data of the protocol the application agreed to. CONNECT is refused. A WebSocket
-// round trip still works.
+// round trip still works. Over HTTP/2 an Upgrade header is refused (RFC 9113 8.2.2).
 
 #include <sys/socket.h>
 #include <unistd.h>
@@ -265,6 +265,18 @@ TEST_F(TunnelIntegrationTest, ConnectIsRefusedAndWhatFollowsIsAuthorized) {
   EXPECT_NE(response.find("CONNECT is not supported"), std::string::npos) << response;
   EXPECT_NE(response.find("RBAC: access denied"), std::string::npos) << response;
   EXPECT_EQ(app_.accepted(), 0u);
+}
+
+TEST_F(TunnelIntegrationTest, Http2RequestWithUpgradeHeadersIsRefused) {
+  // RFC 9113 8.2.2: connection-specific headers make an HTTP/2 request malformed; the stream is
+  // reset and nothing reaches the application, let alone a tunnel.
+  auto result = runCommand({"/usr/bin/nghttp", "-v", "-t", "5", "-H", "connection: upgrade", "-H",
+                            "upgrade: websocket",
+                            "http://127.0.0.1:" + std::to_string(port_) + "/reviews/101"});
+  EXPECT_EQ(result.output.find(":status: 101"), std::string::npos) << result.output;
+  EXPECT_EQ(result.output.find(":status: 200"), std::string::npos) << result.output;
+  EXPECT_NE(result.output.find("RST_STREAM"), std::string::npos) << result.output;
+  EXPECT_TRUE(app_.requests().empty());
 }
 
 }  // namespace
