@@ -2,6 +2,7 @@
 
 #include <strings.h>
 
+#include "filters/network/http_connection_manager/client_cert_header.h"
 #include "filters/network/http_connection_manager/connection_manager.h"
 #include "filters/network/http_connection_manager/proxy_headers.h"
 #include "source/common/access_log/access_log_format.h"
@@ -104,6 +105,10 @@ void ActiveStream::decodeHeaders(std::unique_ptr<http::HeaderMap> headers, bool 
   // protocol, no body; HTTP/2 refuses the header), and opens the tunnel only on a 101.
   upgrade_ = isUpgradeRequest(h);
   removeHopByHopHeaders(h, upgrade_);
+  // Headers only the mesh may set: x-remora-* (internal), and x-forwarded-client-cert as
+  // configured (by default removed; on inbound, pilot has it set from the verified peer).
+  h.removeIf([](std::string_view name, std::string_view) { return name.starts_with("x-remora-"); });
+  applyClientCertHeader(h, parent_.connection().ssl(), parent_.config().client_cert);
   std::string_view scheme = h.scheme().empty() ? "http" : h.scheme();
   addForwardingHeaders(h, parent_.connection().remoteAddress(), scheme,
                        parent_.config().generate_request_id);

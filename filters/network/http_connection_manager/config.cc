@@ -177,6 +177,7 @@ class HcmConfigFactory : public config::NetworkFilterConfigFactory {
           extensions::filters::network::http_connection_manager::v1::AccessLog::JSON;
     }
     buildUpgrades(proto, path, *config, errors);
+    buildClientCert(proto, *config);
     buildHttpFilters(proto, path, context, *config, errors);
     if (errors.lines().size() != errors_before) return nullptr;
     config->stats = makeStats(config->stat_prefix, context.stats());
@@ -208,6 +209,33 @@ class HcmConfigFactory : public config::NetworkFilterConfigFactory {
         config.upgrade_protocols.push_back(type);
       }
     }
+  }
+
+  static void buildClientCert(const ProtoConfig& proto, HcmConfig& config) {
+    switch (proto.forward_client_cert_details()) {
+      case ProtoConfig::FORWARD_ONLY:
+        config.client_cert.mode = ForwardClientCert::kForwardOnly;
+        break;
+      case ProtoConfig::APPEND_FORWARD:
+        config.client_cert.mode = ForwardClientCert::kAppendForward;
+        break;
+      case ProtoConfig::SANITIZE_SET:
+        config.client_cert.mode = ForwardClientCert::kSanitizeSet;
+        break;
+      case ProtoConfig::ALWAYS_FORWARD_ONLY:
+        config.client_cert.mode = ForwardClientCert::kAlwaysForwardOnly;
+        break;
+      case ProtoConfig::SANITIZE:
+      default:
+        config.client_cert.mode = ForwardClientCert::kSanitize;
+        break;
+    }
+    const auto& details = proto.set_current_client_cert_details();
+    config.client_cert.details.subject = details.has_subject() && details.subject().value();
+    config.client_cert.details.cert = details.cert();
+    config.client_cert.details.chain = details.chain();
+    config.client_cert.details.dns = details.dns();
+    config.client_cert.details.uri = details.uri();
   }
 
   static void buildHttpFilters(const ProtoConfig& proto, const std::string& path,

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "filters/network/http_connection_manager/client_cert_header.h"
 #include "source/interface/http/filter.h"
 #include "source/interface/router/route_config_provider.h"
 #include "source/interface/stats/stats.h"
@@ -95,6 +96,8 @@ struct HcmConfig {
   // Upgrade protocols (lowercase) an HTTP/1.1 request may open a tunnel to, once the upstream
   // answers 101.
   std::vector<std::string> upgrade_protocols{"websocket"};
+  // What becomes of x-forwarded-client-cert (removed by default).
+  ClientCertConfig client_cert;
   HcmStats stats;
   std::shared_ptr<SourceStats> source_stats;
 };
