@@ -11,6 +11,7 @@
 #include "remora/config/cluster/v1/cluster.pb.h"
 #include "remora/config/listener/v1/listener.pb.h"
 #include "remora/extensions/filters/listener/protocol_detection/v1/protocol_detection.pb.h"
+#include "remora/extensions/filters/network/http_connection_manager/v1/http_connection_manager.pb.h"
 #include "remora/extensions/transport_sockets/tls/v1/tls.pb.h"
 #include "source/pilot/translator.h"
 
@@ -353,6 +354,38 @@ TEST(InboundMtlsTest, StrictTakesOnlyMutualTls) {
   EXPECT_TRUE(tcp.require_client_certificate().value());
   // After TLS the chain goes on to the application as before.
   EXPECT_EQ(listener.filter_chains(0).filters(0).name(), "remora.filters.network.tcp_proxy");
+}
+
+TEST(InboundMtlsTest, ClientCertHeaderSetInboundRemovedOutbound) {
+  // As Istio: inbound HTTP chains set x-forwarded-client-cert from the verified peer
+  // (SANITIZE_SET with By, Hash and URI); every other chain keeps the default, SANITIZE, so a
+  // header a client sends never reaches an application.
+  using Hcm = extensions::filters::network::http_connection_manager::v1::HttpConnectionManager;
+  Translator t(parse(inboundPod("{mtls: {mode: STRICT}}")), TranslateOptions{});
+  auto resources = t.translate("shop", "api-1");
+  int inbound = 0;
+  int other = 0;
+  for (const auto& [name, any] : resources.listeners) {
+    Listener listener;
+    ASSERT_TRUE(any.UnpackTo(&listener));
+    for (const auto& chain : listener.filter_chains()) {
+      Hcm hcm;
+      if (chain.filters(0).name() != "remora.filters.network.http_connection_manager") continue;
+      ASSERT_TRUE(chain.filters(0).typed_config().UnpackTo(&hcm));
+      if (name == "inbound") {
+        ++inbound;
+        EXPECT_EQ(hcm.forward_client_cert_details(), Hcm::SANITIZE_SET) << chain.name();
+        EXPECT_TRUE(hcm.set_current_client_cert_details().uri()) << chain.name();
+        EXPECT_FALSE(hcm.set_current_client_cert_details().cert()) << chain.name();
+      } else {
+        ++other;
+        EXPECT_EQ(hcm.forward_client_cert_details(), Hcm::SANITIZE) << name << " " << chain.name();
+        EXPECT_FALSE(hcm.has_set_current_client_cert_details()) << name << " " << chain.name();
+      }
+    }
+  }
+  EXPECT_GT(inbound, 0);
+  EXPECT_GT(other, 0);
 }
 
 TEST(InboundMtlsTest, PermissiveTakesBothToldApartByTheClientHello) {

@@ -421,8 +421,11 @@ void RouterFilter::onUpstreamHeaders(std::unique_ptr<http::HeaderMap> headers, b
   response_started_ = true;
   if (!set_cookie_.empty()) headers->add("set-cookie", set_cookie_);
   if (end_stream) recordUpstreamEnd();
-  if (end_stream && timeout_timer_) timeout_timer_->disable();
-  if (end_stream && per_try_timer_) per_try_timer_->disable();
+  // A 101 opened a tunnel (the codecs switched to raw bytes): it lives as long as both sides
+  // keep it busy, bounded by the stream idle timeout rather than the route's.
+  const bool done_or_tunnel = end_stream || upstream_status_ == 101;
+  if (done_or_tunnel && timeout_timer_) timeout_timer_->disable();
+  if (done_or_tunnel && per_try_timer_) per_try_timer_->disable();
   if (const auto* route = callbacks_->route()) route->applyResponseTransforms(*headers);
   callbacks_->encodeHeaders(std::move(headers), end_stream);
 }

@@ -2,6 +2,7 @@
 
 #include <strings.h>
 
+#include "filters/network/http_connection_manager/client_cert_header.h"
 #include "filters/network/http_connection_manager/connection_manager.h"
 #include "filters/network/http_connection_manager/proxy_headers.h"
 #include "filters/network/http_connection_manager/request_normalizer.h"
@@ -95,8 +96,21 @@ void ActiveStream::decodeHeaders(std::unique_ptr<http::HeaderMap> headers, bool 
       h.remove("expect");
     }
   }
-  websocket_ = isWebSocketUpgrade(h);
-  removeHopByHopHeaders(h, websocket_);
+  if (h.method() == "CONNECT") {
+    // No CONNECT tunnels (as Envoy without a CONNECT upgrade config): refused before any filter
+    // or upstream sees it; on HTTP/1.1 what follows is parsed as the next request.
+    sendLocalReply(403, "CONNECT is not supported", "connect_not_supported",
+                   http::ResponseFlag::kNone);
+    return;
+  }
+  // The HTTP/1.1 codec keeps the Upgrade header only on requests it may tunnel (an allowed
+  // protocol, no body; HTTP/2 refuses the header), and opens the tunnel only on a 101.
+  upgrade_ = isUpgradeRequest(h);
+  removeHopByHopHeaders(h, upgrade_);
+  // Headers only the mesh may set: x-remora-* (internal), and x-forwarded-client-cert as
+  // configured (by default removed; on inbound, pilot has it set from the verified peer).
+  h.removeIf([](std::string_view name, std::string_view) { return name.starts_with("x-remora-"); });
+  applyClientCertHeader(h, parent_.connection().ssl(), parent_.config().client_cert);
   std::string_view scheme = h.scheme().empty() ? "http" : h.scheme();
   addForwardingHeaders(h, parent_.connection().remoteAddress(), scheme,
                        parent_.config().generate_request_id);
@@ -249,7 +263,7 @@ void ActiveStream::encodeHeaders(std::unique_ptr<http::HeaderMap> headers, bool 
   resetIdleTimer();
   response_headers_ = std::move(headers);
   info_.response_code = response_headers_->status();
-  removeHopByHopHeaders(*response_headers_, websocket_ && info_.response_code == 101);
+  removeHopByHopHeaders(*response_headers_, upgrade_ && info_.response_code == 101);
   Frame frame{Frame::Kind::kHeaders, {}, end_stream};
   if (encoder_paused_at_) {
     encoder_queue_.push_back(std::move(frame));
@@ -383,7 +397,7 @@ void ActiveStream::finish() {
     encoder_.stream().resetStream(response_complete_ ? http::StreamResetReason::kResponseComplete
                                                      : http::StreamResetReason::kLocalReset);
   }
-  if (!request_complete_ && !websocket_ && parent_.protocol() != http::Protocol::kHttp2) {
+  if (!request_complete_ && !upgrade_ && parent_.protocol() != http::Protocol::kHttp2) {
     // HTTP/1.1 answered before the request body ended: the rest of it cannot be skipped
     // reliably, so the connection ends after the response.
     parent_.connection().close(network::ConnectionCloseType::kFlushWrite);

@@ -113,7 +113,8 @@ class ActiveStream : public http::StreamDecoder,
   // The table route_ points into: held for the stream's life (discovered routes may change).
   std::shared_ptr<const router::RouteTable> routes_;
   bool route_cached_ = false;
-  bool websocket_ = false;
+  // The request asks for a tunnel the codec may open (see removeHopByHopHeaders).
+  bool upgrade_ = false;
   bool request_complete_ = false;
   bool response_started_ = false;  // headers went to the codec
   bool response_complete_ = false;

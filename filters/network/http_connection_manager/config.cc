@@ -8,6 +8,7 @@
 #include "source/common/access_log/access_log_format.h"
 #include "source/common/access_log/access_log_writer.h"
 #include "source/common/config/registry.h"
+#include "source/common/http/http1/http1_util.h"
 #include "source/common/router/route_table.h"
 #include "source/interface/config/filter_factory.h"
 
@@ -239,6 +240,8 @@ class HcmConfigFactory : public config::NetworkFilterConfigFactory {
           proto.access_log().format() ==
           extensions::filters::network::http_connection_manager::v1::AccessLog::JSON;
     }
+    buildUpgrades(proto, path, *config, errors);
+    buildClientCert(proto, *config);
     buildHttpFilters(proto, path, context, *config, errors);
     if (errors.lines().size() != errors_before) return nullptr;
     config->stats = makeStats(config->stat_prefix, context.stats());
@@ -251,6 +254,54 @@ class HcmConfigFactory : public config::NetworkFilterConfigFactory {
   }
 
  private:
+  static void buildUpgrades(const ProtoConfig& proto, const std::string& path, HcmConfig& config,
+                            config::Errors& errors) {
+    if (proto.upgrade_configs_size() == 0) return;  // the default: WebSocket
+    config.upgrade_protocols.clear();
+    for (int i = 0; i < proto.upgrade_configs_size(); ++i) {
+      const auto& upgrade = proto.upgrade_configs(i);
+      std::string fpath = path + ".upgrade_configs[" + std::to_string(i) + "].upgrade_type";
+      std::string type = upgrade.upgrade_type();
+      http::http1::lowercaseAscii(type);
+      bool valid = !type.empty();
+      for (unsigned char c : type) valid &= http::http1::isTokenChar(c) || c == '/';
+      if (!valid) {
+        errors.add(fpath, "must be a protocol name such as websocket");
+      } else if (type == "connect") {
+        errors.add(fpath, "CONNECT tunnels are not supported");
+      } else if (!upgrade.has_enabled() || upgrade.enabled().value()) {
+        config.upgrade_protocols.push_back(type);
+      }
+    }
+  }
+
+  static void buildClientCert(const ProtoConfig& proto, HcmConfig& config) {
+    switch (proto.forward_client_cert_details()) {
+      case ProtoConfig::FORWARD_ONLY:
+        config.client_cert.mode = ForwardClientCert::kForwardOnly;
+        break;
+      case ProtoConfig::APPEND_FORWARD:
+        config.client_cert.mode = ForwardClientCert::kAppendForward;
+        break;
+      case ProtoConfig::SANITIZE_SET:
+        config.client_cert.mode = ForwardClientCert::kSanitizeSet;
+        break;
+      case ProtoConfig::ALWAYS_FORWARD_ONLY:
+        config.client_cert.mode = ForwardClientCert::kAlwaysForwardOnly;
+        break;
+      case ProtoConfig::SANITIZE:
+      default:
+        config.client_cert.mode = ForwardClientCert::kSanitize;
+        break;
+    }
+    const auto& details = proto.set_current_client_cert_details();
+    config.client_cert.details.subject = details.has_subject() && details.subject().value();
+    config.client_cert.details.cert = details.cert();
+    config.client_cert.details.chain = details.chain();
+    config.client_cert.details.dns = details.dns();
+    config.client_cert.details.uri = details.uri();
+  }
+
   static void buildHttpFilters(const ProtoConfig& proto, const std::string& path,
                                config::FactoryContext& context, HcmConfig& config,
                                config::Errors& errors) {

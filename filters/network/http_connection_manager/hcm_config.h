@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "filters/network/http_connection_manager/client_cert_header.h"
 #include "source/common/http/normalize/normalization_error.h"
 #include "source/common/http/normalize/path_normalizer.h"
 #include "source/interface/http/filter.h"
@@ -100,6 +101,11 @@ struct HcmConfig {
   // Access log: where lines go (null: no log) and in which format.
   std::shared_ptr<access_log::AccessLogWriter> access_log;
   bool access_log_json = true;
+  // Upgrade protocols (lowercase) an HTTP/1.1 request may open a tunnel to, once the upstream
+  // answers 101.
+  std::vector<std::string> upgrade_protocols{"websocket"};
+  // What becomes of x-forwarded-client-cert (removed by default).
+  ClientCertConfig client_cert;
   HcmStats stats;
   std::shared_ptr<SourceStats> source_stats;
 };

@@ -89,11 +89,10 @@ void addForwardingHeaders(http::HeaderMap& request, const network::Address& peer
   }
 }
 
-bool isWebSocketUpgrade(const http::HeaderMap& request) {
+bool isUpgradeRequest(const http::HeaderMap& request) {
   auto upgrade = request.get("upgrade");
   auto connection = request.get("connection");
-  if (!upgrade || !connection) return false;
-  if (lower(trim(*upgrade)) != "websocket") return false;
+  if (!upgrade || !connection || trim(*upgrade).empty()) return false;
   bool found = false;
   forEachToken(*connection, [&](const std::string& token) { found |= token == "upgrade"; });
   return found;

@@ -18,7 +18,7 @@ void removeHopByHopHeaders(http::HeaderMap& headers, bool keep_upgrade);
 void addForwardingHeaders(http::HeaderMap& request, const network::Address& peer,
                           std::string_view scheme, bool generate_request_id);
 
-// True for a WebSocket upgrade request (Connection: upgrade, Upgrade: websocket).
-bool isWebSocketUpgrade(const http::HeaderMap& request);
+// True for a request that asks for an upgrade (Connection lists upgrade, Upgrade present).
+bool isUpgradeRequest(const http::HeaderMap& request);
 
 }  // namespace remora::filters::hcm

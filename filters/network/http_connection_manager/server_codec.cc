@@ -19,6 +19,7 @@ std::unique_ptr<http::ServerConnection> createServerCodec(
   http::http1::Http1Settings settings;
   settings.max_request_headers_bytes = config.max_request_headers_bytes;
   settings.max_headers_count = config.max_headers_count;
+  settings.upgrade_protocols = config.upgrade_protocols;
   return std::make_unique<http::http1::ServerConnectionImpl>(connection, callbacks, settings);
 }
 

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "source/common/common/logger.h"
+#include "source/common/tls/peer_certificate.h"
 #include "source/common/tls/san_matcher.h"
 #include "source/interface/network/connection.h"
 
@@ -178,8 +179,30 @@ void SslSocket::onHandshakeDone() {
   SSL_get0_alpn_selected(ssl_, &alpn, &alpn_length);
   if (alpn != nullptr) info_.alpn.assign(reinterpret_cast<const char*>(alpn), alpn_length);
   info_.session_resumed = SSL_session_reused(ssl_) == 1;
+  if (X509* local = SSL_get_certificate(ssl_)) {
+    for (auto& [type, value] : subjectAltNames(local)) {
+      if (type != SanMatcher::Type::kUri) continue;
+      info_.local_uri_san = std::move(value);
+      break;
+    }
+  }
   if (X509* peer = SSL_get0_peer_certificate(ssl_)) {
     info_.peer_certificate_presented = true;
+    info_.peer_certificate_sha256 = certificateSha256Hex(peer);
+    info_.peer_subject = certificateSubject(peer);
+    // The socket (and so ssl_) lives as long as info_.
+    info_.peer_certificates_pem = [this](bool with_chain) {
+      X509* leaf = SSL_get0_peer_certificate(ssl_);
+      if (leaf == nullptr) return std::string();
+      std::string pem = certificatePem(leaf);
+      // A server's view of the sent chain leaves the leaf out, a client's includes it.
+      STACK_OF(X509)* chain = with_chain ? SSL_get_peer_cert_chain(ssl_) : nullptr;
+      for (int i = 0; chain != nullptr && i < sk_X509_num(chain); ++i) {
+        X509* cert = sk_X509_value(chain, i);
+        if (X509_cmp(cert, leaf) != 0) pem += certificatePem(cert);
+      }
+      return pem;
+    };
     info_.peer_certificate_validated =
         context_->settings().verify_peer && SSL_get_verify_result(ssl_) == X509_V_OK;
     for (auto& [type, value] : subjectAltNames(peer)) {

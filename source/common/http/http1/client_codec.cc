@@ -16,17 +16,19 @@ class ClientConnectionImpl::ActiveRequest : public RequestEncoder,
     std::string_view m = headers.method();
     idempotent =
         m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
+    connect = m == "CONNECT";
+    tunnel = connect || !upgradeProtocol(headers).empty();
     std::string& out = headScratch();
     out += headers.method();
     out += " ";
-    out += headers.path().empty() ? "/" : headers.path();
+    // CONNECT names host:port (authority form, RFC 9112 3.2.3).
+    out += connect ? headers.authority() : headers.path().empty() ? "/" : headers.path();
     out += " HTTP/1.1\r\nhost: ";
     out += headers.authority();
     out += "\r\n";
     writeHeaders(headers, out);
-    bool upgrade = headers.has("upgrade");
-    if (headers.has("content-length") || upgrade) {
-      // Framed by the caller's length, or raw after an upgrade.
+    if (headers.has("content-length") || tunnel) {
+      // Framed by the caller's length, or raw once a tunnel opens.
     } else if (end_stream) {
       std::string_view method = headers.method();
       if (method == "POST" || method == "PUT" || method == "PATCH") out += "content-length: 0\r\n";
@@ -40,6 +42,13 @@ class ClientConnectionImpl::ActiveRequest : public RequestEncoder,
   }
   void encodeData(buffer::Instance& data, bool end_stream) override {
     if (end_stream) request_complete = true;
+    if (tunnel && !parent_.upgraded_) {
+      // Tunnel bytes go out only after the upstream agreed (openTunnel()); a declined tunnel
+      // drops them, as they were never part of the request.
+      if (!declined) held.move(data);
+      data.drain(data.length());
+      return;
+    }
     buffer::OwnedBuffer& out = parent_.write_scratch_;
     if (chunked_) {
       writeChunk(data, out);
@@ -75,8 +84,18 @@ class ClientConnectionImpl::ActiveRequest : public RequestEncoder,
   }
   void notifyWatermark(bool above) { callbacks_.notifyWatermark(above); }
 
+  // Sends what was held for the tunnel that just opened.
+  void openTunnel() {
+    if (held.length() > 0) parent_.connection_.write(held, false);
+  }
+
   bool head = false;
   bool idempotent = false;
+  bool connect = false;
+  // The request asks for an Upgrade or is a CONNECT.
+  bool tunnel = false;
+  bool declined = false;
+  buffer::OwnedBuffer held;
   bool request_complete = false;
   bool response_bytes = false;
   StreamDecoder& decoder;
@@ -262,10 +281,21 @@ int ClientConnectionImpl::onHeadersComplete() {
     active_->decoder.decodeInformationalHeaders(std::move(headers));
     return 0;
   }
-  if (status == 101) {
+  const bool opens_tunnel =
+      active_->tunnel && (active_->connect ? status >= 200 && status < 300 : status == 101);
+  if (status == 101 && !opens_tunnel) {
+    pending_error_ = "http1.unexpected_101";
+    return -1;
+  }
+  if (opens_tunnel) {
     upgraded_ = true;
     active_->decoder.decodeHeaders(std::move(headers), false);
-    return 0;
+    if (active_) active_->openTunnel();
+    return 2;  // no body: what follows the head is the tunnel's (http-parser stops here)
+  }
+  if (active_->tunnel) {
+    active_->declined = true;
+    active_->held.drain(active_->held.length());
   }
   bool no_body = active_->head || status == 204 || status == 304 ||
                  (!(parser_.flags & F_CHUNKED) && parser_.content_length == 0);

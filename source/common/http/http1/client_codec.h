@@ -1,7 +1,10 @@
 #pragma once
 
 // HTTP/1.1 client codec on http-parser: one request at a time per connection, streaming
-// response bodies (length, chunked or close-delimited), 1xx, HEAD, upgrades passed raw.
+// response bodies (length, chunked or close-delimited), 1xx, HEAD, and tunnels: after a request
+// that asks for an Upgrade (or a CONNECT), only a 101 (2xx for CONNECT) switches the connection
+// to raw bytes both ways; bytes the caller sends before that are held, and dropped if the
+// upstream declines. A 101 to any other request is a protocol error.
 
 #include <http_parser.h>
 

@@ -71,6 +71,18 @@ bool hasToken(std::string_view value, std::string_view token) {
   return false;
 }
 
+std::string upgradeProtocol(const HeaderMap& request) {
+  auto upgrade = request.get("upgrade");
+  auto connection = request.get("connection");
+  if (!upgrade || !connection || !hasToken(*connection, "upgrade")) return {};
+  std::string_view first = upgrade->substr(0, upgrade->find(','));
+  while (!first.empty() && (first.front() == ' ' || first.front() == '\t')) first.remove_prefix(1);
+  while (!first.empty() && (first.back() == ' ' || first.back() == '\t')) first.remove_suffix(1);
+  std::string protocol(first);
+  lowercaseAscii(protocol);
+  return protocol;
+}
+
 std::optional<CodecError> checkFraming(const HeaderMap& headers) {
   std::optional<std::string_view> length;
   bool transfer_encoding = false;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "source/interface/buffer/buffer.h"
 #include "source/interface/http/codec.h"
@@ -18,6 +19,9 @@ struct Http1Settings {
   uint32_t max_request_headers_bytes = 60 * 1024;  // beyond: 431
   uint32_t max_headers_count = 100;                // beyond: 431
   bool allow_absolute_url = true;                  // explicit-proxy requests
+  // Upgrade protocols (lowercase, as the Upgrade header names them) a request may ask to
+  // tunnel to; any other Upgrade is ignored (RFC 9110 7.8) and the request served as HTTP/1.1.
+  std::vector<std::string> upgrade_protocols = {"websocket"};
 };
 
 // RFC 9110 token characters (header names, methods).
@@ -48,5 +52,10 @@ void lowercaseAscii(std::string& text);
 bool lowercaseEquals(std::string_view a, std::string_view b);
 // Whether a comma-separated header value contains `token` (case-insensitive).
 bool hasToken(std::string_view value, std::string_view token);
+
+// The protocol an HTTP/1.1 request asks to switch to (RFC 9110 7.8): the first item of its
+// Upgrade header, lowercased ("websocket"), when its Connection header lists "upgrade"; empty
+// when it asks for none.
+std::string upgradeProtocol(const HeaderMap& request);
 
 }  // namespace remora::http::http1

@@ -2,6 +2,7 @@
 
 #include "source/common/http/stream_callback_list.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -22,7 +23,12 @@ class ServerConnectionImpl::ActiveRequest : public ResponseEncoder,
   StreamDecoder* decoder = nullptr;
   bool request_complete = false;
   bool response_complete = false;
-  bool websocket = false;
+  // A tunnel request (see the header): whether it is CONNECT, whether its message has been
+  // parsed, and whether its response decided yet.
+  bool tunnel = false;
+  bool connect = false;
+  bool message_parsed = false;
+  bool tunnel_decided = false;
 
   // StreamEncoder
   void encodeInformationalHeaders(const HeaderMap& headers) override {
@@ -48,8 +54,16 @@ class ServerConnectionImpl::ActiveRequest : public ResponseEncoder,
     out += "\r\n";
     writeHeaders(headers, out);
     bool no_body = status < 200 || status == 204 || status == 304;
-    if (status == 101 && websocket) {
-      raw_ = true;
+    bool open_tunnel = false;
+    if (tunnel && !tunnel_decided && (status >= 200 || status == 101)) {
+      tunnel_decided = true;
+      open_tunnel = connect ? status >= 200 && status < 300 : status == 101;
+      // Declined: the request ends before anything of the response is written, so the stream
+      // sees a complete exchange and the connection stays usable (keep-alive).
+      if (!open_tunnel) parent_.onTunnelDecided(false);
+    }
+    if (open_tunnel) {
+      raw_ = true;  // no framing: what follows the head is the tunnel's bytes
     } else if (no_body || head_) {
       // The headers say what a GET would have carried; nothing follows.
     } else if (headers.has("content-length")) {
@@ -69,6 +83,7 @@ class ServerConnectionImpl::ActiveRequest : public ResponseEncoder,
     }
     out += "\r\n";
     parent_.write(out);
+    if (open_tunnel) parent_.onTunnelDecided(true);
     if (end_stream) complete();
   }
 
@@ -171,12 +186,13 @@ std::optional<CodecError> ServerConnectionImpl::dispatch(buffer::Instance& data)
     data.drain(data.length());
     return std::nullopt;
   }
-  if (upgraded_) {
+  if (upgraded_ && held_input_.length() == 0) {
     if (active_ && active_->decoder) active_->decoder->decodeData(data, false);
     data.drain(data.length());
     return std::nullopt;
   }
   held_input_.move(data);
+  if (upgraded_) return std::nullopt;  // after the held bytes, which resumeParsing() passes on
   if (paused_) {
     limitHeldInput();
     return std::nullopt;
@@ -216,14 +232,8 @@ std::optional<CodecError> ServerConnectionImpl::parseHeldInput() {
       }
       return CodecError{400, std::string("http1.") + http_errno_name(err)};
     }
-    if (parser_.upgrade) {
-      // http-parser stops at the end of an upgrade request; what follows is the new protocol.
-      if (held_input_.length() > 0 && active_ && active_->decoder) {
-        active_->decoder->decodeData(held_input_, false);
-      }
-      held_input_.drain(held_input_.length());
-      return std::nullopt;
-    }
+    // http-parser also stops (without an error) after an Upgrade or CONNECT request; a tunnel
+    // request paused above, so anything else simply goes on with the next request.
     if (parsed == 0) break;  // cannot happen without an error; never spin
   }
   return std::nullopt;
@@ -232,11 +242,11 @@ std::optional<CodecError> ServerConnectionImpl::parseHeldInput() {
 std::optional<CodecError> ServerConnectionImpl::dispatchEndOfStream() {
   if (closed_) return std::nullopt;
   if (upgraded_) {
-    buffer::OwnedBuffer empty;
-    if (active_ && active_->decoder) active_->decoder->decodeData(empty, true);
+    if (active_ && active_->decoder) active_->decoder->decodeData(held_input_, true);
+    held_input_.drain(held_input_.length());
     return std::nullopt;
   }
-  if (active_ && !active_->request_complete) {
+  if (active_ && !active_->request_complete && !(active_->tunnel && active_->message_parsed)) {
     closed_ = true;
     active_->notifyReset(StreamResetReason::kRemoteReset, "http1.truncated_request");
     return std::nullopt;
@@ -343,7 +353,13 @@ int ServerConnectionImpl::onHeadersComplete() {
   std::string_view authority;
   std::string_view path = url_;
   std::string_view scheme = "http";
-  if (!url_.empty() && url_[0] != '/' && url_ != "*") {
+  const bool connect = parser_.method == HTTP_CONNECT;
+  if (connect) {
+    // Authority form (RFC 9112 3.2.3): the target is host:port, and there is no path.
+    authority = url_;
+    path = "";
+    scheme = "";
+  } else if (!url_.empty() && url_[0] != '/' && url_ != "*") {
     // Absolute form (explicit proxy): scheme://authority/path?query.
     http_parser_url u;
     http_parser_url_init(&u);
@@ -365,13 +381,23 @@ int ServerConnectionImpl::onHeadersComplete() {
     authority = *host;
   }
   headers_->add(":method", method);
-  headers_->add(":scheme", scheme);
+  if (!connect) headers_->add(":scheme", scheme);
   headers_->add(":authority", authority);  // may view the map itself; add() allows that
-  headers_->add(":path", path);
+  if (!connect) headers_->add(":path", path);
   if (headers_->remove("host") > 1) {
     // RFC 9112 3.2: which of them would the upstream believe? Refused, as the RFC requires.
     pending_error_ = CodecError{400, "http1.multiple_host_headers"};
     return -1;
+  }
+  bool has_body = (parser_.flags & F_CHUNKED) ||
+                  (parser_.content_length > 0 && parser_.content_length != ULLONG_MAX);
+  bool tunnel = connect;
+  if (parser_.upgrade && !connect) {
+    std::string protocol = upgradeProtocol(*headers_);
+    const auto& allowed = settings_.upgrade_protocols;
+    tunnel = !has_body && std::find(allowed.begin(), allowed.end(), protocol) != allowed.end();
+    // Not honoured: the request is plain HTTP/1.1 and must not look like an upgrade further on.
+    if (!tunnel) headers_->remove("upgrade");
   }
   auto headers = std::move(headers_);
   bool keep_alive = http_should_keep_alive(&parser_) != 0;
@@ -379,14 +405,12 @@ int ServerConnectionImpl::onHeadersComplete() {
   releaseActive();
   active_ =
       std::make_unique<ActiveRequest>(*this, head, keep_alive, protocol_ == Protocol::kHttp10);
-  bool websocket = parser_.upgrade != 0;
-  active_->websocket = websocket;
+  active_->tunnel = tunnel;
+  active_->connect = connect;
   active_->decoder = &callbacks_.newStream(*active_);
-  bool has_body = (parser_.flags & F_CHUNKED) ||
-                  (parser_.content_length > 0 && parser_.content_length != ULLONG_MAX);
-  bool end_stream = !has_body && !websocket;
+  // A tunnel request stays open: if its tunnel opens, the raw bytes continue it.
+  bool end_stream = !has_body && !tunnel;
   if (end_stream) active_->request_complete = true;
-  if (websocket) upgraded_ = true;
   active_->decoder->decodeHeaders(std::move(headers), end_stream);
   return 0;
 }
@@ -401,7 +425,16 @@ int ServerConnectionImpl::onBody(const char* at, size_t length) {
 
 int ServerConnectionImpl::onMessageComplete() {
   if (!finishHeader()) return 1;
-  if (active_ && !active_->request_complete && !upgraded_) {
+  if (active_ && active_->tunnel) {
+    active_->message_parsed = true;
+    if (!active_->tunnel_decided) {
+      // Nothing after a tunnel request is parsed or passed on before its response decides.
+      paused_ = true;
+      http_parser_pause(&parser_, 1);
+      return 0;
+    }
+  }
+  if (active_ && !active_->request_complete && !active_->tunnel) {
     active_->request_complete = true;
     if (trailers_ && !trailers_->empty()) {
       active_->decoder->decodeTrailers(std::move(trailers_));
@@ -410,7 +443,7 @@ int ServerConnectionImpl::onMessageComplete() {
       active_->decoder->decodeData(body_scratch_, true);
     }
   }
-  if (upgraded_) return 0;
+  if (upgraded_) return 0;  // the tunnel opened before http-parser got here (a local 101)
   // Pipelining: the next request waits until this one's response is complete.
   if (active_ && !active_->response_complete) {
     paused_ = true;
@@ -432,7 +465,25 @@ void ServerConnectionImpl::onResponseComplete(bool close_connection) {
     releaseActive();
     return;
   }
-  // Resume on the next loop turn: the response's writer is still on the stack.
+  scheduleResume();
+}
+
+void ServerConnectionImpl::onTunnelDecided(bool open) {
+  if (!active_) return;
+  if (!open) {
+    active_->request_complete = true;
+    if (active_->decoder) {
+      body_scratch_.drain(body_scratch_.length());
+      active_->decoder->decodeData(body_scratch_, true);
+    }
+    return;  // the held bytes are parsed once the response is complete (onResponseComplete)
+  }
+  upgraded_ = true;
+  // Whatever the client sent after the request was held; it now belongs to the tunnel.
+  if (held_input_.length() > 0 || read_disabled_for_pipelining_) scheduleResume();
+}
+
+void ServerConnectionImpl::scheduleResume() {
   if (!resume_timer_) {
     resume_timer_ = connection_.dispatcher().createTimer([this] { resumeParsing(); });
   }
@@ -455,11 +506,18 @@ void ServerConnectionImpl::releaseActive() {
 
 void ServerConnectionImpl::resumeParsing() {
   paused_ = false;
-  releaseActive();
   if (read_disabled_for_pipelining_) {
     read_disabled_for_pipelining_ = false;
     connection_.readDisable(false);
   }
+  if (upgraded_) {
+    if (held_input_.length() > 0 && !closed_ && active_ && active_->decoder) {
+      active_->decoder->decodeData(held_input_, false);
+    }
+    held_input_.drain(held_input_.length());
+    return;
+  }
+  releaseActive();
   if (held_input_.length() == 0 || closed_) return;
   auto error = parseHeldInput();
   if (error) {

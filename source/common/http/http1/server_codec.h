@@ -2,7 +2,16 @@
 
 // HTTP/1.1 server codec on http-parser: strict request parsing, streaming bodies, pipelined
 // requests answered in order (parsing pauses while a response is in progress), 100-continue,
-// WebSocket upgrades passed through raw.
+// tunnels (an allowed Upgrade, or CONNECT) that open only once the response agrees.
+//
+// A tunnel request (an Upgrade to one of Http1Settings::upgrade_protocols, without a body, or a
+// CONNECT) is decoded with end_stream false; the bytes that follow it are held, neither parsed
+// nor passed on, until its response is encoded. A 101 (2xx for CONNECT) opens the tunnel: the
+// held bytes and all later ones go to the request's decoder raw. Any other response declines
+// it: the request ends there (an empty decodeData with end_stream) and the held bytes are parsed
+// as the next request once the response is complete, as for any pipelined request. An Upgrade
+// the settings do not allow, or one on a request with a body, is ignored (RFC 9110 7.8): its
+// Upgrade header is removed and the request is served as plain HTTP/1.1.
 
 #include <http_parser.h>
 
@@ -49,6 +58,11 @@ class ServerConnectionImpl : public ServerConnection {
   // request (the rest stays held), or the input is bad.
   std::optional<CodecError> parseHeldInput();
   void onResponseComplete(bool close_connection);
+  // The response to a tunnel request was encoded: `open` switches the connection to raw bytes,
+  // otherwise the request ends and what the client sent after it is parsed as HTTP again.
+  void onTunnelDecided(bool open);
+  // Runs resumeParsing() on the next loop turn (a response's writer is on the stack now).
+  void scheduleResume();
   void resumeParsing();
   void releaseActive();
   void limitHeldInput();
@@ -89,6 +103,7 @@ class ServerConnectionImpl : public ServerConnection {
   buffer::OwnedBuffer body_scratch_;
   bool paused_ = false;
   bool read_disabled_for_pipelining_ = false;
+  // The connection carries raw bytes of an open tunnel.
   bool upgraded_ = false;
   bool going_away_ = false;
   bool closed_ = false;

@@ -203,6 +203,138 @@ TEST_F(Http1CodecTest, StrictnessErrors) {
   }
 }
 
+// Upgrade and CONNECT requests: nothing after them is passed on or parsed before their
+// response decides whether the tunnel opens (the request smuggling of issue 14).
+class Http1TunnelTest : public Http1CodecTest {
+ protected:
+  static constexpr const char* kUpgradeThenPost =
+      "GET /reviews/1 HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n"
+      "POST /admin/delete HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nok";
+
+  void runLoopTurn() {
+    auto stop = dispatcher_.createTimer([this] { dispatcher_.exit(); });
+    stop->enable(std::chrono::milliseconds(20));
+    dispatcher_.run();
+  }
+  void respond(int status, bool end_stream = true) {
+    HeaderMap response;
+    response.add(":status", std::to_string(status));
+    if (status == 101) {
+      response.add("connection", "upgrade");
+      response.add("upgrade", "websocket");
+    }
+    callbacks_.encoders[0]->encodeHeaders(response, end_stream);
+  }
+};
+
+TEST_F(Http1TunnelTest, BytesAfterAnUpgradeRequestWaitForItsResponse) {
+  ASSERT_FALSE(feed(kUpgradeThenPost));
+  ASSERT_EQ(callbacks_.requests.size(), 1u);
+  auto& first = *callbacks_.requests[0];
+  EXPECT_EQ(first.headers->getOr("upgrade", ""), "websocket");
+  EXPECT_FALSE(first.ended) << "a tunnel request stays open until its response decides";
+  EXPECT_EQ(first.body, "") << "the pipelined request must not be passed on raw";
+  // More bytes while waiting are held too.
+  ASSERT_FALSE(feed("GET /x HTTP/1.1\r\nHost: a\r\n\r\n"));
+  runLoopTurn();
+  EXPECT_EQ(callbacks_.requests.size(), 1u);
+  EXPECT_EQ(first.body, "");
+}
+
+TEST_F(Http1TunnelTest, DeclinedUpgradeParsesWhatFollowsAsTheNextRequest) {
+  for (int status : {200, 400, 403, 426}) {
+    event::LibeventDispatcher dispatcher("t");
+    FakeConnection connection(dispatcher);
+    ServerRecorder callbacks;
+    ServerConnectionImpl server(connection, callbacks, Http1Settings{});
+    buffer::OwnedBuffer data(kUpgradeThenPost);
+    ASSERT_FALSE(server.dispatch(data));
+    ASSERT_EQ(callbacks.requests.size(), 1u);
+    HeaderMap response;
+    response.add(":status", std::to_string(status));
+    callbacks.encoders[0]->encodeHeaders(response, true);
+    EXPECT_TRUE(callbacks.requests[0]->ended) << status;
+    EXPECT_EQ(callbacks.requests[0]->body, "") << status;
+    EXPECT_FALSE(connection.closed) << status;
+    auto stop = dispatcher.createTimer([&] { dispatcher.exit(); });
+    stop->enable(std::chrono::milliseconds(20));
+    dispatcher.run();
+    ASSERT_EQ(callbacks.requests.size(), 2u) << status;
+    auto& second = *callbacks.requests[1];
+    EXPECT_EQ(second.headers->method(), "POST");
+    EXPECT_EQ(second.headers->path(), "/admin/delete");
+    EXPECT_EQ(second.body, "ok");
+    EXPECT_TRUE(second.ended);
+  }
+}
+
+TEST_F(Http1TunnelTest, Only101OpensTheTunnel) {
+  ASSERT_FALSE(feed(kUpgradeThenPost));
+  auto& first = *callbacks_.requests[0];
+  respond(101, false);
+  EXPECT_EQ(connection_.written.substr(0, 12), "HTTP/1.1 101");
+  EXPECT_EQ(connection_.written.find("transfer-encoding"), std::string::npos);
+  // The held bytes go to the tunnel on the next loop turn, then new bytes straight away, in
+  // order; none of them is parsed as a request.
+  ASSERT_FALSE(feed("more"));
+  runLoopTurn();
+  ASSERT_FALSE(feed(" raw"));
+  EXPECT_EQ(callbacks_.requests.size(), 1u);
+  EXPECT_EQ(first.body,
+            "POST /admin/delete HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nokmore raw");
+  buffer::OwnedBuffer echo("from upstream");
+  callbacks_.encoders[0]->encodeData(echo, false);
+  EXPECT_NE(connection_.written.find("\r\n\r\nfrom upstream"), std::string::npos);
+}
+
+TEST_F(Http1TunnelTest, ConnectOpensOnlyOn2xx) {
+  ASSERT_FALSE(
+      feed("CONNECT db.internal:5432 HTTP/1.1\r\nHost: db.internal:5432\r\n\r\nGET /a "
+           "HTTP/1.1\r\nHost: a\r\n\r\n"));
+  ASSERT_EQ(callbacks_.requests.size(), 1u);
+  auto& h = *callbacks_.requests[0]->headers;
+  EXPECT_EQ(h.method(), "CONNECT");
+  EXPECT_EQ(h.authority(), "db.internal:5432");
+  EXPECT_FALSE(h.has(":path"));
+  EXPECT_FALSE(callbacks_.requests[0]->ended);
+  respond(403);
+  runLoopTurn();
+  ASSERT_EQ(callbacks_.requests.size(), 2u);
+  EXPECT_EQ(callbacks_.requests[1]->headers->path(), "/a");
+}
+
+TEST_F(Http1TunnelTest, UpgradesNotAllowedOrWithABodyAreIgnored) {
+  // h2c is not in the allowed list: a plain request, its Upgrade header gone.
+  ASSERT_FALSE(
+      feed("GET /a HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\n"
+           "Upgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n"
+           "GET /b HTTP/1.1\r\nHost: a\r\n\r\n"));
+  ASSERT_EQ(callbacks_.requests.size(), 1u);
+  EXPECT_TRUE(callbacks_.requests[0]->ended);
+  EXPECT_FALSE(callbacks_.requests[0]->headers->has("upgrade"));
+  respond(101);  // even a (bogus) 101 cannot open a tunnel for it
+  runLoopTurn();
+  ASSERT_EQ(callbacks_.requests.size(), 2u);
+  EXPECT_EQ(callbacks_.requests[1]->headers->path(), "/b");
+  EXPECT_EQ(callbacks_.requests[0]->body, "");
+}
+
+TEST_F(Http1TunnelTest, UpgradeWithABodyKeepsItsFraming) {
+  ASSERT_FALSE(
+      feed("POST /a HTTP/1.1\r\nHost: a\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n"
+           "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n"
+           "POST /admin/delete HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n"));
+  ASSERT_EQ(callbacks_.requests.size(), 1u);
+  auto& first = *callbacks_.requests[0];
+  EXPECT_EQ(first.body, "abc");
+  EXPECT_TRUE(first.ended);
+  EXPECT_FALSE(first.headers->has("upgrade"));
+  respond(200);
+  runLoopTurn();
+  ASSERT_EQ(callbacks_.requests.size(), 2u);
+  EXPECT_EQ(callbacks_.requests[1]->headers->path(), "/admin/delete");
+}
+
 class ClientRecorder : public ClientConnectionCallbacks {
  public:
   void onGoAway() override { goaway = true; }
@@ -260,6 +392,93 @@ TEST(Http1ClientCodecTest, CloseDelimitedBodyEndsAtEndOfStream) {
   ASSERT_FALSE(client.dispatchEndOfStream());
   EXPECT_EQ(response.body, "until close");
   EXPECT_TRUE(response.ended);
+}
+
+// The upstream side of a tunnel: raw only after a 101 to an upgrade request.
+class Http1ClientTunnelTest : public ::testing::Test {
+ protected:
+  event::LibeventDispatcher dispatcher_{"t"};
+  FakeConnection connection_{dispatcher_};
+  ClientRecorder callbacks_;
+  ClientConnectionImpl client_{connection_, callbacks_, Http1Settings{}};
+  Recorder response_;
+
+  RequestEncoder& sendUpgrade() {
+    auto& encoder = client_.newStream(response_);
+    HeaderMap request;
+    request.add(":method", "GET");
+    request.add(":path", "/ws");
+    request.add(":authority", "up");
+    request.add("connection", "upgrade");
+    request.add("upgrade", "websocket");
+    encoder.encodeHeaders(request, false);
+    return encoder;
+  }
+  std::optional<CodecError> receive(const std::string& bytes) {
+    buffer::OwnedBuffer data(bytes);
+    return client_.dispatch(data);
+  }
+};
+
+TEST_F(Http1ClientTunnelTest, RawBothWaysOnlyAfter101) {
+  auto& encoder = sendUpgrade();
+  EXPECT_EQ(connection_.written,
+            "GET /ws HTTP/1.1\r\nhost: up\r\nconnection: upgrade\r\nupgrade: websocket\r\n\r\n");
+  connection_.written.clear();
+  buffer::OwnedBuffer early("early");
+  encoder.encodeData(early, false);
+  EXPECT_EQ(connection_.written, "") << "no tunnel bytes before the upstream agreed";
+  ASSERT_FALSE(
+      receive("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+              "Upgrade: websocket\r\n\r\nhello"));
+  ASSERT_NE(response_.headers, nullptr);
+  EXPECT_EQ(response_.headers->status(), 101u);
+  EXPECT_FALSE(response_.ended);
+  EXPECT_EQ(response_.body, "hello");
+  EXPECT_EQ(connection_.written, "early");
+  buffer::OwnedBuffer later("GET / HTTP/1.1\r\n\r\n");  // not framed, not parsed: tunnel bytes
+  encoder.encodeData(later, false);
+  EXPECT_EQ(connection_.written, "earlyGET / HTTP/1.1\r\n\r\n");
+  ASSERT_FALSE(receive("HTTP/1.1 200 OK\r\n\r\n"));
+  EXPECT_EQ(response_.body, "helloHTTP/1.1 200 OK\r\n\r\n");
+}
+
+TEST_F(Http1ClientTunnelTest, DeclinedUpgradeIsAnOrdinaryResponse) {
+  auto& encoder = sendUpgrade();
+  connection_.written.clear();
+  buffer::OwnedBuffer early("early");
+  encoder.encodeData(early, false);
+  ASSERT_FALSE(receive("HTTP/1.1 426 Upgrade Required\r\nContent-Length: 2\r\n\r\nno"));
+  EXPECT_EQ(response_.headers->status(), 426u);
+  EXPECT_EQ(response_.body, "no");
+  EXPECT_TRUE(response_.ended);
+  buffer::OwnedBuffer end;
+  encoder.encodeData(end, true);
+  EXPECT_EQ(connection_.written, "") << "held tunnel bytes are dropped when declined";
+}
+
+TEST_F(Http1ClientTunnelTest, RawBytesOrA101WithoutAnUpgradeRequestAreErrors) {
+  {
+    sendUpgrade();
+    auto error = receive("\x81\x05hello raw websocket frame without a 101");
+    ASSERT_TRUE(error.has_value());
+  }
+  event::LibeventDispatcher dispatcher("t2");
+  FakeConnection connection(dispatcher);
+  ClientConnectionImpl client(connection, callbacks_, Http1Settings{});
+  Recorder response;
+  HeaderMap request;
+  request.add(":method", "GET");
+  request.add(":path", "/");
+  request.add(":authority", "a");
+  client.newStream(response).encodeHeaders(request, true);
+  buffer::OwnedBuffer data(
+      "HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\n"
+      "Upgrade: websocket\r\n\r\nraw");
+  auto error = client.dispatch(data);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->details, "http1.unexpected_101");
+  EXPECT_EQ(response.body, "");
 }
 
 }  // namespace

@@ -33,14 +33,17 @@ TEST(ProxyHeadersTest, TeTrailersSurvives) {
   EXPECT_EQ(h.getOr("te", ""), "trailers");
 }
 
-TEST(ProxyHeadersTest, WebSocketUpgradeKeepsUpgradeHeaders) {
+TEST(ProxyHeadersTest, UpgradeRequestKeepsUpgradeHeaders) {
   auto h = headersOf({{"connection", "Upgrade"}, {"upgrade", "websocket"}});
-  EXPECT_TRUE(isWebSocketUpgrade(h));
+  EXPECT_TRUE(isUpgradeRequest(h));
   removeHopByHopHeaders(h, true);
   EXPECT_EQ(h.getOr("connection", ""), "upgrade");
   EXPECT_EQ(h.getOr("upgrade", ""), "websocket");
-  EXPECT_FALSE(isWebSocketUpgrade(headersOf({{"upgrade", "websocket"}})));
-  EXPECT_FALSE(isWebSocketUpgrade(headersOf({{"connection", "upgrade"}, {"upgrade", "h2c"}})));
+  // Which protocols may tunnel is the HTTP/1.1 codec's decision: it removes the Upgrade header
+  // of any other request, so any request that still has both headers is an upgrade request.
+  EXPECT_TRUE(isUpgradeRequest(headersOf({{"connection", "upgrade"}, {"upgrade", "h2c"}})));
+  EXPECT_FALSE(isUpgradeRequest(headersOf({{"upgrade", "websocket"}})));
+  EXPECT_FALSE(isUpgradeRequest(headersOf({{"connection", "keep-alive"}, {"upgrade", "x"}})));
 }
 
 TEST(ProxyHeadersTest, ForwardingHeaders) {
