@@ -53,6 +53,9 @@ struct FilterChainConfig {
   std::vector<network::FilterFactoryCb> filter_factories;
   // TLS termination; null for plaintext.
   std::shared_ptr<network::TransportSocketFactory> transport;
+  // A connection whose TLS handshake has not finished this long after accept is closed
+  // (transport_socket_connect_timeout); 0: no limit.
+  std::chrono::milliseconds handshake_timeout{0};
 
   bool matchesDestination(const network::Address& destination) const;
   // Whether the chain's match looks at anything found by inspecting the first bytes.
@@ -76,6 +79,11 @@ struct ListenerConfig {
   uint32_t max_connections = 0;
   mutable std::atomic<uint64_t> open_connections{0};
   stats::Counter* connections_overflow = nullptr;
+  // Connections this listener closed at accept because the process-wide limit was reached.
+  stats::Counter* global_connections_overflow = nullptr;
+  // accept() failures: for lack of descriptors or memory (accepting then pauses), or about
+  // one connection.
+  stats::Counter* accept_errors = nullptr;
 
   config::listener::v1::TrafficDirection traffic_direction =
       config::listener::v1::TrafficDirection::UNSPECIFIED;

@@ -15,13 +15,15 @@
 #include "source/interface/server/worker_context.h"
 #include "source/server/active_listener.h"
 #include "source/server/config_snapshot.h"
+#include "source/server/downstream_connection_limit.h"
 #include "source/server/route_config_providers.h"
 
 namespace remora::server {
 
 class Worker : public WorkerContext {
  public:
-  explicit Worker(uint32_t index);
+  // `limit`, shared by every worker, must outlive this one.
+  Worker(uint32_t index, DownstreamConnectionLimit& limit);
   ~Worker() override;
 
   // Main thread: starts the thread. Then the methods below post work to it.
@@ -53,6 +55,9 @@ class Worker : public WorkerContext {
   upstream::ClusterManager& clusterManager() override { return cluster_manager_; }
   void adoptClosingConnection(network::ConnectionPtr connection) override;
 
+  // The process-wide downstream connection limit. Any thread.
+  DownstreamConnectionLimit& connectionLimit() { return limit_; }
+
   // Called by ActiveListener on the worker thread.
   void onConnectionOpened() { open_connections_.fetch_add(1, std::memory_order_relaxed); }
   void onConnectionClosed() { open_connections_.fetch_sub(1, std::memory_order_relaxed); }
@@ -61,6 +66,7 @@ class Worker : public WorkerContext {
   class ClosingConnection;
 
   uint32_t index_;
+  DownstreamConnectionLimit& limit_;
   event::LibeventDispatcher dispatcher_;
   upstream::ClusterManagerImpl cluster_manager_;
   std::vector<std::unique_ptr<ActiveListener>> listeners_;
