@@ -2,7 +2,9 @@
 
 #include <unistd.h>
 
-#include "source/common/common/logger.h"
+#include <cstring>
+
+#include "source/common/common/log_rate_limiter.h"
 #include "source/common/network/connection_impl.h"
 #include "source/common/network/raw_transport_socket.h"
 #include "source/server/worker.h"
@@ -20,7 +22,10 @@ class ActiveListener::PendingSocket : public network::AcceptedSocket,
     for (const auto& factory : parent_.config_->listener_filters) filters_.push_back(factory());
   }
   ~PendingSocket() override {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0) {
+      ::close(fd_);
+      parent_.worker_.connectionLimit().release();
+    }
   }
 
   // Runs filters from `next_`; returns when one stops or all are done.
@@ -76,8 +81,10 @@ class ActiveListener::PendingSocket : public network::AcceptedSocket,
 
  private:
   void onTimeout() {
-    REMORA_LOG(debug, "listener %s: listener filter timeout from %s", parent_.config_->name.c_str(),
-               remote_.asString().c_str());
+    // A peer that connects and stays silent triggers this at will.
+    static log::LogRateLimiter limiter(std::chrono::seconds(10));
+    REMORA_LOG_RATE_LIMITED(limiter, debug, "listener %s: listener filter timeout from %s",
+                            parent_.config_->name.c_str(), remote_.asString().c_str());
     if (parent_.config_->listener_filter_timeouts) parent_.config_->listener_filter_timeouts->inc();
     finish(false);
   }
@@ -92,6 +99,7 @@ class ActiveListener::PendingSocket : public network::AcceptedSocket,
                                {local_, transport_protocol_, server_name_, application_protocols_});
     } else {
       ::close(fd);
+      parent_.worker_.connectionLimit().release();
     }
     parent_.removePending(*this);
   }
@@ -142,7 +150,23 @@ ActiveListener::ActiveListener(Worker& worker, ListenerConfigConstSharedPtr conf
       worker_.dispatcher(), listen_fd,
       [this](int fd, const network::Address& local, const network::Address& remote) {
         onAccept(fd, local, remote);
-      });
+      },
+      [this](int error, std::chrono::milliseconds pause) { onAcceptError(error, pause); },
+      worker_.connectionLimit().descriptorCeiling());
+}
+
+void ActiveListener::onAcceptError(int error, std::chrono::milliseconds pause) {
+  if (config_->accept_errors) config_->accept_errors->inc();
+  // One limiter for every listener and worker: at the descriptor limit they all fail at once.
+  static log::LogRateLimiter limiter(std::chrono::seconds(10));
+  if (pause.count() > 0) {
+    REMORA_LOG_RATE_LIMITED(
+        limiter, warn, "listener %s: accept failed: %s; accepting again in %lld ms",
+        config_->name.c_str(), std::strerror(error), static_cast<long long>(pause.count()));
+  } else {
+    REMORA_LOG_RATE_LIMITED(limiter, warn, "listener %s: accept failed: %s", config_->name.c_str(),
+                            std::strerror(error));
+  }
 }
 
 ActiveListener::~ActiveListener() {
@@ -166,6 +190,11 @@ void ActiveListener::onAccept(int fd, const network::Address& local,
   if (config_->max_connections != 0 &&
       config_->open_connections.load(std::memory_order_relaxed) >= config_->max_connections) {
     config_->connections_overflow->inc();
+    ::close(fd);
+    return;
+  }
+  if (!worker_.connectionLimit().tryAcquire()) {
+    config_->global_connections_overflow->inc();
     ::close(fd);
     return;
   }
@@ -196,6 +225,7 @@ void ActiveListener::createConnection(int fd, const network::Address& local,
                local.asString().c_str());
     if (config_->no_filter_chain_match) config_->no_filter_chain_match->inc();
     ::close(fd);
+    worker_.connectionLimit().release();
     return;
   }
   network::TransportSocketPtr transport = chain->transport
@@ -204,6 +234,7 @@ void ActiveListener::createConnection(int fd, const network::Address& local,
   auto connection = std::make_unique<network::ConnectionImpl>(worker_.dispatcher(), fd, local,
                                                               remote, std::move(transport), true);
   connection->setBufferLimits(config_->buffer_limit);
+  connection->setHandshakeTimeout(chain->handshake_timeout);
   connection->setStats(config_->downstream_stats);
   for (const auto& factory : chain->filter_factories) factory(*connection, worker_);
   auto& raw = *connection;
@@ -228,6 +259,7 @@ void ActiveListener::removeConnection(ActiveConnection& connection) {
   worker_.dispatcher().deferredDelete(std::move(*it));
   connections_.erase(it);
   config_->open_connections.fetch_sub(1, std::memory_order_relaxed);
+  worker_.connectionLimit().release();
   worker_.onConnectionClosed();
 }
 

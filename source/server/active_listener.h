@@ -25,6 +25,8 @@ class ActiveListener {
   // Asks every open connection to finish and close (network::Connection::startDrain). With
   // `keep_accepting`, connections accepted from now on are drained as soon as they start.
   void startDrain(bool keep_accepting = false);
+  // Whether accepting is paused for lack of descriptors or memory.
+  bool backingOff() const { return tcp_listener_ != nullptr && tcp_listener_->backingOff(); }
   // Connections still open, and sockets still in listener filters.
   size_t connectionCount() const { return connections_.size() + pending_.size(); }
 
@@ -34,7 +36,11 @@ class ActiveListener {
   friend class PendingSocket;
   friend class ActiveConnection;
 
+  // Counts the connection against this listener's and the process's limits (closing it when
+  // either is reached) and starts the listener filters.
   void onAccept(int fd, const network::Address& local, const network::Address& remote);
+  // accept() failed; `pause` > 0 when accepting now pauses for lack of resources.
+  void onAcceptError(int error, std::chrono::milliseconds pause);
   // Listener filters are done: choose the chain and create the connection.
   void createConnection(int fd, const network::Address& local, const network::Address& remote,
                         const ConnectionMatchInfo& match);

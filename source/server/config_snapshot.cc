@@ -17,6 +17,8 @@ namespace {
 using google::protobuf::util::TimeUtil;
 constexpr uint32_t kDefaultBufferLimit = 1024 * 1024;
 constexpr std::chrono::milliseconds kDefaultListenerFiltersTimeout{15000};
+// Istio sets Envoy's transport_socket_connect_timeout to 10 s on its listeners.
+constexpr std::chrono::milliseconds kDefaultHandshakeTimeout{10000};
 constexpr std::string_view kTypeUrlPrefix = "type.googleapis.com/";
 
 template <class Factory>
@@ -74,6 +76,14 @@ void buildListenerStats(ListenerConfig& listener, stats::Store& store) {
   listener.connections_overflow = &store.counter(
       "remora_listener_connections_overflow_total",
       "Connections closed at accept: the listener's max_connections was reached.", labels);
+  listener.global_connections_overflow = &store.counter(
+      "remora_listener_global_connections_overflow_total",
+      "Connections closed at accept: the process-wide max_downstream_connections was reached.",
+      labels);
+  listener.accept_errors = &store.counter(
+      "remora_listener_accept_errors_total",
+      "accept() failures; for lack of descriptors or memory accepting pauses with backoff.",
+      labels);
   listener.listener_filter_timeouts =
       &store.counter("remora_listener_filter_timeouts_total",
                      "Connections closed because listener filters took too long.", labels);
@@ -188,6 +198,15 @@ ListenerConfigConstSharedPtr buildListenerConfig(const config::listener::v1::Lis
       chain.transport = tls::createTransportSocketFactory(chain_proto.transport_socket(), false,
                                                           label, cpath + ".transport_socket",
                                                           context.secretManager(), store, errors);
+    }
+    chain.handshake_timeout = kDefaultHandshakeTimeout;
+    if (chain_proto.has_transport_socket_connect_timeout()) {
+      const auto& timeout = chain_proto.transport_socket_connect_timeout();
+      if (timeout.seconds() < 0 || timeout.nanos() < 0) {
+        errors.add(cpath + ".transport_socket_connect_timeout", "must not be negative");
+      }
+      chain.handshake_timeout =
+          std::chrono::milliseconds(TimeUtil::DurationToMilliseconds(timeout));
     }
     listener->filter_chains.push_back(std::move(chain));
   }

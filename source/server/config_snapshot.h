@@ -53,6 +53,9 @@ struct FilterChainConfig {
   std::vector<network::FilterFactoryCb> filter_factories;
   // TLS termination; null for plaintext.
   std::shared_ptr<network::TransportSocketFactory> transport;
+  // A connection whose TLS handshake has not finished this long after accept is closed
+  // (transport_socket_connect_timeout); 0: no limit.
+  std::chrono::milliseconds handshake_timeout{0};
 
   bool matchesDestination(const network::Address& destination) const;
   // Whether the chain's match looks at anything found by inspecting the first bytes.
@@ -79,6 +82,11 @@ struct ListenerConfig {
   // Clients on other hosts (pods) are closed at accept.
   bool local_clients_only = false;
   stats::Counter* non_local_clients_refused = nullptr;
+  // Connections this listener closed at accept because the process-wide limit was reached.
+  stats::Counter* global_connections_overflow = nullptr;
+  // accept() failures: for lack of descriptors or memory (accepting then pauses), or about
+  // one connection.
+  stats::Counter* accept_errors = nullptr;
 
   config::listener::v1::TrafficDirection traffic_direction =
       config::listener::v1::TrafficDirection::UNSPECIFIED;

@@ -23,6 +23,7 @@ enum class FlagId {
   kDrainTime,
   kMinDrainTime,
   kAdminAddressPath,
+  kMaxDownstreamConnections,
   kHelp,
   kVersion
 };
@@ -51,6 +52,9 @@ constexpr Flag kFlags[] = {
      "on shutdown, seconds to keep serving even with nothing open (default: 0)"},
     {FlagId::kAdminAddressPath, "--admin-address-path", "", "FILE",
      "write the bound admin address (IP:PORT) to FILE"},
+    {FlagId::kMaxDownstreamConnections, "--max-downstream-connections", "", "N",
+     "downstream connections open at once over all listeners, 0 for no limit (default: the "
+     "bootstrap's max_downstream_connections, else derived from the descriptor limit)"},
     {FlagId::kHelp, "--help", "-h", "", "print this help and exit"},
     {FlagId::kVersion, "--version", "", "", "print the version and exit"},
 };
@@ -125,6 +129,12 @@ std::string applyValue(const Flag& flag, std::string_view value, Options& option
         return "";
       }
       return "expected a whole number of seconds, got " + quoted();
+    case FlagId::kMaxDownstreamConnections:
+      if (auto n = parseUint32(value, 0, std::numeric_limits<uint32_t>::max())) {
+        options.max_downstream_connections = *n;
+        return "";
+      }
+      return "expected a whole number of connections, got " + quoted();
     case FlagId::kLogLevel:
       if (auto level = log::parseLevel(value)) {
         options.log_level = log::levelName(*level);

@@ -5,6 +5,7 @@
 // so main() decides what to do with the outcome and tests can call it freely.
 
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 
@@ -43,6 +44,10 @@ struct Options {
   // --admin-address-path FILE: once the admin listener is bound, its address
   // ("127.0.0.1:PORT") is written there. Lets tests bind the admin port to 0.
   std::string admin_address_path;
+  // --max-downstream-connections N: downstream connections open at once over all listeners
+  // (0: no limit). Overrides the bootstrap's max_downstream_connections; unset, that one or a
+  // default derived from the descriptor limit applies.
+  std::optional<uint32_t> max_downstream_connections;
   // -h / --help and --version: print and exit successfully.
   bool show_help = false;
   bool show_version = false;

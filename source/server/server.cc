@@ -204,9 +204,10 @@ int Server::run() {
     return 1;
   }
   stats::registerProcessStats(*store_, static_cast<int>(concurrency_), start_time_);
+  setUpConnectionLimit();
 
   for (uint32_t i = 0; i < concurrency_; ++i) {
-    workers_.push_back(std::make_unique<Worker>(i));
+    workers_.push_back(std::make_unique<Worker>(i, *connection_limit_));
     workers_.back()->start();
   }
   publishOwnAddresses();
@@ -255,6 +256,26 @@ int Server::run() {
   if (readiness_) readiness_->stop();
   REMORA_LOG(info, "exiting");
   return 0;
+}
+
+void Server::setUpConnectionLimit() {
+  DescriptorBudget budget = DescriptorBudget::forThisProcess();
+  uint64_t max = budget.default_max_connections;
+  const char* source = "derived from the descriptor limit";
+  if (options_.max_downstream_connections) {
+    max = *options_.max_downstream_connections;
+    source = "--max-downstream-connections";
+  } else if (bootstrap_.has_max_downstream_connections()) {
+    max = bootstrap_.max_downstream_connections().value();
+    source = "max_downstream_connections";
+  }
+  connection_limit_ = std::make_unique<DownstreamConnectionLimit>(max, budget.descriptor_ceiling);
+  store_
+      ->gauge("remora_server_downstream_connections_limit",
+              "Downstream connections allowed open at once over all listeners (0: no limit).", {})
+      .set(static_cast<int64_t>(max));
+  REMORA_LOG(info, "downstream connections: at most %llu (%s); descriptors from %d kept free",
+             static_cast<unsigned long long>(max), source, budget.descriptor_ceiling);
 }
 
 bool Server::bindListeners(std::string& error) {

@@ -59,6 +59,9 @@ class Server : public DynamicConfigTarget {
   void maybeGoLive();
   static std::string clusterHostLines(const upstream::ClusterInfoImpl& cluster,
                                       const upstream::Host& host);
+  // The process-wide downstream connection limit: the flag, else the bootstrap, else derived
+  // from the descriptor limit. Before the workers start.
+  void setUpConnectionLimit();
   bool bindListeners(std::string& error);
   bool startAdmin(std::string& error);
   void addAdminHandlers();
@@ -83,6 +86,8 @@ class Server : public DynamicConfigTarget {
   std::unique_ptr<AdminServer> readiness_;
   network::Address admin_address_;
   network::Address readiness_address_;
+  // Declared before the workers, which use it until they are destroyed.
+  std::unique_ptr<DownstreamConnectionLimit> connection_limit_;
   std::vector<std::unique_ptr<Worker>> workers_;
   // Per static listener (snapshot order), the bound address and one socket per worker.
   std::vector<network::Address> bound_addresses_;

@@ -58,8 +58,9 @@ class Worker::ClosingConnection : public network::ConnectionCallbacks,
   event::TimerPtr timer_;
 };
 
-Worker::Worker(uint32_t index)
+Worker::Worker(uint32_t index, DownstreamConnectionLimit& limit)
     : index_(index),
+      limit_(limit),
       dispatcher_("worker_" + std::to_string(index)),
       cluster_manager_(dispatcher_, clientCodecs()) {
   cluster_manager_.setSelfConnectionGuard(&self_connection_guard_);

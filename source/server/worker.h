@@ -15,13 +15,15 @@
 #include "source/interface/server/worker_context.h"
 #include "source/server/active_listener.h"
 #include "source/server/config_snapshot.h"
+#include "source/server/downstream_connection_limit.h"
 #include "source/server/route_config_providers.h"
 
 namespace remora::server {
 
 class Worker : public WorkerContext {
  public:
-  explicit Worker(uint32_t index);
+  // `limit`, shared by every worker, must outlive this one.
+  Worker(uint32_t index, DownstreamConnectionLimit& limit);
   ~Worker() override;
 
   // Main thread: starts the thread. Then the methods below post work to it.
@@ -58,6 +60,8 @@ class Worker : public WorkerContext {
 
   // Worker thread: which addresses are this host's (listeners with local_clients_only).
   network::LocalAddresses& localAddresses() { return local_addresses_; }
+  // The process-wide downstream connection limit. Any thread.
+  DownstreamConnectionLimit& connectionLimit() { return limit_; }
 
   // Called by ActiveListener on the worker thread.
   void onConnectionOpened() { open_connections_.fetch_add(1, std::memory_order_relaxed); }
@@ -67,6 +71,7 @@ class Worker : public WorkerContext {
   class ClosingConnection;
 
   uint32_t index_;
+  DownstreamConnectionLimit& limit_;
   event::LibeventDispatcher dispatcher_;
   upstream::SelfConnectionGuard self_connection_guard_;  // used by cluster_manager_
   network::LocalAddresses local_addresses_;

@@ -1,6 +1,7 @@
 #include "test/integration/proxy_process.h"
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -81,6 +82,10 @@ bool ProxyProcess::start(const std::string& config_yaml, std::vector<std::string
     int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(log_fd, 1);
     dup2(log_fd, 2);
+    if (descriptor_limit_ != 0) {
+      rlimit limit{static_cast<rlim_t>(descriptor_limit_), static_cast<rlim_t>(descriptor_limit_)};
+      if (setrlimit(RLIMIT_NOFILE, &limit) != 0) _exit(126);
+    }
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -132,6 +137,26 @@ uint64_t ProxyProcess::residentBytes() const {
     if (line.rfind("VmRSS:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
   }
   return 0;
+}
+
+std::chrono::milliseconds ProxyProcess::cpuTime() const {
+  std::string stat = readFile("/proc/" + std::to_string(pid_) + "/stat");
+  // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+  size_t close_paren = stat.rfind(')');
+  if (close_paren == std::string::npos) return std::chrono::milliseconds(0);
+  std::istringstream fields(stat.substr(close_paren + 2));
+  std::string field;
+  uint64_t utime = 0;
+  uint64_t stime = 0;
+  for (int index = 3; fields >> field; ++index) {
+    if (index == 14) utime = std::stoull(field);
+    if (index == 15) {
+      stime = std::stoull(field);
+      break;
+    }
+  }
+  long ticks = sysconf(_SC_CLK_TCK);
+  return std::chrono::milliseconds((utime + stime) * 1000 / static_cast<uint64_t>(ticks));
 }
 
 void ProxyProcess::signal(int sig) const { kill(pid_, sig); }

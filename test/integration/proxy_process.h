@@ -38,7 +38,12 @@ class ProxyProcess {
   bool start(const std::string& config_yaml, std::vector<std::string> extra_args,
              std::string& error, bool wait_ready = true);
 
+  // Starts the next process with this descriptor limit (soft and hard RLIMIT_NOFILE).
+  void setDescriptorLimit(uint64_t limit) { descriptor_limit_ = limit; }
+
   pid_t pid() const { return pid_; }
+  // User plus system CPU time the process has used, from /proc/<pid>/stat.
+  std::chrono::milliseconds cpuTime() const;
   const std::string& adminAddress() const { return admin_address_; }
   // The port a listener is bound to, from /listeners.
   uint16_t listenerPort(const std::string& name);
@@ -60,6 +65,7 @@ class ProxyProcess {
 
  private:
   pid_t pid_ = -1;
+  uint64_t descriptor_limit_ = 0;
   bool exited_ = false;
   std::string dir_;
   std::string admin_address_;

@@ -231,5 +231,36 @@ TEST_F(ConfigSnapshotTest, BadFilterChainMatchFieldsAreNamed) {
       << all;
 }
 
+TEST_F(ConfigSnapshotTest, HandshakeTimeoutDefaultsToTenSecondsPerChain) {
+  auto snapshot = build(bootstrapJson(tcpProxy("backend")));
+  ASSERT_NE(snapshot, nullptr) << errors_.joined();
+  EXPECT_EQ(snapshot->listeners[0]->filter_chains[0].handshake_timeout, std::chrono::seconds(10));
+}
+
+TEST_F(ConfigSnapshotTest, HandshakeTimeoutIsSetPerChainAndZeroDisablesIt) {
+  std::string json = bootstrapJson(tcpProxy("backend"));
+  size_t at = json.find("\"filters\"");
+  ASSERT_NE(at, std::string::npos);
+  auto with = [&](const std::string& timeout) {
+    std::string copy = json;
+    copy.insert(at, R"("transport_socket_connect_timeout": ")" + timeout + R"(", )");
+    return copy;
+  };
+  auto snapshot = build(with("1.5s"));
+  ASSERT_NE(snapshot, nullptr) << errors_.joined();
+  EXPECT_EQ(snapshot->listeners[0]->filter_chains[0].handshake_timeout,
+            std::chrono::milliseconds(1500));
+  snapshot = build(with("0s"));
+  ASSERT_NE(snapshot, nullptr) << errors_.joined();
+  EXPECT_EQ(snapshot->listeners[0]->filter_chains[0].handshake_timeout,
+            std::chrono::milliseconds(0));
+  EXPECT_EQ(build(with("-1s")), nullptr);
+  EXPECT_NE(errors_.joined().find(
+                "static_resources.listeners[0].filter_chains[0].transport_socket_connect_timeout: "
+                "must not be negative"),
+            std::string::npos)
+      << errors_.joined();
+}
+
 }  // namespace
 }  // namespace remora::server

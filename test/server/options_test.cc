@@ -62,6 +62,20 @@ TEST(OptionsTest, EveryFlagInSeparateValueForm) {
   EXPECT_EQ(p.options.admin_address_path, "/tmp/admin");
 }
 
+TEST(OptionsTest, MaxDownstreamConnections) {
+  Parsed unset = parse({"-c", "a.yaml"});
+  EXPECT_FALSE(unset.options.max_downstream_connections.has_value());
+  Parsed p = parse({"-c", "a.yaml", "--max-downstream-connections", "5000"});
+  ASSERT_EQ(p.outcome, ParseOutcome::kOk) << p.err;
+  EXPECT_EQ(p.options.max_downstream_connections, 5000u);
+  Parsed none = parse({"-c", "a.yaml", "--max-downstream-connections=0"});
+  ASSERT_EQ(none.outcome, ParseOutcome::kOk) << none.err;
+  EXPECT_EQ(none.options.max_downstream_connections, 0u);
+  Parsed bad = parse({"-c", "a.yaml", "--max-downstream-connections", "-1"});
+  EXPECT_EQ(bad.outcome, ParseOutcome::kError);
+  EXPECT_NE(bad.err.find("--max-downstream-connections"), std::string::npos) << bad.err;
+}
+
 TEST(OptionsTest, EveryFlagInEqualsForm) {
   Parsed p =
       parse({"--config-yaml=admin: {}", "--mode=serve", "--concurrency=2", "--log-level=trace",

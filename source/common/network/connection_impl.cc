@@ -50,6 +50,17 @@ void ConnectionImpl::setStats(const ConnectionStats& stats) {
   if (stats_.active) stats_.active->inc();
 }
 
+void ConnectionImpl::setHandshakeTimeout(std::chrono::milliseconds timeout) {
+  if (timeout.count() == 0 || !handshakePending() || state_ == State::kClosed) return;
+  handshake_timer_ = dispatcher_.createTimer([this] {
+    if (state_ == State::kClosed || !handshakePending()) return;
+    transport_->onHandshakeTimeout();
+    setTransportFailureReason("TLS handshake timeout");
+    closeSocket(ConnectionEvent::kLocalClose);
+  });
+  handshake_timer_->enable(timeout);
+}
+
 void ConnectionImpl::addConnectionCallbacks(ConnectionCallbacks& callbacks) {
   callbacks_.push_back(&callbacks);
 }
@@ -206,6 +217,7 @@ void ConnectionImpl::raiseHandshakeDone() {
   // and the transport would then carry on with a closed descriptor.
   if (connected_raised_ || !transport_->implementsSecureTransport()) return;
   if (transport_->ssl() == nullptr) return;
+  if (handshake_timer_) handshake_timer_->disable();
   raiseEvent(ConnectionEvent::kConnected);
 }
 
@@ -336,6 +348,8 @@ void ConnectionImpl::closeSocket(ConnectionEvent event) {
   resume_timer_.reset();
   flush_callback_.reset();
   pending_read_timer_.reset();
+  // Disabled, not destroyed: this may run inside the timer's own callback.
+  if (handshake_timer_) handshake_timer_->disable();
   if (fd_ >= 0) ::close(fd_);
   fd_ = -1;
   if (stats_.active) stats_.active->dec();

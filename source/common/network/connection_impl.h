@@ -40,6 +40,10 @@ class ConnectionImpl : public virtual Connection,
 
   // Counts the connection in `stats` (total and active now; bytes as they move).
   void setStats(const ConnectionStats& stats);
+  // A server connection with a secure transport is closed when its handshake has not finished
+  // within `timeout` (0: no limit), so a peer that never completes one cannot hold it open.
+  // Call right after construction.
+  void setHandshakeTimeout(std::chrono::milliseconds timeout);
 
   // Connection
   uint64_t id() const override { return id_; }
@@ -126,6 +130,8 @@ class ConnectionImpl : public virtual Connection,
   event::FileEventPtr file_event_;
   // Fires on the next loop turn to deliver data already buffered when reading resumes.
   event::TimerPtr resume_timer_;
+  // Closes a server connection whose handshake takes too long (setHandshakeTimeout).
+  event::TimerPtr handshake_timer_;
   // Reads again when the transport holds decrypted bytes the socket will not signal.
   event::TimerPtr pending_read_timer_;
   // Runs the write-through at the end of the current callback (see write()).

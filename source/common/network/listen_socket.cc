@@ -8,8 +8,6 @@
 #include <cerrno>
 #include <cstring>
 
-#include "source/common/common/logger.h"
-
 namespace remora::network {
 
 int createListenSocket(const Address& address, bool reuse_port, std::string& error) {
@@ -42,19 +40,42 @@ Address boundAddress(int fd) {
   return Address::fromSockaddr(reinterpret_cast<sockaddr*>(&ss), len).value_or(Address());
 }
 
-TcpListener::TcpListener(event::Dispatcher& dispatcher, int listen_fd, AcceptCb on_accept)
-    : fd_(listen_fd), on_accept_(std::move(on_accept)) {
+bool isResourceExhaustion(int error) {
+  return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
+}
+
+TcpListener::TcpListener(event::Dispatcher& dispatcher, int listen_fd, AcceptCb on_accept,
+                         AcceptErrorCb on_error, int descriptor_ceiling)
+    : fd_(listen_fd),
+      on_accept_(std::move(on_accept)),
+      on_error_(std::move(on_error)),
+      descriptor_ceiling_(descriptor_ceiling) {
   event_ = dispatcher.createFileEvent(
       fd_, [this](uint32_t) { onReadable(); }, event::kRead);
+  backoff_timer_ = dispatcher.createTimer([this] { updateEvent(); });
 }
 
 TcpListener::~TcpListener() {
+  backoff_timer_.reset();
   event_.reset();
   ::close(fd_);
 }
 
 void TcpListener::enable(bool enabled) {
-  event_->setEnabled(enabled ? static_cast<uint32_t>(event::kRead) : 0u);
+  enabled_ = enabled;
+  updateEvent();
+}
+
+void TcpListener::updateEvent() {
+  bool on = enabled_ && !backingOff();
+  event_->setEnabled(on ? static_cast<uint32_t>(event::kRead) : 0u);
+}
+
+void TcpListener::pause(int error) {
+  std::chrono::milliseconds delay = backoff_.onFailure();
+  backoff_timer_->enable(delay);
+  updateEvent();
+  if (on_error_) on_error_(error, delay);
 }
 
 void TcpListener::onReadable() {
@@ -65,12 +86,25 @@ void TcpListener::onReadable() {
     int fd = ::accept4(fd_, reinterpret_cast<sockaddr*>(&remote), &remote_len,
                        SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      if (errno == EAGAIN || errno == EWOULDBLOCK) return;
-      if (errno == EINTR || errno == ECONNABORTED) continue;
-      // EMFILE and friends: log and stop for this round rather than spin.
-      REMORA_LOG(warn, "accept failed: %s", std::strerror(errno));
+      int error = errno;
+      if (error == EAGAIN || error == EWOULDBLOCK) return;
+      if (error == EINTR || error == ECONNABORTED) continue;
+      if (isResourceExhaustion(error)) {
+        pause(error);
+        return;
+      }
+      // Errors about this one connection (EPERM from a firewall rule, EPROTO): it is gone
+      // from the queue; go on with the next.
+      if (on_error_) on_error_(error, std::chrono::milliseconds(0));
+      continue;
+    }
+    if (descriptor_ceiling_ > 0 && fd >= descriptor_ceiling_) {
+      // Descriptors are handed out lowest first: every one below the ceiling is in use.
+      ::close(fd);
+      pause(EMFILE);
       return;
     }
+    backoff_.onSuccess();
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     auto remote_address =

@@ -10,6 +10,7 @@
 
 #include "source/common/common/logger.h"
 #include "source/common/tls/peer_certificate.h"
+#include "source/common/common/log_rate_limiter.h"
 #include "source/common/tls/san_matcher.h"
 #include "source/interface/network/connection.h"
 
@@ -163,7 +164,14 @@ void SslSocket::fail(std::string reason, std::string detail) {
   failed_ = true;
   failure_reason_ = "TLS handshake failed: " + reason + (detail.empty() ? "" : " (" + detail + ")");
   if (stats_) stats_->onFailure(reason);
-  REMORA_LOG(debug, "%s", failure_reason_.c_str());
+  // Any peer can fail handshakes as fast as it can connect.
+  static log::LogRateLimiter limiter(std::chrono::seconds(10));
+  REMORA_LOG_RATE_LIMITED(limiter, debug, "%s", failure_reason_.c_str());
+}
+
+void SslSocket::onHandshakeTimeout() {
+  if (handshake_done_ || failed_) return;
+  fail("handshake_timeout", "not finished in time");
 }
 
 void SslSocket::onHandshakeDone() {

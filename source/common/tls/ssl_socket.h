@@ -46,6 +46,8 @@ class SslSocket : public network::TransportSocket {
   const network::SslConnectionInfo* ssl() const override {
     return handshake_done_ ? &info_ : nullptr;
   }
+  // Counted as reason handshake_timeout.
+  void onHandshakeTimeout() override;
 
  private:
   enum class Step { kDone, kInProgress, kFailed };

@@ -6,7 +6,7 @@ constexpr const char* kFailuresName = "remora_tls_handshake_failures_total";
 constexpr const char* kFailuresHelp =
     "TLS handshakes that failed, by reason (no_client_certificate, unknown_ca, "
     "certificate_expired, san_mismatch, protocol_version, no_shared_cipher, not_tls, "
-    "peer_alert, connection_closed, no_certificate_yet, other)";
+    "peer_alert, connection_closed, no_certificate_yet, handshake_timeout, other)";
 }  // namespace
 
 TlsStats::TlsStats(stats::Store& store, std::string side, std::string name)

@@ -3,7 +3,8 @@
 // Handshake metrics of one TLS context (a listener's filter chain or a cluster):
 //   remora_tls_handshakes_total{side,name}
 //   remora_tls_session_resumptions_total{side,name}
-//   remora_tls_handshake_failures_total{side,name,reason}
+//   remora_tls_handshake_failures_total{side,name,reason} (reason handshake_timeout: a
+//   server handshake not finished within its filter chain's transport_socket_connect_timeout)
 // Thread-safe; failure series appear on the first failure of each reason.
 
 #include <map>

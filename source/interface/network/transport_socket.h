@@ -68,6 +68,9 @@ class TransportSocket {
   virtual std::string_view failureReason() const { return {}; }
   // The handshake's outcome; null for plaintext or before the handshake finished.
   virtual const SslConnectionInfo* ssl() const { return nullptr; }
+  // The connection gave up waiting for the handshake (its timeout passed): the transport
+  // counts the failure and says so in failureReason(). The connection closes right after.
+  virtual void onHandshakeTimeout() {}
 };
 using TransportSocketPtr = std::unique_ptr<TransportSocket>;
 

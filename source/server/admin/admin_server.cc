@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <event2/buffer.h>
 #include <event2/http.h>
+#include <event2/listener.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -10,9 +11,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <map>
+#include <mutex>
 #include <optional>
 #include <utility>
 
+#include "source/common/common/log_rate_limiter.h"
 #include "source/common/common/logger.h"
 #include "source/common/network/local_addresses.h"
 
@@ -20,6 +24,25 @@ namespace remora::server {
 namespace {
 
 constexpr const char* kReadOnlyMethods = "GET, HEAD, POST";
+
+// The server behind each bound admin listener, for the accept error callback.
+std::mutex g_listeners_mutex;
+std::map<const evconnlistener*, AdminServer*> g_listeners;
+
+void registerListener(const evconnlistener* listener, AdminServer* server) {
+  std::lock_guard<std::mutex> lock(g_listeners_mutex);
+  if (server == nullptr) {
+    g_listeners.erase(listener);
+  } else {
+    g_listeners[listener] = server;
+  }
+}
+
+AdminServer* serverOf(const evconnlistener* listener) {
+  std::lock_guard<std::mutex> lock(g_listeners_mutex);
+  auto it = g_listeners.find(listener);
+  return it == g_listeners.end() ? nullptr : it->second;
+}
 
 const char* methodName(evhttp_cmd_type type) {
   switch (type) {
@@ -133,18 +156,49 @@ bool AdminServer::start(const std::string& ip, uint16_t port, std::string& error
     return false;
   }
   port_ = boundPort(evhttp_bound_socket_get_fd(socket));
+  listener_ = evhttp_bound_socket_get_listener(socket);
+  registerListener(listener_, this);
+  evconnlistener_set_error_cb(listener_, &AdminServer::onAcceptError);
+  accept_resume_timer_ = dispatcher_.createTimer([this] {
+    if (listener_ != nullptr) evconnlistener_enable(listener_);
+  });
   REMORA_LOG(info, "admin listening on %s", hostPort(address, port_).c_str());
   return true;
 }
 
 void AdminServer::stop() {
   if (http_ == nullptr) return;
+  accept_resume_timer_.reset();
+  if (listener_ != nullptr) registerListener(listener_, nullptr);
   evhttp_free(http_);
   http_ = nullptr;
+  listener_ = nullptr;
   port_ = 0;
 }
 
+void AdminServer::onAcceptError(evconnlistener* listener, void*) {
+  // The callback's argument is evhttp's own (the listener's user data): find the server by its
+  // listener instead.
+  AdminServer* server = serverOf(listener);
+  if (server == nullptr) return;
+  int error = EVUTIL_SOCKET_ERROR();
+  static log::LogRateLimiter limiter(std::chrono::seconds(10));
+  if (!network::isResourceExhaustion(error)) {
+    REMORA_LOG_RATE_LIMITED(limiter, warn, "admin port %u: accept failed: %s",
+                            static_cast<unsigned>(server->port_), std::strerror(error));
+    return;
+  }
+  std::chrono::milliseconds pause = server->accept_backoff_.onFailure();
+  evconnlistener_disable(listener);
+  server->accept_resume_timer_->enable(pause);
+  REMORA_LOG_RATE_LIMITED(limiter, warn, "admin port %u: accept failed: %s; again in %lld ms",
+                          static_cast<unsigned>(server->port_), std::strerror(error),
+                          static_cast<long long>(pause.count()));
+}
+
 void AdminServer::onRequest(evhttp_request* req, void* self) {
+  // A connection was accepted: the next accept failure starts from the shortest pause again.
+  static_cast<AdminServer*>(self)->accept_backoff_.onSuccess();
   AdminRequest request;
   request.method = methodName(evhttp_request_get_command(req));
   const evhttp_uri* uri = evhttp_request_get_evhttp_uri(req);

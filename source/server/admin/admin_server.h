@@ -20,7 +20,9 @@
 #include <string>
 
 #include "source/common/event/libevent_dispatcher.h"
+#include "source/common/network/accept_backoff.h"
 
+struct evconnlistener;
 struct evhttp;
 struct evhttp_request;
 
@@ -80,6 +82,9 @@ class AdminServer {
   };
 
   static void onRequest(evhttp_request* request, void* self);
+  // accept() failed. For lack of descriptors or memory, accepting pauses with backoff: left
+  // to evhttp, the loop would retry at once, forever, logging each time.
+  static void onAcceptError(evconnlistener* listener, void* self);
 
  public:
   // Routes one parsed request. Sets `allow` (the Allow header of a 405) when it rejects a method.
@@ -93,6 +98,9 @@ class AdminServer {
   // Sorted, so the `/` listing is stable.
   std::map<std::string, Endpoint> endpoints_;
   evhttp* http_ = nullptr;
+  evconnlistener* listener_ = nullptr;  // owned by http_
+  network::AcceptBackoff accept_backoff_;
+  event::TimerPtr accept_resume_timer_;
   uint16_t port_ = 0;
 };
 
