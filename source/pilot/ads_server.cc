@@ -78,15 +78,41 @@ class RequestQueue {
 
 }  // namespace
 
+template <class Request, class Stream>
+grpc::Status AdsService::openStream(grpc::ServerContext* context, Stream* stream, Request& first,
+                                    bool& have_first,
+                                    std::optional<xds_auth::PeerIdentity>& identity) {
+  if (authenticator_ != nullptr) {
+    identity.emplace();
+    if (auto status = authenticator_->authenticate(*context, *identity); !status.ok()) {
+      return status;
+    }
+  }
+  // Read here, before the reader thread exists: a refused stream must end with its status,
+  // which a handler can return only while no other thread is blocked reading the stream.
+  have_first = stream->Read(&first);
+  if (!have_first || authenticator_ == nullptr) return grpc::Status::OK;
+  return authenticator_->admit(*context, *identity, first.has_node() ? &first.node() : nullptr);
+}
+
+grpc::Status AdsService::recheck(grpc::ServerContext* context,
+                                 const std::optional<xds_auth::PeerIdentity>& identity,
+                                 const config::core::v1::Node& node) const {
+  if (authenticator_ == nullptr || !identity) return grpc::Status::OK;
+  return authenticator_->recheck(*context, *identity, node);
+}
+
 std::string AdsService::registerNode(uint64_t proxy, const config::core::v1::Node& node,
-                                     const char* protocol) {
+                                     const char* protocol,
+                                     const std::optional<xds_auth::PeerIdentity>& identity) {
   std::string ns = node.namespace_().empty() ? "default" : node.namespace_();
   cache_.withProxy(proxy, [&](auto& p) {
     p.node_id = node.id();
     p.ns = ns;
   });
   log("proxy " + node.id() + " connected (namespace " + ns +
-      (node.workload().empty() ? "" : ", pod " + node.workload()) + ", " + protocol + ")");
+      (node.workload().empty() ? "" : ", pod " + node.workload()) + ", " + protocol +
+      (identity ? ", TLS as " + identity->id.toString() : ", plaintext") + ")");
   // The cache key: resources depend on the namespace and, for the inbound side, the pod.
   return ns + "/" + node.workload();
 }
@@ -94,8 +120,16 @@ std::string AdsService::registerNode(uint64_t proxy, const config::core::v1::Nod
 grpc::Status AdsService::StreamAggregatedResources(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<DiscoveryResponse, DiscoveryRequest>* stream) {
+  DiscoveryRequest first;
+  bool have_first = false;
+  std::optional<xds_auth::PeerIdentity> identity;
+  if (auto status = openStream(context, stream, first, have_first, identity); !status.ok()) {
+    return status;
+  }
+  if (!have_first) return grpc::Status::OK;
   uint64_t id = cache_.addProxy("sotw");
   RequestQueue<DiscoveryRequest> queue(cache_);
+  queue.push(first);
   std::thread reader([&] {
     DiscoveryRequest request;
     while (stream->Read(&request)) queue.push(request);
@@ -109,6 +143,8 @@ grpc::Status AdsService::StreamAggregatedResources(
   };
   std::map<std::string, TypeState> types;
   std::string ns;
+  config::core::v1::Node node;
+  grpc::Status ending = grpc::Status::OK;
   bool have_node = false;
   uint64_t nonce = 0;
   uint64_t seen_generation = 0;
@@ -119,7 +155,8 @@ grpc::Status AdsService::StreamAggregatedResources(
     for (const auto& request : requests) {
       if (!have_node && request.has_node()) {
         have_node = true;
-        ns = registerNode(id, request.node(), "state of the world");
+        node = request.node();
+        ns = registerNode(id, node, "state of the world", identity);
       }
       const std::string& type = request.type_url();
       if (ofType(Resources{}, type) == nullptr) continue;
@@ -149,6 +186,10 @@ grpc::Status AdsService::StreamAggregatedResources(
     }
     if (!open) break;
     if (have_node) {
+      // The pod may be gone or changed since the last push, the certificate expired: then
+      // serve nothing more. The client sees the stream cancelled; its reconnect is refused.
+      ending = recheck(context, identity, node);
+      if (!ending.ok()) break;
       uint64_t generation;
       auto resources = cache_.resources(ns, generation);
       seen_generation = generation;
@@ -189,14 +230,22 @@ grpc::Status AdsService::StreamAggregatedResources(
   reader.join();
   cache_.removeProxy(id);
   log("proxy stream (" + ns + ") closed");
-  return grpc::Status::OK;
+  return ending;
 }
 
 grpc::Status AdsService::DeltaAggregatedResources(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<DeltaDiscoveryResponse, DeltaDiscoveryRequest>* stream) {
+  DeltaDiscoveryRequest first;
+  bool have_first = false;
+  std::optional<xds_auth::PeerIdentity> identity;
+  if (auto status = openStream(context, stream, first, have_first, identity); !status.ok()) {
+    return status;
+  }
+  if (!have_first) return grpc::Status::OK;
   uint64_t id = cache_.addProxy("delta");
   RequestQueue<DeltaDiscoveryRequest> queue(cache_);
+  queue.push(first);
   std::thread reader([&] {
     DeltaDiscoveryRequest request;
     while (stream->Read(&request)) queue.push(request);
@@ -212,6 +261,8 @@ grpc::Status AdsService::DeltaAggregatedResources(
   };
   std::map<std::string, TypeState> types;
   std::string ns;
+  config::core::v1::Node node;
+  grpc::Status ending = grpc::Status::OK;
   bool have_node = false;
   uint64_t nonce = 0;
   uint64_t seen_generation = 0;
@@ -223,7 +274,8 @@ grpc::Status AdsService::DeltaAggregatedResources(
     for (const auto& request : requests) {
       if (!have_node && request.has_node()) {
         have_node = true;
-        ns = registerNode(id, request.node(), "delta");
+        node = request.node();
+        ns = registerNode(id, node, "delta", identity);
       }
       const std::string& type = request.type_url();
       if (ofType(Resources{}, type) == nullptr) continue;
@@ -265,6 +317,10 @@ grpc::Status AdsService::DeltaAggregatedResources(
     }
     if (!open) break;
     if (have_node) {
+      // The pod may be gone or changed since the last push, the certificate expired: then
+      // serve nothing more. The client sees the stream cancelled; its reconnect is refused.
+      ending = recheck(context, identity, node);
+      if (!ending.ok()) break;
       uint64_t generation;
       auto resources = cache_.resources(ns, generation);
       seen_generation = generation;
@@ -321,7 +377,7 @@ grpc::Status AdsService::DeltaAggregatedResources(
   reader.join();
   cache_.removeProxy(id);
   log("proxy stream (" + ns + ") closed");
-  return grpc::Status::OK;
+  return ending;
 }
 
 }  // namespace remora::pilot

@@ -1,7 +1,7 @@
 // remora-pilot: reads a folder of Kubernetes and Istio-style manifests, watches it, and serves
 // the translated configuration to every connected proxy over the aggregated discovery stream.
 //
-//   remora-pilot --manifests DIR [--listen 127.0.0.1:15010] [--monitoring 127.0.0.1:15014]
+//   remora-pilot --manifests DIR [--listen 127.0.0.1:15010|off] [--monitoring 127.0.0.1:15014]
 //                [--outbound-address 0.0.0.0:15001] [--cluster-domain cluster.local]
 //                [--ca-listen 127.0.0.1:15012] [--ca-dir DIR] [--root-cert-out FILE] ...
 //   remora-pilot mint-token --key KEY --namespace NS --service-account SA
@@ -21,8 +21,11 @@
 #include "source/pilot/ads_server.h"
 #include "source/pilot/ca/pilot_ca.h"
 #include "source/pilot/ca/token_minter.h"
+#include "source/pilot/discovery_listen.h"
 #include "source/pilot/monitor.h"
 #include "source/pilot/request_normalization.h"
+#include "source/pilot/xds_auth/auth_failures.h"
+#include "source/pilot/xds_auth/stream_authenticator.h"
 
 namespace {
 
@@ -48,7 +51,7 @@ bool splitAddress(const std::string& text, std::string& ip, uint16_t& port) {
 }
 
 void usage(std::ostream& out) {
-  out << "usage: remora-pilot --manifests DIR [--listen IP:PORT] [--monitoring IP:PORT]\n"
+  out << "usage: remora-pilot --manifests DIR [--listen IP:PORT|off] [--monitoring IP:PORT]\n"
          "                    [--outbound-address IP:PORT] [--inbound-port PORT]\n"
          "                    [--outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY]\n"
          "                    [--access-log PATH] [--cluster-domain DOMAIN]\n"
@@ -56,7 +59,10 @@ void usage(std::ostream& out) {
          "                    [--path-normalization MODE]\n"
          "                    [--path-with-escaped-slashes-action ACTION]\n"
          "  --manifests DIR          folder of Kubernetes/Istio YAML, watched (required)\n"
-         "  --listen IP:PORT         discovery service (gRPC); default 127.0.0.1:15010\n"
+         "  --listen IP:PORT|off     plaintext discovery (gRPC), for local development: it\n"
+         "                           serves any node to anyone who can reach it; default\n"
+         "                           127.0.0.1:15010. Proxies in a mesh use the CA's TLS port,\n"
+         "                           which serves only the node their certificate proves\n"
          "  --monitoring IP:PORT     /debug/syncz, /metrics; default 127.0.0.1:15014\n"
          "  --outbound-address IP:PORT  the proxies' outbound listener; default 0.0.0.0:15001\n"
          "  --inbound-port PORT      the proxies' inbound listener port; default 15006\n"
@@ -104,7 +110,7 @@ int main(int argc, char** argv) {
     return ca::runMintTokenCommand(argc - 2, argv + 2, std::cout, std::cerr);
   }
   std::string manifests;
-  std::string listen = "127.0.0.1:15010";
+  std::string listen = kDefaultPlaintextListen;
   std::string monitoring = "127.0.0.1:15014";
   std::string outbound = "0.0.0.0:15001";
   TranslateOptions options;
@@ -186,7 +192,7 @@ int main(int argc, char** argv) {
   uint16_t listen_port;
   if (!splitAddress(outbound, options.outbound_address, outbound_port) ||
       !splitAddress(monitoring, monitoring_ip, monitoring_port) ||
-      !splitAddress(listen, listen_ip, listen_port)) {
+      (plaintextDiscoveryEnabled(listen) && !splitAddress(listen, listen_ip, listen_port))) {
     std::cerr << "remora-pilot: addresses are IP:PORT\n";
     return 1;
   }
@@ -196,40 +202,67 @@ int main(int argc, char** argv) {
   std::shared_ptr<const Translator> last;
   reload(manifests, options, cache, last);
 
-  AdsService service(cache);
-  grpc::ServerBuilder builder;
-  int bound_port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &bound_port);
-  builder.RegisterService(&service);
-  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server || bound_port == 0) {
-    std::cerr << "remora-pilot: cannot listen on " << listen << "\n";
+  if (!plaintextDiscoveryEnabled(listen) && !ca_options.enabled()) {
+    std::cerr << "remora-pilot: --listen off and --ca-listen off leave no discovery port\n";
     return 1;
   }
+  AdsService service(cache);
+  std::unique_ptr<grpc::Server> server;
+  int bound_port = 0;
+  if (plaintextDiscoveryEnabled(listen)) {
+    grpc::ServerBuilder builder;
+    builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &bound_port);
+    builder.RegisterService(&service);
+    server = builder.BuildAndStart();
+    if (!server || bound_port == 0) {
+      std::cerr << "remora-pilot: cannot listen on " << listen << "\n";
+      return 1;
+    }
+    if (!loopbackOnly(listen)) {
+      std::fprintf(stderr,
+                   "[pilot] warning: plaintext discovery on %s serves any node's configuration "
+                   "to anyone who can reach it (local development only; --listen off)\n",
+                   listen.c_str());
+    }
+  }
+  // Discovery on the CA's TLS port: only the node the client certificate proves.
+  xds_auth::AuthFailures auth_failures;
+  xds_auth::StreamAuthenticator authenticator(
+      options.trust_domain,
+      [&cache](const std::string& ns, const std::string& pod) {
+        return cache.podServiceAccount(ns, pod);
+      },
+      auth_failures);
+  AdsService secure_service(cache, &authenticator);
   // Before the monitoring server, which may report on it.
   std::unique_ptr<ca::PilotCa> certificate_authority;
   if (ca_options.enabled()) {
-    auto started = ca::PilotCa::start(ca_options, options.trust_domain);
+    auto started = ca::PilotCa::start(ca_options, options.trust_domain, {&secure_service});
     if (!started.ok()) {
       std::cerr << "remora-pilot: certificate authority: " << started.error() << "\n";
       return 1;
     }
     certificate_authority = std::move(*started);
-    std::fprintf(stderr, "[pilot] serving certificates on %s:%u, trust domain %s\n",
+    std::fprintf(stderr,
+                 "[pilot] serving certificates on %s:%u, trust domain %s; discovery over TLS "
+                 "there (client certificate required)\n",
                  certificate_authority->ip().c_str(), certificate_authority->port(),
                  options.trust_domain.c_str());
   }
-  MonitorServer monitor(cache, [&certificate_authority] {
-    return certificate_authority ? certificate_authority->metrics() : std::string();
+  MonitorServer monitor(cache, [&certificate_authority, &auth_failures] {
+    return (certificate_authority ? certificate_authority->metrics() : std::string()) +
+           auth_failures.render();
   });
   std::string error;
   if (!monitor.start(monitoring_ip, monitoring_port, error)) {
     std::cerr << "remora-pilot: monitoring: " << error << "\n";
     return 1;
   }
-  std::fprintf(stderr, "[pilot] serving discovery on %s:%d, monitoring on %s:%u, manifests %s\n",
-               listen_ip.c_str(), bound_port, monitoring_ip.c_str(), monitor.port(),
-               manifests.c_str());
+  const std::string plaintext =
+      server ? "plaintext discovery on " + listen_ip + ":" + std::to_string(bound_port)
+             : std::string("plaintext discovery off");
+  std::fprintf(stderr, "[pilot] serving %s, monitoring on %s:%u, manifests %s\n", plaintext.c_str(),
+               monitoring_ip.c_str(), monitor.port(), manifests.c_str());
 
   signal(SIGTERM, onSignal);
   signal(SIGINT, onSignal);
@@ -263,7 +296,7 @@ int main(int argc, char** argv) {
     }
   }
   std::fprintf(stderr, "[pilot] shutting down\n");
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  if (server) server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   if (certificate_authority) certificate_authority->stop();
   ::close(inotify);
   return 0;

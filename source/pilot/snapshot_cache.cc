@@ -75,6 +75,18 @@ std::shared_ptr<const Resources> SnapshotCache::resources(const std::string& key
   return resources;
 }
 
+std::optional<std::string> SnapshotCache::podServiceAccount(const std::string& ns,
+                                                            const std::string& pod) const {
+  std::shared_ptr<const Translator> translator;
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    translator = translator_;
+  }
+  // The pod index is plain maps built once per translation: safe to read from any thread
+  // (unlike the yaml-cpp nodes translate() reads).
+  return translator ? translator->podServiceAccount(ns, pod) : std::nullopt;
+}
+
 void SnapshotCache::wait(uint64_t seen, std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> guard(lock_);
   uint64_t wakeups = wakeups_;

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,9 @@ class SnapshotCache {
   // The resources for proxies of `key` ("namespace/pod"; pod may be empty) at the current
   // generation (set in `generation`).
   std::shared_ptr<const Resources> resources(const std::string& key, uint64_t& generation);
+  // The service account pod `pod` of namespace `ns` runs as in the current translation (see
+  // Translator::podServiceAccount); nullopt when there is no such pod (or no translation).
+  std::optional<std::string> podServiceAccount(const std::string& ns, const std::string& pod) const;
   // Waits until the generation passes `seen`, `wake()` is called, or `timeout` passes.
   void wait(uint64_t seen, std::chrono::milliseconds timeout);
   void wake();

@@ -41,6 +41,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -127,6 +128,10 @@ class Translator {
   // sidecar.istio.io/inject: "false": it has a sidecar with a mesh identity, so other
   // sidecars may use mTLS to it.
   bool meshPod(const std::string& ns, const std::string& pod) const;
+  // The service account pod `pod` of namespace `ns` runs as (spec.serviceAccountName, else
+  // "default"), or nullopt when there is no such Pod object. Discovery over TLS serves a node
+  // only if this matches the caller's certificate.
+  std::optional<std::string> podServiceAccount(const std::string& ns, const std::string& pod) const;
 
   struct Port {
     std::string name;

@@ -140,6 +140,13 @@ bool Translator::meshPod(const std::string& ns, const std::string& pod) const {
   return it != pods_.end() && it->second.injected;
 }
 
+std::optional<std::string> Translator::podServiceAccount(const std::string& ns,
+                                                         const std::string& pod) const {
+  auto it = pods_.find(ns + "/" + pod);
+  if (it == pods_.end()) return std::nullopt;
+  return it->second.service_account;
+}
+
 const Translator::PeerAuthentication* Translator::workloadPolicy(const std::string& ns,
                                                                  const std::string& pod) const {
   if (pods_.count(ns + "/" + pod) == 0) return nullptr;  // no labels to select by

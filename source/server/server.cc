@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "source/common/common/logger.h"
+#include "source/common/identity/control_plane_tls.h"
 #include "source/common/network/listen_socket.h"
 #include "source/common/stats/process_stats.h"
 #include "source/server/admin/stats_handler.h"
@@ -226,9 +227,21 @@ int Server::run() {
   xds_ = std::make_unique<XdsManager>(main_dispatcher_, *store_, bootstrap_, *routes_, *this,
                                       secrets_.get());
   if (bootstrap_.dynamic_resources().has_ads_config()) {
-    ads_ = std::make_unique<config::AdsClient>(main_dispatcher_,
-                                               bootstrap_.dynamic_resources().ads_config(),
-                                               bootstrap_.node(), *xds_, *store_, random_);
+    const auto& ads_config = bootstrap_.dynamic_resources().ads_config();
+    config::GrpcStreamOptions stream_options;
+    if (ads_config.has_workload_identity_tls()) {
+      // Validation made sure of the workload identity that supplies the secrets.
+      stream_options.authority = identity::discoveryServerName(bootstrap_);
+      stream_options.transport =
+          identity::workloadIdentityTransport(stream_options.authority, *secrets_, *store_, error);
+      if (!stream_options.transport) {
+        REMORA_LOG(critical, "startup failed: %s", error.c_str());
+        for (auto& worker : workers_) worker->stop();
+        return 1;
+      }
+    }
+    ads_ = std::make_unique<config::AdsClient>(main_dispatcher_, ads_config, bootstrap_.node(),
+                                               *xds_, *store_, random_, std::move(stream_options));
     xds_->setResourceInterest(ads_.get());
   }
   xds_->start();

@@ -22,6 +22,9 @@ constexpr const char* kDeltaPath =
 constexpr int kInvalidArgument = 3;
 // Responses at least this large are followed by malloc_trim (see onMessage).
 constexpr size_t kTrimAfterBytes = 256 << 10;
+// How often a TLS transport without its first certificate is looked at again. The identity
+// agent usually has it within a round trip to the CA.
+constexpr auto kTransportPoll = std::chrono::milliseconds(100);
 
 std::chrono::milliseconds durationOr(bool has, const google::protobuf::Duration& d,
                                      std::chrono::milliseconds fallback) {
@@ -36,7 +39,7 @@ std::string shortType(const std::string& type_url) {
 
 AdsClient::AdsClient(event::Dispatcher& dispatcher, const core::v1::ApiConfigSource& source,
                      const core::v1::Node& node, SubscriptionCallbacks& callbacks,
-                     stats::Store& store, RandomGenerator& random)
+                     stats::Store& store, RandomGenerator& random, GrpcStreamOptions stream_options)
     : dispatcher_(dispatcher),
       node_(node),
       callbacks_(callbacks),
@@ -46,6 +49,7 @@ AdsClient::AdsClient(event::Dispatcher& dispatcher, const core::v1::ApiConfigSou
                                source.reconnect_base_interval(), std::chrono::milliseconds(500))),
       backoff_max_(durationOr(source.has_reconnect_max_interval(), source.reconnect_max_interval(),
                               std::chrono::milliseconds(10000))),
+      stream_options_(std::move(stream_options)),
       store_(store) {
   const auto& sa = source.address().socket_address();
   address_ = network::Address::fromIpPort(sa.address(), static_cast<uint16_t>(sa.port_value()))
@@ -71,10 +75,19 @@ void AdsClient::start() {
 }
 
 void AdsClient::connect() {
+  if (stream_options_.transport && !stream_options_.transport->ready()) {
+    if (!waiting_reported_) {
+      REMORA_LOG(info, "xds: waiting for the workload certificate before connecting to %s",
+                 address_.asString().c_str());
+      waiting_reported_ = true;
+    }
+    reconnect_timer_->enable(kTransportPoll);
+    return;
+  }
   node_sent_ = false;
   for (auto& [type, state] : types_) state.asked = false;
   stream_ = std::make_unique<GrpcStream>(dispatcher_, address_, delta_ ? kDeltaPath : kSotwPath,
-                                         *this, std::chrono::seconds(5));
+                                         *this, std::chrono::seconds(5), stream_options_);
   stream_->start();
 }
 
@@ -91,8 +104,9 @@ void AdsClient::scheduleReconnect() {
 
 void AdsClient::onStreamReady() {
   connected_->set(1);
-  REMORA_LOG(info, "xds: stream to %s up (%s)", address_.asString().c_str(),
-             delta_ ? "delta" : "state of the world");
+  REMORA_LOG(info, "xds: stream to %s up (%s, %s)", address_.asString().c_str(),
+             delta_ ? "delta" : "state of the world",
+             stream_options_.transport ? "TLS as the workload identity" : "plaintext");
   for (const auto& type : typeOrder()) {
     auto it = types_.find(type);
     if (it == types_.end() || (!it->second.wildcard && it->second.names.empty())) continue;

@@ -14,6 +14,9 @@
 // - When the stream breaks, the proxy keeps serving what it has and reconnects after a
 //   full-jitter exponential backoff; on the new stream it asks again (delta mode: telling the
 //   versions it has, so nothing is sent twice).
+// - Over TLS (a transport in the stream options, e.g. the workload identity's): no connection
+//   is tried before the transport is ready (its first certificate arrived); each connection
+//   uses the transport's current certificate.
 
 #include <chrono>
 #include <map>
@@ -33,9 +36,10 @@ namespace remora::config {
 
 class AdsClient : public ResourceInterest, public GrpcStreamCallbacks {
  public:
+  // `stream_options`: the transport (null: plaintext) and :authority of each connection.
   AdsClient(event::Dispatcher& dispatcher, const core::v1::ApiConfigSource& source,
             const core::v1::Node& node, SubscriptionCallbacks& callbacks, stats::Store& store,
-            RandomGenerator& random);
+            RandomGenerator& random, GrpcStreamOptions stream_options = {});
   ~AdsClient() override;
 
   void start();
@@ -91,6 +95,8 @@ class AdsClient : public ResourceInterest, public GrpcStreamCallbacks {
   bool delta_;
   std::chrono::milliseconds backoff_base_;
   std::chrono::milliseconds backoff_max_;
+  GrpcStreamOptions stream_options_;
+  bool waiting_reported_ = false;  // "waiting for the certificate" logged once
   uint32_t attempt_ = 0;
   bool node_sent_ = false;
   std::unique_ptr<GrpcStream> stream_;

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 
+#include <cctype>
 #include <map>
 #include <set>
 #include <string>
@@ -39,6 +40,40 @@ void checkAddress(const core::v1::Address& address, const std::string& path, boo
   if (sa.port_value() < low || sa.port_value() > 65535) {
     errors.add(sa_path + ".port_value", "must be between " + std::to_string(low) +
                                             " and 65535, got " + std::to_string(sa.port_value()));
+  }
+}
+
+// A host name as a certificate's DNS SAN carries it: dot-separated labels of letters, digits
+// and hyphens (an IP address is no DNS name, and the control plane's certificate is matched
+// by DNS name only).
+bool isDnsName(const std::string& name) {
+  if (name.empty() || name.size() > 253 || isIpLiteral(name)) return false;
+  size_t label = 0;
+  for (char c : name) {
+    if (c == '.') {
+      if (label == 0) return false;
+      label = 0;
+    } else if (std::isalnum(static_cast<unsigned char>(c)) || c == '-') {
+      if (++label > 63) return false;
+    } else {
+      return false;
+    }
+  }
+  return label > 0;
+}
+
+void checkWorkloadIdentityTls(const bootstrap::v1::Bootstrap& bootstrap, Errors& errors) {
+  const std::string path = "dynamic_resources.ads_config.workload_identity_tls";
+  if (!bootstrap.has_workload_identity()) {
+    errors.add(path, "needs workload_identity (the certificate presented to the control plane)");
+  }
+  const std::string& name =
+      bootstrap.dynamic_resources().ads_config().workload_identity_tls().server_name();
+  if (!name.empty() && !isDnsName(name)) {
+    errors.add(path + ".server_name",
+               "\"" + name +
+                   "\" is not a DNS name (the control plane's certificate is matched by "
+                   "DNS name, e.g. remora-pilot.istio-system.svc)");
   }
 }
 
@@ -277,6 +312,9 @@ void validateBootstrap(const bootstrap::v1::Bootstrap& bootstrap, Errors& errors
     } else {
       checkAddress(dynamic.ads_config().address(), "dynamic_resources.ads_config.address", false,
                    errors);
+    }
+    if (dynamic.ads_config().has_workload_identity_tls()) {
+      checkWorkloadIdentityTls(bootstrap, errors);
     }
   }
   if (bootstrap.admin().has_address()) {

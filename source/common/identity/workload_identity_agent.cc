@@ -13,6 +13,7 @@
 #include "source/common/common/logger.h"
 #include "source/common/crypto/certificate_info.h"
 #include "source/common/crypto/csr.h"
+#include "source/common/identity/control_plane_tls.h"
 
 namespace remora::identity {
 namespace {
@@ -71,7 +72,7 @@ AgentSettings AgentSettings::fromBootstrap(const config::bootstrap::v1::Bootstra
       network::Address::fromIpPort(sa.address(), static_cast<uint16_t>(sa.port_value()))
           .value_or(network::Address());
   out.ca_server_name =
-      proto.ca_server_name().empty() ? "remora-pilot.istio-system.svc" : proto.ca_server_name();
+      proto.ca_server_name().empty() ? kDefaultControlPlaneName : proto.ca_server_name();
   out.root_cert_file = proto.root_cert_file();
   out.token_file = proto.token_file();
   std::string trust_domain = proto.trust_domain().empty() ? "cluster.local" : proto.trust_domain();
@@ -165,16 +166,10 @@ bool WorkloadIdentityAgent::publishTrustBundle(std::string& error) {
     return false;
   }
   // The CA is verified with the same roots peers are: a root rotation covers both.
-  namespace tlsv1 = extensions::transport_sockets::tls::v1;
-  tlsv1::UpstreamTlsContext proto;
-  proto.set_sni(settings_.ca_server_name);
-  auto* common = proto.mutable_common_tls_context();
-  common->add_alpn_protocols("h2");  // gRPC servers insist on it
-  auto* validation = common->mutable_validation_context();
+  auto proto = controlPlaneTlsContext(settings_.ca_server_name);
+  auto* validation = proto.mutable_common_tls_context()->mutable_validation_context();
   validation->mutable_trusted_ca()->set_inline_string(bundle);
-  auto* expected = validation->add_match_typed_subject_alt_names();
-  expected->set_san_type(tlsv1::SubjectAltNameMatcher::DNS);
-  expected->set_exact(settings_.ca_server_name);
+  expectControlPlaneName(settings_.ca_server_name, *validation);
   config::Errors errors;
   auto ca = tls::ContextSettings::fromUpstream(proto, "workload_identity", errors);
   if (!ca) {

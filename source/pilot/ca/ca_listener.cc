@@ -47,8 +47,8 @@ crypto::Status CaListener::start(std::chrono::system_clock::time_point now) {
 }
 
 crypto::Result<bool> CaListener::refresh(std::chrono::system_clock::time_point now, bool force) {
-  const std::string root = authority_.signingRootPem();
-  if (!force && server_ && root == issued_by_ && now < renew_at_) {
+  const std::string roots = authority_.rootsPem();
+  if (!force && server_ && roots == issued_by_ && now < renew_at_) {
     return false;
   }
   std::vector<crypto::SubjectAltName> names;
@@ -68,7 +68,7 @@ crypto::Result<bool> CaListener::refresh(std::chrono::system_clock::time_point n
   if (!key_pem.ok()) return Error{"serving key: " + key_pem.error()};
 
   int bound = 0;
-  auto server = buildServer(*key_pem, *cert, port_, bound);
+  auto server = buildServer(*key_pem, *cert, roots, port_, bound);
   OPENSSL_cleanse(key_pem->data(), key_pem->size());
   if (!server.ok()) return Error{server.error()};
   // The new server already accepts on the port; the old one stops taking connections now and
@@ -79,22 +79,24 @@ crypto::Result<bool> CaListener::refresh(std::chrono::system_clock::time_point n
   server_ = std::move(*server);
   port_ = static_cast<uint16_t>(bound);
   cert_pem_ = std::move(*cert);
-  issued_by_ = root;
+  issued_by_ = roots;
   renew_at_ = now + options_.serving_cert_ttl / 2;
   return true;
 }
 
-crypto::Result<std::unique_ptr<grpc::Server>> CaListener::buildServer(const std::string& key_pem,
-                                                                      const std::string& cert_pem,
-                                                                      uint16_t port,
-                                                                      int& bound_port) {
-  grpc::SslServerCredentialsOptions tls(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
+crypto::Result<std::unique_ptr<grpc::Server>> CaListener::buildServer(
+    const std::string& key_pem, const std::string& cert_pem, const std::string& client_roots_pem,
+    uint16_t port, int& bound_port) {
+  // Asked for, verified if sent, not required: the CSR call authenticates by token.
+  grpc::SslServerCredentialsOptions tls(GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY);
+  tls.pem_root_certs = client_roots_pem;
   tls.pem_key_cert_pairs.push_back({key_pem, cert_pem});
   grpc::ServerBuilder builder;
   // gRPC's default, stated because the hand-over between servers depends on it.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 1);
   builder.AddListeningPort(hostPort(ip_, port), grpc::SslServerCredentials(tls), &bound_port);
   builder.RegisterService(&service_);
+  for (grpc::Service* service : more_services_) builder.RegisterService(service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || bound_port == 0) {
     return Error{"cannot serve TLS on " + hostPort(ip_, port)};

@@ -7,7 +7,8 @@ namespace remora::pilot::ca {
 using crypto::Error;
 
 crypto::Result<std::unique_ptr<PilotCa>> PilotCa::start(const CaOptions& options,
-                                                        const std::string& trust_domain) {
+                                                        const std::string& trust_domain,
+                                                        std::vector<grpc::Service*> more_services) {
   if (auto status = validateCaOptions(options); !status.ok()) {
     return Error{status.error()};
   }
@@ -35,9 +36,9 @@ crypto::Result<std::unique_ptr<PilotCa>> PilotCa::start(const CaOptions& options
   service_options.max_ttl = options.max_workload_cert_ttl;
   ca->service_ = std::make_unique<WorkloadCertificateService>(
       ca->roots_->authority(), *ca->verifier_, ca->metrics_, service_options);
-  ca->listener_ =
-      std::make_unique<CaListener>(ca->roots_->authority(), *ca->service_,
-                                   CaListener::Options{options.listen, options.hostnames});
+  ca->listener_ = std::make_unique<CaListener>(
+      ca->roots_->authority(), *ca->service_,
+      CaListener::Options{options.listen, options.hostnames}, std::move(more_services));
   if (auto status = ca->listener_->start(now); !status.ok()) {
     return Error{status.error()};
   }

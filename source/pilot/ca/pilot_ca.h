@@ -9,6 +9,7 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "source/common/crypto/result.h"
 #include "source/pilot/ca/ca_listener.h"
@@ -26,8 +27,11 @@ class PilotCa {
   // Without --token-public-key it still serves (and warns): every request is refused as
   // unauthenticated. Errors: invalid options, or as CaRoots::open, TokenKeys::load and
   // CaListener::start.
-  static crypto::Result<std::unique_ptr<PilotCa>> start(const CaOptions& options,
-                                                        const std::string& trust_domain);
+  // `more_services` are served on the CA's TLS port too (pilot's discovery service) and must
+  // outlive the CA.
+  static crypto::Result<std::unique_ptr<PilotCa>> start(
+      const CaOptions& options, const std::string& trust_domain,
+      std::vector<grpc::Service*> more_services = {});
 
   // Picks up a new root in --ca-dir, drops roots whose overlap ended, rewrites the bundle
   // and re-issues the serving certificate as needed. Problems are logged; nothing stops.

@@ -150,5 +150,27 @@ TEST(BootstrapValidationTest, DuplicateListenerNames) {
                                       "by static_resources.listeners[0]"}));
 }
 
+TEST(BootstrapValidationTest, DiscoveryOverTlsNeedsTheWorkloadIdentityAndADnsName) {
+  const std::string ads =
+      "dynamic_resources: {ads_config: {address: {socket_address: {address: 10.96.0.10, "
+      "port_value: 15012}}, workload_identity_tls: {server_name: ";
+  EXPECT_EQ(validate(ads + "\"10.96.0.10\"}}}"),
+            (std::vector<std::string>{
+                "dynamic_resources.ads_config.workload_identity_tls: needs workload_identity (the "
+                "certificate presented to the control plane)",
+                "dynamic_resources.ads_config.workload_identity_tls.server_name: \"10.96.0.10\" "
+                "is not a DNS name (the control plane's certificate is matched by DNS name, e.g. "
+                "remora-pilot.istio-system.svc)"}));
+  const std::string identity =
+      "node: {namespace: default}\n"
+      "workload_identity: {ca_address: {socket_address: {address: 10.96.0.10, port_value: "
+      "15012}}, root_cert_file: /roots.pem, token_file: /token}\n";
+  EXPECT_TRUE(validate(identity + ads + "remora-pilot.istio-system.svc}}}").empty());
+  EXPECT_TRUE(validate(identity +
+                       "dynamic_resources: {ads_config: {address: {socket_address: {address: "
+                       "10.96.0.10, port_value: 15012}}, workload_identity_tls: {}}}")
+                  .empty());
+}
+
 }  // namespace
 }  // namespace remora::config

@@ -18,7 +18,9 @@ namespace remora::test::e2e {
 namespace {
 
 constexpr const char* kGateway = "198.18.0.1";
-constexpr const char* kPilotAddress = "198.18.0.1:15010";
+// Pilot's plaintext discovery port (--listen): sidecars use discovery over TLS on 15012, and
+// nothing needs a port that would serve any node's configuration to anyone.
+constexpr const char* kPilotPlaintextListen = "off";
 
 std::string readText(const std::string& path) {
   std::ifstream in(path);
@@ -127,7 +129,7 @@ bool MiniCluster::start(const std::vector<std::string>& pilot_args, std::string&
                                    "--manifests",
                                    manifests_,
                                    "--listen",
-                                   kPilotAddress,
+                                   kPilotPlaintextListen,
                                    "--monitoring",
                                    std::string(kGateway) + ":15014",
                                    "--ca-listen",
@@ -311,7 +313,8 @@ bool MiniCluster::addPod(const std::string& name, const std::string& ip,
       "  readiness_address: {socket_address: {address: 0.0.0.0, port_value: 15021}}\n"
       "dynamic_resources:\n"
       "  ads_config:\n    api_type: DELTA_GRPC\n"
-      "    address: {socket_address: {address: 198.18.0.1, port_value: 15010}}\n"
+      "    address: {socket_address: {address: 198.18.0.1, port_value: 15012}}\n"
+      "    workload_identity_tls: {}\n"
       "  cds_config: {ads: {}}\n  lds_config: {ads: {}}\n";
   std::string path = dir_ + "/" + name + ".bootstrap.yaml";
   writeAtomically(path, bootstrap);

@@ -3,7 +3,8 @@
 // A Kubernetes-like mini-cluster made of network namespaces, for end-to-end tests of sidecar
 // mode (root only). Layout:
 //
-//   root namespace: bridge with 198.18.0.1/16, remora-pilot on 198.18.0.1:15010
+//   root namespace: bridge with 198.18.0.1/16, remora-pilot on 198.18.0.1:15012 (CA and
+//     discovery over TLS; sidecars present their workload certificates; no plaintext port)
 //   each pod: a network namespace joined to the bridge by a veth pair, its own IP in
 //     198.18.0.0/16, a route to the service ClusterIP range 198.19.0.0/16 through the bridge
 //     address, and nothing else (no default route: no way off the machine);

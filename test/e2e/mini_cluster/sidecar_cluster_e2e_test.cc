@@ -282,7 +282,7 @@ TEST_F(SidecarClusterTest, TheProxysOwnTrafficToPilotIsNotCaptured) {
                             "listener=\"outbound\""),
             0);
   auto sockets = cluster_.exec("productpage-1", {"/bin/sh", "-c", "ss -tnp state established"});
-  EXPECT_NE(sockets.output.find("198.18.0.1:15010"), std::string::npos) << sockets.output;
+  EXPECT_NE(sockets.output.find("198.18.0.1:15012"), std::string::npos) << sockets.output;
   // And the application's own traffic is captured: one request shows up on that listener.
   curl("productpage-1", {"http://reviews:9080/"});
   EXPECT_EQ(cluster_.metric("productpage-1", "remora_listener_downstream_connections_total",
