@@ -420,6 +420,93 @@ TEST_F(HostilePodTest, PathAndHostTricksDoNotGetPastADenyPolicy) {
   EXPECT_NE(reviewsLog().find("GET /public/x HTTP/1.1"), std::string::npos) << reviewsLog();
 }
 
+// Discovery is authenticated: a pod that asks pilot for another pod's configuration (to read
+// its listeners and policies) with its own certificate is refused, and pilot's plaintext port
+// is not reachable from pods.
+TEST_F(HostilePodTest, DiscoveryServesOnlyTheNodeTheCertificateProves) {
+  startMesh();
+  lockDownReviews();
+  EXPECT_NE(cluster_.exec("legacy", {"/usr/bin/curl", "-s", "-m", "2", "http://198.18.0.1:15010/"})
+                .exit_code,
+            0)
+      << "pilot's plaintext discovery answers pods";
+  // A second proxy in the ratings pod, with ratings' own service-account token (so its
+  // certificate says sa/ratings), first as itself (the control: it does get configuration) and
+  // then claiming reviews-1, once with reviews' service account and once with its own.
+  auto start_proxy = [&](const std::string& tag, const std::string& workload,
+                         const std::string& service_account) {
+    std::string bootstrap =
+        "node:\n  id: sidecar~198.18.0.12~" + workload +
+        ".default~default.svc.cluster.local\n"
+        "  cluster: " +
+        workload + "\n  namespace: default\n  workload: " + workload +
+        "\n  service_account: " + service_account +
+        "\nworkload_identity:\n"
+        "  ca_address: {socket_address: {address: 198.18.0.1, port_value: 15012}}\n"
+        "  root_cert_file: " +
+        cluster_.dir() +
+        "/root-cert.pem\n"
+        "  token_file: " +
+        cluster_.dir() +
+        "/ratings-1.token\n"
+        "admin:\n  address: {socket_address: {address: 127.0.0.1, port_value: 15100}}\n"
+        "dynamic_resources:\n  ads_config:\n    api_type: DELTA_GRPC\n"
+        "    address: {socket_address: {address: 198.18.0.1, port_value: 15012}}\n"
+        "    workload_identity_tls: {}\n"
+        "  cds_config: {ads: {}}\n  lds_config: {ads: {}}\n";
+    std::string path = cluster_.dir() + "/" + tag + ".bootstrap.yaml";
+    std::ofstream(path) << bootstrap;
+    return cluster_.spawn("ratings-1",
+                          {"/usr/bin/setpriv", "--reuid=1337", "--regid=1337", "--clear-groups",
+                           cluster_.dir() + "/remora", "-c", path, "--concurrency", "1"},
+                          cluster_.dir() + "/" + tag + ".log");
+  };
+  auto config_dump = [&] {
+    return cluster_
+        .exec("ratings-1", {"/usr/bin/curl", "-s", "-m", "2", "http://127.0.0.1:15100/config_dump"})
+        .output;
+  };
+  // The sum of a pilot metric's samples whose line contains `label_text`.
+  auto pilot_metric = [&](const std::string& name, const std::string& label_text) {
+    std::istringstream lines(httpRequest("198.18.0.1:15014", "GET", "/metrics").body);
+    std::string line;
+    double sum = 0;
+    while (std::getline(lines, line)) {
+      if (line.rfind(name, 0) == 0 && line.find(label_text) != std::string::npos) {
+        sum += std::stod(line.substr(line.rfind(' ') + 1));
+      }
+    }
+    return sum;
+  };
+  auto refusals = [&] {
+    // The CA refuses a certificate for another service account than the token's; discovery
+    // refuses a node the certificate does not prove.
+    return pilot_metric("pilot_ca_csr_total", "permission_denied") +
+           pilot_metric("pilot_xds_auth_failures_total", "");
+  };
+
+  pid_t honest = start_proxy("honest", "ratings-1", "ratings");
+  EXPECT_TRUE(
+      waitFor([&] { return config_dump().find("outbound") != std::string::npos; }, seconds(15)))
+      << config_dump() << readText(cluster_.dir() + "/honest.log");
+  cluster_.stopProcess(honest);
+
+  for (const char* claimed_account : {"reviews", "ratings"}) {
+    SCOPED_TRACE(std::string("claiming reviews-1 as service account ") + claimed_account);
+    double refused_before = refusals();
+    std::string tag = std::string("forged-") + claimed_account;
+    pid_t forged = start_proxy(tag, "reviews-1", claimed_account);
+    EXPECT_TRUE(waitFor([&] { return refusals() > refused_before; }, seconds(15)))
+        << readText(cluster_.dir() + "/" + tag + ".log");
+    // Admin is up (the proxy runs) but nothing of reviews' configuration arrived.
+    EXPECT_TRUE(waitFor([&] { return config_dump().find("{") != std::string::npos; }, seconds(5)));
+    std::string dump = config_dump();
+    EXPECT_EQ(dump.find("reviews-viewer"), std::string::npos) << dump.substr(0, 2000);
+    EXPECT_EQ(dump.find("\"inbound\""), std::string::npos) << dump.substr(0, 2000);
+    cluster_.stopProcess(forged);
+  }
+}
+
 // With pilot's mesh-wide MERGE_SLASHES (for applications that merge slashes themselves, as
 // nginx does), runs of slashes are merged before the policy looks: `//admin` is /admin.
 TEST_F(HostilePodTest, MergeSlashesModeAlsoStopsDoubledSlashes) {
