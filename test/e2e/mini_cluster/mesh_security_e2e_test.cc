@@ -72,21 +72,10 @@ class MeshSecurityTest : public ::testing::Test {
         << readText(cluster_.pod("productpage-1").sidecar_log);
   }
 
-  // "<status> <body>" of one request from a pod (curl -w), "000 " when it failed.
+  // "<status> <body>" of one request from a pod, "000 " when it failed.
   std::string get(const std::string& pod, const std::string& url,
-                  std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {"/usr/bin/curl", "-s", "-m",           "5", "-o",
-                                     "/dev/stdout",   "-w", "%{http_code} "};
-    for (auto& e : extra) argv.push_back(e);
-    argv.push_back(url);
-    auto r = cluster_.exec(pod, argv);
-    // curl prints the body first, then the -w text: put the status in front.
-    std::string out = r.output;
-    if (out.size() < 4) return out;
-    std::string status = out.substr(out.size() - 4, 3);
-    std::string body = out.substr(0, out.size() - 4);
-    while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
-    return status + " " + body;
+                  const std::vector<std::string>& extra = {}) {
+    return cluster_.httpGet(pod, url, extra);
   }
 
   void applyExample(const std::string& name) {

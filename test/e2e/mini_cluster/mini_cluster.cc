@@ -359,6 +359,21 @@ CommandResult MiniCluster::exec(const std::string& pod, const std::vector<std::s
   return runCommand(full);
 }
 
+std::string MiniCluster::httpGet(const std::string& pod, const std::string& url,
+                                 const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {"/usr/bin/curl", "-s", "-m",           "5", "-o",
+                                   "/dev/stdout",   "-w", "%{http_code} "};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  argv.push_back(url);
+  // curl prints the body first, then the -w text: put the status in front.
+  std::string out = exec(pod, argv).output;
+  if (out.size() < 4) return out;
+  std::string status = out.substr(out.size() - 4, 3);
+  std::string body = out.substr(0, out.size() - 4);
+  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
+  return status + " " + body;
+}
+
 pid_t MiniCluster::spawn(const std::string& pod, const std::vector<std::string>& argv,
                          const std::string& log) {
   std::vector<std::string> full = {"/usr/sbin/ip", "netns", "exec", pods_.at(pod)->netns};

@@ -90,6 +90,10 @@ class MiniCluster {
   // notReadyAddresses in the Endpoints (pilot stops sending traffic there).
   void setPodReady(const std::string& name, bool ready);
 
+  // One HTTP request with curl from a pod (`extra`: more curl arguments before the URL):
+  // "<status> <body>" with the body's trailing newlines removed, "000 " when it failed.
+  std::string httpGet(const std::string& pod, const std::string& url,
+                      const std::vector<std::string>& extra = {});
   // Runs a command in a pod's namespace (as root, so it is captured) and waits for it.
   CommandResult exec(const std::string& pod, const std::vector<std::string>& argv);
   // Starts a long-running process in a pod's namespace; its output goes to `log`.
