@@ -399,6 +399,17 @@ TEST_F(HostilePodTest, AdminIsNotReachableFromOtherPods) {
                      .starts_with("200"))
         << attacker;
   }
+  // Readiness (15021) stays reachable, as the kubelet probes it from outside the pod, and
+  // answers nothing but its probe.
+  for (const char* attacker : {"legacy", "ratings-1"}) {
+    std::string readiness = std::string("http://") + kReviewsIp + ":15021";
+    EXPECT_EQ(get(attacker, readiness + "/healthz/ready").substr(0, 3), "200") << attacker;
+    for (const char* path : {"/quitquitquit", "/config_dump", "/logging?level=trace"}) {
+      EXPECT_FALSE(get(attacker, readiness + path, {"-X", "POST"}).starts_with("200"))
+          << attacker << " " << path;
+      EXPECT_FALSE(get(attacker, readiness + path).starts_with("200")) << attacker << " " << path;
+    }
+  }
   EXPECT_EQ(::kill(cluster_.pod("reviews-1").sidecar_pid, 0), 0) << "the sidecar was stopped";
   EXPECT_TRUE(sidecarReady("reviews-1"));
   // Inside the pod, admin works.
