@@ -88,19 +88,21 @@ crypto::Result<std::string> decodeBase64(const std::string& text) {
   return out;
 }
 
-// The entry of `list` (a kubeconfig's clusters/users/contexts) named `name`, with its index.
-YAML::Node findNamed(const YAML::Node& list, const std::string& name, size_t& index) {
+// The entry of `list` (a kubeconfig's clusters/users/contexts) named `name`, with its index;
+// false when there is none.
+bool findNamed(const YAML::Node& list, const std::string& name, YAML::Node& entry, size_t& index) {
   if (!list.IsSequence()) {
-    return YAML::Node();
+    return false;
   }
   for (size_t i = 0; i < list.size(); ++i) {
     if (list[i].IsMap() && list[i]["name"] && list[i]["name"].IsScalar() &&
         list[i]["name"].Scalar() == name) {
       index = i;
-      return list[i];
+      entry = list[i];
+      return true;
     }
   }
-  return YAML::Node();
+  return false;
 }
 
 std::string scalarOr(const YAML::Node& map, const char* key) {
@@ -221,8 +223,8 @@ crypto::Result<ClusterConnection> kubeconfigConnection(const std::string& path) 
     return fail("current-context", "not set");
   }
   size_t context_index = 0;
-  YAML::Node context = findNamed(root["contexts"], context_name, context_index);
-  if (!context) {
+  YAML::Node context;
+  if (!findNamed(root["contexts"], context_name, context, context_index)) {
     return fail("contexts", "no context named " + crypto::quoteForMessage(context_name));
   }
   const std::string context_field = "contexts[" + std::to_string(context_index) + "].context";
@@ -234,8 +236,8 @@ crypto::Result<ClusterConnection> kubeconfigConnection(const std::string& path) 
 
   ClusterConnection out;
   size_t cluster_index = 0;
-  YAML::Node cluster = findNamed(root["clusters"], cluster_name, cluster_index);
-  if (!cluster) {
+  YAML::Node cluster;
+  if (!findNamed(root["clusters"], cluster_name, cluster, cluster_index)) {
     return fail("clusters", "no cluster named " + crypto::quoteForMessage(cluster_name));
   }
   const std::string cluster_field = "clusters[" + std::to_string(cluster_index) + "].cluster";
@@ -257,8 +259,8 @@ crypto::Result<ClusterConnection> kubeconfigConnection(const std::string& path) 
 
   if (!user_name.empty()) {
     size_t user_index = 0;
-    YAML::Node user = findNamed(root["users"], user_name, user_index);
-    if (!user) {
+    YAML::Node user;
+    if (!findNamed(root["users"], user_name, user, user_index)) {
       return fail("users", "no user named " + crypto::quoteForMessage(user_name));
     }
     const std::string user_field = "users[" + std::to_string(user_index) + "].user";
