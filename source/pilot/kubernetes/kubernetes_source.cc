@@ -1,5 +1,9 @@
 #include "source/pilot/kubernetes/kubernetes_source.h"
 
+#include <pthread.h>
+
+#include <csignal>
+
 namespace remora::pilot::kubernetes {
 
 crypto::Result<std::unique_ptr<KubernetesSource>> KubernetesSource::create(
@@ -30,7 +34,15 @@ void KubernetesSource::start() {
         std::make_unique<Reflector>(kind, *client_, options_.reflector, stop_, callbacks));
   }
   for (auto& reflector : reflectors_) {
-    threads_.emplace_back([r = reflector.get()] { r->run(); });
+    threads_.emplace_back([r = reflector.get()] {
+      // Writing to a connection the server closed raises SIGPIPE, whose default action ends
+      // the process; these threads get EPIPE instead, whatever the process does with it.
+      sigset_t pipe;
+      sigemptyset(&pipe);
+      sigaddset(&pipe, SIGPIPE);
+      pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
+      r->run();
+    });
   }
 }
 

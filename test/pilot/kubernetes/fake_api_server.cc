@@ -4,10 +4,12 @@
 #include <netinet/in.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <csignal>
 #include <cstdlib>
 
 namespace remora::pilot::kubernetes::testing {
@@ -142,6 +144,11 @@ void FakeApiServer::acceptLoop() {
 }
 
 void FakeApiServer::serve(int fd) {
+  // A client that went away must not end the test binary with SIGPIPE.
+  sigset_t pipe;
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe, nullptr);
   SSL* ssl = SSL_new(ctx_);
   SSL_set_fd(ssl, fd);
   if (SSL_accept(ssl) == 1) {
@@ -201,8 +208,8 @@ void FakeApiServer::handle(const RecordedRequest& request, ResponseWriter& write
     return;
   }
   if (request.param("watch") == "1") {
-    // The next scripted stream, or an idle one held open until a script or the end comes.
-    writer.startChunked(200);
+    // The next scripted answer; until one is queued the request waits, unanswered, as a watch
+    // with nothing to report would.
     changed_.wait(lock, [&] { return stopping_.load() || !watches_[request.path].empty(); });
     if (stopping_.load()) {
       writer.drop();
@@ -280,6 +287,14 @@ RecordedRequest FakeApiServer::waitForRequest(
     return false;
   });
   return found;
+}
+
+bool FakeApiServer::waitForRequests(const std::function<bool(const RecordedRequest&)>& match,
+                                    size_t count, std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  return changed_.wait_for(lock, timeout, [&] {
+    return static_cast<size_t>(std::count_if(requests_.begin(), requests_.end(), match)) >= count;
+  });
 }
 
 size_t FakeApiServer::countRequests(

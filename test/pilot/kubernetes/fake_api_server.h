@@ -6,8 +6,8 @@
 //   - list pages:    GET <collection>?limit=N[&continue=T] from setListPages() (the page whose
 //                    index is T's number; the first page without T);
 //   - watch streams: GET <collection>?watch=1... runs the next WatchScript queued by
-//                    queueWatch() for that collection (or holds the stream open and idle until
-//                    one is queued or the server stops);
+//                    queueWatch() for that collection, which writes the whole answer (status
+//                    included); until one is queued (or the server stops) the request waits;
 // refuses every request whose bearer token is not the accepted one (setAcceptedToken) with
 // 401, and records every request for the test to inspect or wait on.
 
@@ -80,6 +80,9 @@ class FakeApiServer {
   // empty path) after `timeout`.
   RecordedRequest waitForRequest(const std::function<bool(const RecordedRequest&)>& match,
                                  std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Waits until at least `count` recorded requests satisfy `match`; false after `timeout`.
+  bool waitForRequests(const std::function<bool(const RecordedRequest&)>& match, size_t count,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10));
   // How many recorded requests satisfy `match`.
   size_t countRequests(const std::function<bool(const RecordedRequest&)>& match) const;
 
