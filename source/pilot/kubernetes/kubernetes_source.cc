@@ -56,21 +56,24 @@ void KubernetesSource::stop() {
 }
 
 Snapshot KubernetesSource::snapshot(const std::string& kind) const {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(snapshots_mutex_);
   auto found = snapshots_.find(kind);
   return found != snapshots_.end() ? found->second : std::make_shared<const ObjectMap>();
 }
 
 void KubernetesSource::onChange(const std::string& kind, Snapshot objects) {
-  std::lock_guard lock(mutex_);
-  snapshots_[kind] = objects;
+  std::lock_guard lock(callback_mutex_);
+  {
+    std::lock_guard snapshots_lock(snapshots_mutex_);
+    snapshots_[kind] = objects;
+  }
   if (callbacks_.on_change) {
     callbacks_.on_change(kind, std::move(objects));
   }
 }
 
 void KubernetesSource::onReady(const std::string& /*kind*/) {
-  std::lock_guard lock(mutex_);
+  std::lock_guard lock(callback_mutex_);
   if (++ready_kinds_ == options_.kinds.size()) {
     synced_.store(true);
     if (callbacks_.on_synced) {

@@ -37,9 +37,10 @@ struct KubernetesSourceOptions {
 class KubernetesSource {
  public:
   // Both called on the source's threads, never two at a time (one mutex serializes them), so
-  // they must not block for long nor call stop(). on_change: a kind's complete set of objects
-  // after its first list and after every change. on_synced: once, when every kind has been
-  // listed completely (or found not installed); later changes only call on_change.
+  // they must not block for long nor call stop(); they may call synced() and snapshot(). on_change:
+  // a kind's complete set of objects after its first list and after every change. on_synced: once,
+  // when every kind has been listed completely (or found not installed); later changes only call
+  // on_change.
   struct Callbacks {
     std::function<void(const std::string& kind, Snapshot objects)> on_change;
     std::function<void()> on_synced;
@@ -75,9 +76,10 @@ class KubernetesSource {
   std::vector<std::unique_ptr<Reflector>> reflectors_;
   std::vector<std::thread> threads_;
 
-  mutable std::mutex mutex_;  // guards the fields below and serializes callbacks
-  std::map<std::string, Snapshot> snapshots_;
+  std::mutex callback_mutex_;  // serializes callbacks; guards ready_kinds_
   size_t ready_kinds_ = 0;
+  mutable std::mutex snapshots_mutex_;  // guards snapshots_ (not held in callbacks)
+  std::map<std::string, Snapshot> snapshots_;
   std::atomic<bool> synced_{false};
 };
 

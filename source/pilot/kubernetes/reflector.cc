@@ -80,7 +80,14 @@ void Reflector::run() {
       }
       continue;
     }
-    if (!list(path)) {
+    ListResult listed = list(path);
+    if (listed == ListResult::kNotFound) {
+      // Removed since discovery (a CRD deleted): discovery decides whether it is absent. The
+      // objects last listed stay in force meanwhile.
+      stop_.waitFor(settings_.discovery_recheck);
+      continue;
+    }
+    if (listed == ListResult::kFailed) {
       stop_.waitFor(backoff_.next());
       continue;
     }
@@ -127,11 +134,11 @@ std::string Reflector::discoverPath(bool& absent) {
   return "";
 }
 
-bool Reflector::list(const std::string& path) {
+Reflector::ListResult Reflector::list(const std::string& path) {
   auto fresh = std::make_shared<ObjectMap>();
   std::string continue_token;
   std::string version;
-  do {
+  while (!stop_.stopped()) {
     std::string query = path + "?limit=" + std::to_string(settings_.page_size);
     if (!continue_token.empty()) {
       query += "&continue=" + encodeQueryValue(continue_token);
@@ -140,23 +147,28 @@ bool Reflector::list(const std::string& path) {
     auto status = client_.get(query, settings_.request_timeout, stop_.flag(), body);
     if (!status.ok()) {
       log("list: " + status.error());
-      return false;
+      return ListResult::kFailed;
     }
     if (status.value() == 410 && !continue_token.empty()) {
-      // The continue token expired between pages: start the list over.
+      // The continue token expired between pages: the pages so far may not match the next
+      // ones, so the list starts over.
       log("list: continue token expired (410), listing from the start");
       fresh->clear();
       continue_token.clear();
       continue;
     }
+    if (status.value() == 404) {
+      log("list: " + path + " answered 404, looking the kind up again");
+      return ListResult::kNotFound;
+    }
     if (status.value() != 200) {
       log("list: " + path + " answered " + std::to_string(status.value()));
-      return false;
+      return ListResult::kFailed;
     }
     auto page = JsonValue::parse(body);
     if (!page.ok()) {
       log("list: " + page.error());
-      return false;
+      return ListResult::kFailed;
     }
     for (const JsonValue& item : page->get("items").elements()) {
       if (std::string key = objectKey(item); !key.empty()) {
@@ -165,14 +177,14 @@ bool Reflector::list(const std::string& path) {
     }
     version = page->get("metadata").get("resourceVersion").asString();
     continue_token = page->get("metadata").get("continue").asString();
-  } while (!continue_token.empty() && !stop_.stopped());
-  if (stop_.stopped()) {
-    return false;
+    if (continue_token.empty()) {
+      objects_ = std::move(fresh);
+      resource_version_ = version;
+      publish();
+      return ListResult::kListed;
+    }
   }
-  objects_ = std::move(fresh);
-  resource_version_ = version;
-  publish();
-  return true;
+  return ListResult::kFailed;
 }
 
 bool Reflector::apply(const WatchEvent& event, bool& relist) {

@@ -68,7 +68,9 @@ class Reflector {
   // The collection path ("/apis/networking.istio.io/v1/virtualservices"), or empty when the
   // group is absent (or discovery failed; `absent` tells which).
   std::string discoverPath(bool& absent);
-  bool list(const std::string& path);
+  enum class ListResult { kListed, kFailed, kNotFound };
+  // Lists every page and, when complete, replaces the objects and publishes them.
+  ListResult list(const std::string& path);
   WatchEnd watch(const std::string& path);
   // Applies one watch event; false when the watch must end (`relist` set for 410).
   bool apply(const WatchEvent& event, bool& relist);

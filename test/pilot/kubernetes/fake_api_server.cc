@@ -229,6 +229,13 @@ void FakeApiServer::handle(const RecordedRequest& request, ResponseWriter& write
     return;
   }
   std::string token = request.param("continue");
+  if (!token.empty() && continue_failures_.count(request.path)) {
+    status = continue_failures_[request.path];
+    continue_failures_.erase(request.path);
+    lock.unlock();
+    writer.sendStatus(status, "{\"code\":" + std::to_string(status) + "}");
+    return;
+  }
   size_t index =
       token.empty() ? 0 : std::strtoul(token.substr(token.find('-') + 1).c_str(), nullptr, 10);
   std::string body = index < pages->second.size() ? pages->second[index] : "";
@@ -258,6 +265,11 @@ void FakeApiServer::setListPages(const std::string& collection, std::vector<std:
 void FakeApiServer::setListStatus(const std::string& collection, int status) {
   std::lock_guard lock(mutex_);
   list_status_[collection] = status;
+}
+
+void FakeApiServer::failNextContinue(const std::string& collection, int status) {
+  std::lock_guard lock(mutex_);
+  continue_failures_[collection] = status;
 }
 
 void FakeApiServer::queueWatch(const std::string& collection, WatchScript script) {

@@ -73,6 +73,9 @@ class FakeApiServer {
   void setListPages(const std::string& collection, std::vector<std::string> pages);
   // The status every list of `collection` answers (0: serve the pages), e.g. 500.
   void setListStatus(const std::string& collection, int status);
+  // The next list request of `collection` with a continue token answers `status` (e.g. 410,
+  // the token expired), once.
+  void failNextContinue(const std::string& collection, int status);
   void queueWatch(const std::string& collection, WatchScript script);
 
   std::vector<RecordedRequest> requests() const;
@@ -105,6 +108,7 @@ class FakeApiServer {
   std::map<std::string, std::string> groups_;
   std::map<std::string, std::vector<std::string>> list_pages_;
   std::map<std::string, int> list_status_;
+  std::map<std::string, int> continue_failures_;
   std::map<std::string, std::deque<WatchScript>> watches_;
   std::vector<RecordedRequest> requests_;
 };

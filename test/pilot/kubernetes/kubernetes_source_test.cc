@@ -194,6 +194,42 @@ TEST_F(KubernetesSourceTest, ListsInPagesThenAppliesWatchEvents) {
   EXPECT_LE(timeout, 600);
 }
 
+TEST_F(KubernetesSourceTest, ExpiredContinueTokenListsFromTheStart) {
+  server_->setListPages(kServices, {listPage({service("a", "3")}, "9", "page-1"),
+                                    listPage({service("b", "4")}, "9")});
+  server_->failNextContinue(kServices, 410);
+  start({kServiceKind});
+  ASSERT_TRUE(waitUntil([&] { return synced_calls_ == 1; }));
+  EXPECT_EQ(namesLocked("Service"), (std::vector<std::string>{"default/a", "default/b"}));
+  std::vector<std::string> queries;
+  for (const auto& request : server_->requests()) {
+    if (isList(request, kServices)) {
+      queries.push_back(request.query);
+    }
+  }
+  EXPECT_EQ(queries, (std::vector<std::string>{"limit=500", "limit=500&continue=page-1",
+                                               "limit=500", "limit=500&continue=page-1"}));
+}
+
+TEST_F(KubernetesSourceTest, CallbacksMayReadTheSource) {
+  server_->setListPages(kServices, {listPage({service("a", "3")}, "9")});
+  KubernetesSource* raw = nullptr;
+  size_t seen = 0;
+  auto reading = KubernetesSource::create(
+      options({kServiceKind}), {[&](const std::string& kind, Snapshot) {
+                                  size_t size = raw->snapshot(kind)->size();  // no deadlock
+                                  std::lock_guard lock(mutex_);
+                                  seen = size + 1;
+                                  changed_.notify_all();
+                                },
+                                nullptr});
+  ASSERT_TRUE(reading.ok()) << reading.error();
+  raw = reading.value().get();
+  reading.value()->start();
+  EXPECT_TRUE(waitUntil([&] { return seen == 2; }));
+  reading.value()->stop();
+}
+
 TEST_F(KubernetesSourceTest, SnapshotsHandedOutNeverChange) {
   server_->setListPages(kServices, {listPage({service("a", "3")}, "9")});
   start({kServiceKind});
