@@ -305,6 +305,25 @@ const JsonValue& JsonValue::get(std::string_view key) const {
   return kNull;
 }
 
+JsonValue* JsonValue::find(std::string_view key) {
+  for (auto& [name, value] : members_) {
+    if (name == key) {
+      return &value;
+    }
+  }
+  return nullptr;
+}
+
+bool JsonValue::erase(std::string_view key) {
+  for (auto it = members_.begin(); it != members_.end(); ++it) {
+    if (it->first == key) {
+      members_.erase(it);
+      return true;
+    }
+  }
+  return false;
+}
+
 std::string JsonValue::asString(std::string_view fallback) const {
   return type_ == Type::kString ? text_ : std::string(fallback);
 }

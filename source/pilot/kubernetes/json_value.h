@@ -3,7 +3,8 @@
 // A parsed JSON document, small and dependency-free: what the Kubernetes API server sends
 // (list pages, watch events, discovery documents). Objects keep their members in document
 // order; numbers keep their source text so resource versions and large integers never pass
-// through a double. Values are immutable once parsed; copies are deep.
+// through a double. Copies are deep; the only change offered is removing members (trimming an
+// object before it is kept), and objects shared in snapshots are const.
 
 #include <memory>
 #include <string>
@@ -45,6 +46,11 @@ class JsonValue {
   // Array elements (empty for non-arrays) and object members (empty for non-objects).
   const std::vector<JsonValue>& elements() const { return elements_; }
   const std::vector<std::pair<std::string, JsonValue>>& members() const { return members_; }
+
+  // The member `key` of an object for changing, or null when absent.
+  JsonValue* find(std::string_view key);
+  // Removes the member `key` of an object; false when there was none.
+  bool erase(std::string_view key);
 
   // Compact JSON text (no insignificant whitespace), strings escaped per RFC 8259.
   std::string serialize() const;

@@ -14,6 +14,15 @@ std::function<double()> defaultRandom() {
 
 }  // namespace
 
+void trimServerBookkeeping(JsonValue& object) {
+  if (JsonValue* metadata = object.find("metadata")) {
+    metadata->erase("managedFields");
+    if (JsonValue* annotations = metadata->find("annotations")) {
+      annotations->erase("kubectl.kubernetes.io/last-applied-configuration");
+    }
+  }
+}
+
 std::string objectKey(const JsonValue& object) {
   const JsonValue& metadata = object.get("metadata");
   std::string name = metadata.get("name").asString();
@@ -62,6 +71,15 @@ void Reflector::ready(bool present) {
     ready_reported_ = true;
     callbacks_.on_ready(kind_.kind, present);
   }
+}
+
+std::shared_ptr<const JsonValue> Reflector::keep(JsonValue object) const {
+  if (settings_.trim) {
+    settings_.trim(kind_.kind, object);
+  } else {
+    trimServerBookkeeping(object);
+  }
+  return std::make_shared<const JsonValue>(std::move(object));
 }
 
 void Reflector::publish() { callbacks_.on_change(kind_.kind, objects_); }
@@ -172,7 +190,7 @@ Reflector::ListResult Reflector::list(const std::string& path) {
     }
     for (const JsonValue& item : page->get("items").elements()) {
       if (std::string key = objectKey(item); !key.empty()) {
-        (*fresh)[key] = std::make_shared<const JsonValue>(item);
+        (*fresh)[key] = keep(item);
       }
     }
     version = page->get("metadata").get("resourceVersion").asString();
@@ -205,7 +223,7 @@ bool Reflector::apply(const WatchEvent& event, bool& relist) {
       if (event.type == WatchEvent::Type::kDeleted) {
         objects_->erase(key);
       } else {
-        (*objects_)[key] = std::make_shared<const JsonValue>(event.object);
+        (*objects_)[key] = keep(event.object);
       }
       if (!version.empty()) {
         resource_version_ = version;

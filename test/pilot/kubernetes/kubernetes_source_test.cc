@@ -230,6 +230,28 @@ TEST_F(KubernetesSourceTest, CallbacksMayReadTheSource) {
   reading.value()->stop();
 }
 
+TEST_F(KubernetesSourceTest, ObjectsAreTrimmedBeforeTheyAreKept) {
+  const std::string bookkeeping = R"("spec":{"ports":[{"port":80}]},"status":{"loadBalancer":{}})";
+  auto withBookkeeping = [&](const std::string& name, const std::string& rv) {
+    std::string object = objectJson("Service", "default", name, rv, bookkeeping);
+    // metadata gains managedFields and the last-applied annotation
+    return object.replace(
+        object.find(R"("resourceVersion")"), 0,
+        R"("managedFields":[{"manager":"kubectl"}],"annotations":{)"
+        R"("kubectl.kubernetes.io/last-applied-configuration":"{}","keep":"x"},)");
+  };
+  server_->setListPages(kServices, {listPage({withBookkeeping("a", "3")}, "9")});
+  server_->queueWatch(kServices, streamThenIdle({watchEvent("ADDED", withBookkeeping("b", "11"))}));
+  start({kServiceKind});
+  ASSERT_TRUE(hasNames("Service", {"default/a", "default/b"}));
+  for (const auto& [key, object] : *source_->snapshot("Service")) {
+    const JsonValue& metadata = object->get("metadata");
+    EXPECT_TRUE(metadata.get("managedFields").isNull()) << key;
+    EXPECT_EQ(metadata.get("annotations").serialize(), R"({"keep":"x"})") << key;
+    EXPECT_EQ(object->get("spec").get("ports").elements().size(), 1u) << key;
+  }
+}
+
 TEST_F(KubernetesSourceTest, SnapshotsHandedOutNeverChange) {
   server_->setListPages(kServices, {listPage({service("a", "3")}, "9")});
   start({kServiceKind});
