@@ -1,168 +1,34 @@
-// The Kubernetes source against a scripted API server over TLS: paged lists, watch events
-// applied, bookmarks advancing the resourceVersion, 410 (status and ERROR event) relisting,
-// events cut into tiny chunks, 401 with a rotated token file, a dropped watch resumed from the
-// last resourceVersion, 5xx retried, API discovery (v1 preferred, v1beta1 fallback, a group
-// installed late) and an untrusted server refused. Backoffs are milliseconds; every wait is on
-// a condition with a deadline.
+// The Kubernetes source's list and watch against a scripted API server over TLS: paged lists
+// (and an expired continue token), watch events applied, snapshots immutable and trimmed,
+// synced only when every kind is listed, bookmarks advancing the resourceVersion, 410 (status
+// and ERROR event) relisting, events cut into 1-3 byte chunks, a dropped watch resumed from
+// the last resourceVersion, 5xx retried without relisting. Every wait has a deadline.
 #include "source/pilot/kubernetes/kubernetes_source.h"
 
 #include <gtest/gtest.h>
 
-#include <condition_variable>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <mutex>
-
-#include "test/pilot/kubernetes/fake_api_server.h"
-#include "test/pilot/kubernetes/test_certificates.h"
+#include "test/pilot/kubernetes/source_test_fixture.h"
 
 namespace remora::pilot::kubernetes {
 namespace {
 
-using namespace std::chrono_literals;
+using namespace std::chrono_literals;  // NOLINT: test settings read best as 5ms
 using testing::apiGroup;
-using testing::FakeApiServer;
+using testing::isList;
+using testing::isWatch;
+using testing::kServiceKind;
+using testing::kServices;
+using testing::KubernetesSourceTest;
+using testing::kVirtualServiceKind;
+using testing::kVirtualServicesV1;
+using testing::kVirtualServicesV1beta1;
 using testing::listPage;
 using testing::objectJson;
 using testing::RecordedRequest;
 using testing::ResponseWriter;
+using testing::service;
+using testing::streamThenIdle;
 using testing::watchEvent;
-
-constexpr char kServices[] = "/api/v1/services";
-constexpr char kVirtualServicesV1[] = "/apis/networking.istio.io/v1/virtualservices";
-constexpr char kVirtualServicesV1beta1[] = "/apis/networking.istio.io/v1beta1/virtualservices";
-
-const ResourceKind kServiceKind = {"Service", "", {"v1"}, "services"};
-const ResourceKind kVirtualServiceKind = {
-    "VirtualService", "networking.istio.io", {"v1", "v1beta1"}, "virtualservices"};
-
-std::string service(const std::string& name, const std::string& rv) {
-  return objectJson("Service", "default", name, rv);
-}
-
-bool isList(const RecordedRequest& r, const std::string& path) {
-  return r.path == path && r.param("watch").empty();
-}
-bool isWatch(const RecordedRequest& r, const std::string& path) {
-  return r.path == path && r.param("watch") == "1";
-}
-
-class KubernetesSourceTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    pki_ = testing::makeTestPki();
-    ASSERT_FALSE(pki_.ca_pem.empty());
-    server_ = std::make_unique<FakeApiServer>(pki_.server_cert_pem, pki_.server_key_pem);
-    server_->setAcceptedToken("token-1");
-    const char* tmp = std::getenv("TEST_TMPDIR");
-    token_file_ = (std::filesystem::path(tmp ? tmp : "/tmp") /
-                   ::testing::UnitTest::GetInstance()->current_test_info()->name())
-                      .string() +
-                  ".token";
-    writeToken("token-1");
-  }
-  void TearDown() override {
-    source_.reset();  // before the server: its threads talk to it
-    server_.reset();
-  }
-
-  void writeToken(const std::string& token) {
-    std::ofstream(token_file_ + ".new") << token << "\n";
-    std::filesystem::rename(token_file_ + ".new", token_file_);  // atomically, as the kubelet
-  }
-
-  KubernetesSourceOptions options(std::vector<ResourceKind> kinds) {
-    KubernetesSourceOptions options;
-    options.connection.host = "127.0.0.1";
-    options.connection.port = server_->port();
-    options.connection.ca_pem = pki_.ca_pem;
-    options.connection.token_file = token_file_;
-    options.kinds = std::move(kinds);
-    options.token_refresh = 1h;  // only a 401 makes it read the file again
-    options.reflector.initial_backoff = 5ms;
-    options.reflector.max_backoff = 50ms;
-    options.reflector.discovery_recheck = 50ms;
-    options.reflector.random = [] { return 0.5; };
-    options.reflector.log = [this](const std::string& line) {
-      {
-        std::lock_guard lock(mutex_);
-        log_.push_back(line);
-      }
-      changed_.notify_all();
-    };
-    return options;
-  }
-
-  void start(std::vector<ResourceKind> kinds) {
-    auto source = KubernetesSource::create(options(std::move(kinds)),
-                                           {[this](const std::string& kind, Snapshot objects) {
-                                              std::lock_guard lock(mutex_);
-                                              latest_[kind] = std::move(objects);
-                                              ++changes_;
-                                              changed_.notify_all();
-                                            },
-                                            [this] {
-                                              std::lock_guard lock(mutex_);
-                                              ++synced_calls_;
-                                              changed_.notify_all();
-                                            }});
-    ASSERT_TRUE(source.ok()) << source.error();
-    source_ = std::move(source).value();
-    source_->start();
-  }
-
-  // Waits until `condition` (called under the mutex) holds, for up to 10 s.
-  bool waitUntil(const std::function<bool()>& condition) {
-    std::unique_lock lock(mutex_);
-    return changed_.wait_for(lock, 10s, condition);
-  }
-  // The names (namespace/name) of `kind`'s latest objects, under the mutex.
-  std::vector<std::string> namesLocked(const std::string& kind) {
-    std::vector<std::string> names;
-    if (latest_.count(kind)) {
-      for (const auto& [key, object] : *latest_[kind]) {
-        names.push_back(key);
-      }
-    }
-    return names;
-  }
-  bool hasNames(const std::string& kind, const std::vector<std::string>& names) {
-    return waitUntil([&] { return namesLocked(kind) == names; });
-  }
-  std::string resourceVersionOf(const std::string& kind, const std::string& key) {
-    std::lock_guard lock(mutex_);
-    return latest_[kind]->at(key)->get("metadata").get("resourceVersion").asString();
-  }
-  RecordedRequest waitForWatchFrom(const std::string& path, const std::string& rv) {
-    return server_->waitForRequest([&](const RecordedRequest& r) {
-      return isWatch(r, path) && r.param("resourceVersion") == rv;
-    });
-  }
-
-  testing::TestPki pki_;
-  std::unique_ptr<FakeApiServer> server_;
-  std::unique_ptr<KubernetesSource> source_;
-  std::string token_file_;
-
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::map<std::string, Snapshot> latest_;
-  int changes_ = 0;
-  int synced_calls_ = 0;
-  std::vector<std::string> log_;
-};
-
-// A watch answer: 200, then `chunks` one HTTP chunk each, then held open (idle).
-testing::WatchScript streamThenIdle(std::vector<std::string> chunks) {
-  return [chunks](ResponseWriter& w) {
-    w.startChunked(200);
-    for (const std::string& chunk : chunks) {
-      w.chunk(chunk);
-    }
-    w.holdOpen();
-  };
-}
 
 TEST_F(KubernetesSourceTest, ListsInPagesThenAppliesWatchEvents) {
   server_->setListPages(kServices, {listPage({service("a", "3"), service("b", "4")}, "9", "page-1"),
@@ -209,25 +75,6 @@ TEST_F(KubernetesSourceTest, ExpiredContinueTokenListsFromTheStart) {
   }
   EXPECT_EQ(queries, (std::vector<std::string>{"limit=500", "limit=500&continue=page-1",
                                                "limit=500", "limit=500&continue=page-1"}));
-}
-
-TEST_F(KubernetesSourceTest, CallbacksMayReadTheSource) {
-  server_->setListPages(kServices, {listPage({service("a", "3")}, "9")});
-  KubernetesSource* raw = nullptr;
-  size_t seen = 0;
-  auto reading = KubernetesSource::create(
-      options({kServiceKind}), {[&](const std::string& kind, Snapshot) {
-                                  size_t size = raw->snapshot(kind)->size();  // no deadlock
-                                  std::lock_guard lock(mutex_);
-                                  seen = size + 1;
-                                  changed_.notify_all();
-                                },
-                                nullptr});
-  ASSERT_TRUE(reading.ok()) << reading.error();
-  raw = reading.value().get();
-  reading.value()->start();
-  EXPECT_TRUE(waitUntil([&] { return seen == 2; }));
-  reading.value()->stop();
 }
 
 TEST_F(KubernetesSourceTest, ObjectsAreTrimmedBeforeTheyAreKept) {
@@ -340,23 +187,6 @@ TEST_F(KubernetesSourceTest, EventsSplitIntoTinyChunksAreAllApplied) {
   ASSERT_TRUE(hasNames("Service", {"default/b\xc3\xa9", "default/c"}));
 }
 
-TEST_F(KubernetesSourceTest, UnauthorizedRereadsTheRotatedTokenFile) {
-  writeToken("token-0");  // expired: the server only accepts token-1
-  server_->setListPages(kServices, {listPage({service("a", "3")}, "9")});
-  start({kServiceKind});
-  ASSERT_FALSE(server_
-                   ->waitForRequest(
-                       [](const RecordedRequest& r) { return r.authorization == "Bearer token-0"; })
-                   .path.empty());
-  EXPECT_FALSE(source_->synced());
-  writeToken("token-1");  // the kubelet rotates the projected token
-  ASSERT_TRUE(waitUntil([&] { return synced_calls_ == 1; }));
-  EXPECT_EQ(source_->snapshot("Service")->size(), 1u);
-  // token_refresh is an hour: only the 401 can have made it read the file again.
-  auto requests = server_->requests();
-  EXPECT_EQ(requests.back().authorization, "Bearer token-1");
-}
-
 TEST_F(KubernetesSourceTest, DroppedWatchResumesFromTheLastResourceVersion) {
   server_->setListPages(kServices, {listPage({service("a", "3")}, "9")});
   server_->queueWatch(kServices, [](ResponseWriter& w) {
@@ -386,66 +216,6 @@ TEST_F(KubernetesSourceTest, ServerErrorsOnWatchAreRetriedWithoutRelisting) {
             4u);
   EXPECT_EQ(server_->countRequests([](const RecordedRequest& r) { return isList(r, kServices); }),
             1u);
-}
-
-TEST_F(KubernetesSourceTest, PrefersV1AndFallsBackToV1beta1) {
-  server_->setGroup("networking.istio.io", apiGroup("networking.istio.io", {"v1beta1", "v1"}));
-  server_->setListPages(kVirtualServicesV1,
-                        {listPage({objectJson("VirtualService", "default", "v1vs", "5")}, "9")});
-  start({kVirtualServiceKind});
-  ASSERT_TRUE(hasNames("VirtualService", {"default/v1vs"}));
-  source_.reset();
-
-  server_->setGroup("networking.istio.io", apiGroup("networking.istio.io", {"v1beta1"}));
-  server_->setListPages(kVirtualServicesV1beta1,
-                        {listPage({objectJson("VirtualService", "default", "old", "5")}, "9")});
-  {
-    std::lock_guard lock(mutex_);
-    latest_.clear();
-  }
-  start({kVirtualServiceKind});
-  ASSERT_TRUE(hasNames("VirtualService", {"default/old"}));
-}
-
-TEST_F(KubernetesSourceTest, GroupInstalledLateIsPickedUp) {
-  server_->setListPages(kServices, {listPage({service("a", "3")}, "9")});
-  start({kServiceKind, kVirtualServiceKind});
-  // Istio's CRDs are not installed: that is no error, and the source is synced without them.
-  ASSERT_TRUE(waitUntil([&] { return synced_calls_ == 1; }));
-  EXPECT_TRUE(namesLocked("VirtualService").empty());
-  auto discoveries = [] {
-    return [](const RecordedRequest& r) { return r.path == "/apis/networking.istio.io"; };
-  };
-  // Looked for again (every discovery_recheck), not given up on.
-  ASSERT_TRUE(server_->waitForRequests(discoveries(), 2));
-  EXPECT_EQ(
-      server_->countRequests([](const RecordedRequest& r) { return r.path == kVirtualServicesV1; }),
-      0u);
-
-  server_->setListPages(kVirtualServicesV1,
-                        {listPage({objectJson("VirtualService", "default", "late", "5")}, "9")});
-  server_->setGroup("networking.istio.io", apiGroup("networking.istio.io", {"v1"}));
-  ASSERT_TRUE(hasNames("VirtualService", {"default/late"}));
-  std::lock_guard lock(mutex_);
-  EXPECT_EQ(synced_calls_, 1);
-}
-
-TEST_F(KubernetesSourceTest, UntrustedServerIsRefused) {
-  testing::TestPki other = testing::makeTestPki();
-  ASSERT_FALSE(other.ca_pem.empty());
-  pki_.ca_pem = other.ca_pem;  // the source trusts a different cluster CA
-  server_->setListPages(kServices, {listPage({service("a", "3")}, "9")});
-  start({kServiceKind});
-  ASSERT_TRUE(waitUntil([&] {
-    for (const std::string& line : log_) {
-      if (line.find("server certificate not trusted") != std::string::npos) {
-        return true;
-      }
-    }
-    return false;
-  }));
-  EXPECT_FALSE(source_->synced());
-  EXPECT_TRUE(server_->requests().empty());  // no request (or token) ever reached it
 }
 
 }  // namespace
