@@ -144,6 +144,11 @@ crypto::Result<int> HttpsClient::get(const std::string& path, std::chrono::milli
   if (status == 401 && token_ != nullptr) {
     token_->invalidate();
   }
+  if (status < 200 || status > 299) {
+    // Only the status matters to the caller, and the connection is not reused: a failed
+    // watch's Status body must never be read as events.
+    return status;
+  }
 
   ChunkedDecoder decoder;
   long long received = 0;

@@ -33,8 +33,9 @@ class HttpsClient {
   // Called with each piece of the (de-chunked) body; return false to stop reading and close.
   using BodyCallback = std::function<bool(std::string_view)>;
 
-  // GET `path` (with its query). Returns the HTTP status once the whole body was delivered to
-  // `on_body` (or on_body returned false). Errors: resolution, connection, TLS verification,
+  // GET `path` (with its query). Returns the HTTP status: for 2xx once the whole body was
+  // delivered to `on_body` (or on_body returned false); for any other status at once, the body
+  // unread (on_body is not called). Errors: resolution, connection, TLS verification,
   // a malformed response, `timeout` (for the whole exchange) passed, `cancel` set (polled at
   // least every 50 ms), or the connection closing before the body's end. A status of 401 also
   // invalidates the bearer token so the next request re-reads its file.

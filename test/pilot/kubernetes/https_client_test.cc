@@ -1,6 +1,7 @@
-// The HTTPS client on its own: a Content-Length body, the server's name checked (DNS name
-// and IP address), the request timeout and cancellation of a request the server never
-// answers, and the bearer token file re-read on its schedule or after a 401.
+// The HTTPS client on its own: a Content-Length body, no body handed over for a failure status, the
+// server's name checked (DNS name and IP address), the request timeout and cancellation of a
+// request the server never answers, and the bearer token file re-read on its schedule or after a
+// 401.
 #include "source/pilot/kubernetes/https_client.h"
 
 #include <gtest/gtest.h>
@@ -49,6 +50,20 @@ TEST_F(HttpsClientTest, ReadsAContentLengthBodyFromAnIpOrANamedServer) {
     EXPECT_EQ(body, testing::listPage({}, "7"));
   }
   EXPECT_EQ(server_->requests().back().authorization, "Bearer t");
+}
+
+TEST_F(HttpsClientTest, BodyOfAFailureStatusIsNotDelivered) {
+  BearerToken token("", "t");
+  auto client = HttpsClient::create(connection_, &token);
+  ASSERT_TRUE(client.ok()) << client.error();
+  bool called = false;
+  auto status = client.value()->get("/api/v1/nothing", 5s, cancel_, [&](std::string_view) {
+    called = true;
+    return true;
+  });
+  ASSERT_TRUE(status.ok()) << status.error();
+  EXPECT_EQ(status.value(), 404);  // the fake's answer carries a JSON Status body
+  EXPECT_FALSE(called);
 }
 
 TEST_F(HttpsClientTest, TimesOutAndCancelsAnUnansweredRequest) {
