@@ -69,14 +69,12 @@ class JsonParser {
       case '[':
         return parseArray(out, depth);
       case '"':
-        out.type_ = JsonValue::Type::kString;
-        return parseString(out.text_);
+        return parseString(out.becomeText(JsonValue::Type::kString));
       case 't':
-        out.type_ = JsonValue::Type::kBool;
-        out.bool_ = true;
+        out.becomeBool(true);
         return literal("true");
       case 'f':
-        out.type_ = JsonValue::Type::kBool;
+        out.becomeBool(false);
         return literal("false");
       case 'n':
         return literal("null");
@@ -86,7 +84,7 @@ class JsonParser {
   }
 
   bool parseObject(JsonValue& out, int depth) {
-    out.type_ = JsonValue::Type::kObject;
+    JsonValue::Members& members = out.becomeObject();
     ++pos_;  // '{'
     skipSpace();
     if (consume('}')) {
@@ -106,12 +104,13 @@ class JsonParser {
         return fail("expected ':'");
       }
       skipSpace();
-      out.members_.emplace_back(std::move(key), JsonValue());
-      if (!parseValue(out.members_.back().second, depth + 1)) {
+      members.emplace_back(std::move(key), JsonValue());
+      if (!parseValue(members.back().second, depth + 1)) {
         return false;
       }
       skipSpace();
       if (consume('}')) {
+        members.shrink_to_fit();  // values are kept for long: no growth slack
         return true;
       }
       if (!consume(',')) {
@@ -121,7 +120,7 @@ class JsonParser {
   }
 
   bool parseArray(JsonValue& out, int depth) {
-    out.type_ = JsonValue::Type::kArray;
+    std::vector<JsonValue>& elements = out.becomeArray();
     ++pos_;  // '['
     skipSpace();
     if (consume(']')) {
@@ -129,12 +128,13 @@ class JsonParser {
     }
     while (true) {
       skipSpace();
-      out.elements_.emplace_back();
-      if (!parseValue(out.elements_.back(), depth + 1)) {
+      elements.emplace_back();
+      if (!parseValue(elements.back(), depth + 1)) {
         return false;
       }
       skipSpace();
       if (consume(']')) {
+        elements.shrink_to_fit();
         return true;
       }
       if (!consume(',')) {
@@ -282,8 +282,7 @@ class JsonParser {
         return fail("expected exponent digits");
       }
     }
-    out.type_ = JsonValue::Type::kNumber;
-    out.text_ = std::string(text_.substr(start, pos_ - start));
+    out.becomeText(JsonValue::Type::kNumber) = std::string(text_.substr(start, pos_ - start));
     return true;
   }
 

@@ -6,10 +6,12 @@
 // through a double. Copies are deep; the only change offered is removing members (trimming an
 // object before it is kept), and objects shared in snapshots are const.
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "source/common/crypto/result.h"
@@ -44,26 +46,35 @@ class JsonValue {
   long long asInteger(long long fallback = 0) const;
   bool asBool(bool fallback = false) const;
   // Array elements (empty for non-arrays) and object members (empty for non-objects).
-  const std::vector<JsonValue>& elements() const { return elements_; }
-  const std::vector<std::pair<std::string, JsonValue>>& members() const { return members_; }
+  const std::vector<JsonValue>& elements() const;
+  const std::vector<std::pair<std::string, JsonValue>>& members() const;
 
   // The member `key` of an object for changing, or null when absent.
   JsonValue* find(std::string_view key);
   // Removes the member `key` of an object; false when there was none.
   bool erase(std::string_view key);
+  // Removes every member of an object not named in `keys`.
+  void keepOnly(std::initializer_list<std::string_view> keys);
+  // The elements of an array for changing, or null for non-arrays.
+  std::vector<JsonValue>* elementsForChange();
 
   // Compact JSON text (no insignificant whitespace), strings escaped per RFC 8259.
   std::string serialize() const;
 
  private:
   friend class JsonParser;
+  using Members = std::vector<std::pair<std::string, JsonValue>>;
+  // The parser's way in: makes this value of `type` and returns its (empty) storage.
+  std::string& becomeText(Type type);  // kString or kNumber (the number's source text)
+  std::vector<JsonValue>& becomeArray();
+  Members& becomeObject();
+  void becomeBool(bool value);
   void serializeTo(std::string& out) const;
 
+  // One variant, not a field per type: at 50,000 pods the kept objects are millions of
+  // values, and a value is 48 bytes this way instead of 88.
   Type type_ = Type::kNull;
-  bool bool_ = false;
-  std::string text_;  // the string's value, or a number's source text
-  std::vector<JsonValue> elements_;
-  std::vector<std::pair<std::string, JsonValue>> members_;
+  std::variant<std::monostate, bool, std::string, std::vector<JsonValue>, Members> value_;
 };
 
 }  // namespace remora::pilot::kubernetes

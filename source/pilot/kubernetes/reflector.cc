@@ -1,5 +1,7 @@
 #include "source/pilot/kubernetes/reflector.h"
 
+#include "source/pilot/kubernetes/object_trim.h"
+
 #include <iostream>
 #include <random>
 
@@ -13,15 +15,6 @@ std::function<double()> defaultRandom() {
 }
 
 }  // namespace
-
-void trimServerBookkeeping(JsonValue& object) {
-  if (JsonValue* metadata = object.find("metadata")) {
-    metadata->erase("managedFields");
-    if (JsonValue* annotations = metadata->find("annotations")) {
-      annotations->erase("kubectl.kubernetes.io/last-applied-configuration");
-    }
-  }
-}
 
 std::string objectKey(const JsonValue& object) {
   const JsonValue& metadata = object.get("metadata");
@@ -77,7 +70,7 @@ std::shared_ptr<const JsonValue> Reflector::keep(JsonValue object) const {
   if (settings_.trim) {
     settings_.trim(kind_.kind, object);
   } else {
-    trimServerBookkeeping(object);
+    trimForPilot(kind_.kind, object);
   }
   return std::make_shared<const JsonValue>(std::move(object));
 }

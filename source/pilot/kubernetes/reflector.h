@@ -43,7 +43,7 @@ struct ReflectorSettings {
   std::function<double()> random;
   // Trims an object (list item or watch event object) before it is kept, to hold only what
   // pilot reads: at 50,000 pods the objects are most of the memory. Called on the reflector's
-  // thread with the kind. Default (null): trimServerBookkeeping.
+  // thread with the kind. Default (null): trimForPilot (object_trim.h).
   std::function<void(const std::string& kind, JsonValue& object)> trim;
   // Errors and notable events ("VirtualService: watch: 410 Gone, listing again"). Default
   // (null): stderr.
@@ -94,11 +94,6 @@ class Reflector {
   std::string resource_version_;
   bool ready_reported_ = false;
 };
-
-// Removes what only the API server and kubectl use: metadata.managedFields and the
-// kubectl.kubernetes.io/last-applied-configuration annotation (together often larger than the
-// rest of the object).
-void trimServerBookkeeping(JsonValue& object);
 
 // "namespace/name" or "name" from an object's metadata; empty when it has no name.
 std::string objectKey(const JsonValue& object);
