@@ -5,6 +5,7 @@
 
 #include "source/pilot/config_schema.h"
 #include "source/pilot/security/policy_reader.h"
+#include "source/pilot/translator.h"
 
 namespace remora::pilot {
 namespace {
@@ -87,22 +88,33 @@ std::vector<ConfigIssue> ConfigGuard::problemsOf(const Object& object) const {
     out.push_back(issueOf(object, ConfigIssue::Severity::kError, problem.field, problem.reason,
                           problem.message));
   }
-  if (object.kind == "AuthorizationPolicy" && out.empty()) {
-    std::vector<ManifestError> errors;
-    if (!security::readAuthorizationPolicy(object, trust_domain_, errors)) {
-      std::string prefix = object.where() + ": ";
-      for (const auto& e : errors) {
-        std::string text =
-            e.message.rfind(prefix, 0) == 0 ? e.message.substr(prefix.size()) : e.message;
-        size_t colon = text.find(": ");
-        std::string field = colon == std::string::npos ? "" : text.substr(0, colon);
-        std::string message = colon == std::string::npos ? text : text.substr(colon + 2);
-        std::string reason = message == "unknown field" ? "unknown_field" : "invalid";
-        out.push_back(
-            issueOf(object, ConfigIssue::Severity::kError, field, reason, std::move(message)));
-      }
-    }
+  // The security readers' own checks (values, versions): a policy they would leave out must
+  // not get past here, or its strictest reading would not apply.
+  if (!out.empty() || !securityKind(object.kind)) return out;
+  std::vector<ManifestError> errors;
+  bool readable = false;
+  try {
+    Translator::PeerAuthentication unused;
+    readable = object.kind == "AuthorizationPolicy"
+                   ? security::readAuthorizationPolicy(object, trust_domain_, errors).has_value()
+                   : Translator::parsePeerAuthentication(object, unused, &errors);
+  } catch (const YAML::Exception& e) {
+    errors.push_back({object.where() + ": (object): malformed: " + e.what()});
   }
+  if (readable) return out;
+  std::string prefix = object.where() + ": ";
+  for (const auto& e : errors) {
+    std::string text =
+        e.message.rfind(prefix, 0) == 0 ? e.message.substr(prefix.size()) : e.message;
+    size_t colon = text.find(": ");
+    std::string field = colon == std::string::npos ? "" : text.substr(0, colon);
+    std::string message = colon == std::string::npos ? text : text.substr(colon + 2);
+    std::string reason = message == "unknown field" ? "unknown_field" : "invalid";
+    out.push_back(
+        issueOf(object, ConfigIssue::Severity::kError, field, reason, std::move(message)));
+  }
+  if (out.empty())
+    out.push_back(issueOf(object, ConfigIssue::Severity::kError, "", "invalid", "cannot be read"));
   return out;
 }
 

@@ -249,6 +249,24 @@ TEST(FailClosedTest, ABrokenPeerAuthenticationWithoutAGoodVersionIsStrict) {
   EXPECT_EQ(after->peerAuthenticationMode("default", "web-1", 0), MtlsMode::kStrict);
 }
 
+// Problems only the policy readers find (a value, not a field) count the same.
+TEST(FailClosedTest, APeerAuthenticationTheReaderRefusesIsStrictToo) {
+  Mesh mesh;
+  mesh.folder.write("workloads.yaml", kWorkloads);
+  // portLevelMtls needs a selector; the port is out of range.
+  mesh.folder.write("mtls.yaml",
+                    "apiVersion: security.istio.io/v1\nkind: PeerAuthentication\n"
+                    "metadata: {name: default, namespace: default}\n"
+                    "spec: {mtls: {mode: DISABLE}, portLevelMtls: {70000: {mode: DISABLE}}}\n");
+  auto after = mesh.reload();
+  EXPECT_EQ(after->peerAuthenticationMode("default", "web-1", 0), MtlsMode::kStrict);
+  EXPECT_EQ(after->peerAuthenticationMode("default", "reviews-1", 9080), MtlsMode::kStrict);
+  EXPECT_TRUE(
+      mesh.has("invalid PeerAuthentication default/default (mtls.yaml): "
+               "spec.portLevelMtls"))
+      << mesh.lines();
+}
+
 TEST(FailClosedTest, DuplicatesAreReportedAndTheOlderFileWins) {
   const std::string to_v1 = virtualService(kRouteToV1);
   const std::string to_v2 = virtualService(
