@@ -2,7 +2,11 @@
 // last good translation (compared whole), and a security object broken from the start gets its
 // strictest reading. Through the real pipeline: folder source -> guard -> translator.
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
+#include <fstream>
 
 #include "source/pilot/config_pipeline.h"
 #include "source/pilot/folder_source.h"
@@ -345,6 +349,22 @@ TEST(FailClosedTest, ProblemsShowOnThePageAndInTheMetric) {
       metrics.find("pilot_config_errors{kind=\"VirtualService\",reason=\"unknown_field\"} 1\n"),
       std::string::npos)
       << metrics;
+  // promtool accepts it (with problems of the source too: kind "source").
+  mesh.folder.write("broken.yaml", "kind: [\n");
+  mesh.reload();
+  if (access("/usr/bin/promtool", X_OK) == 0) {
+    std::string path = mesh.folder.path() + "/../metrics.txt";
+    std::ofstream(path) << mesh.issues.metrics();
+    std::string command = "/usr/bin/promtool check metrics < " + path + " > " + path + ".out 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0);
+    std::ifstream lint(path + ".out");
+    std::string output((std::istreambuf_iterator<char>(lint)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(output, "");
+    EXPECT_NE(mesh.issues.metrics().find(
+                  "pilot_config_errors{kind=\"source\",reason=\"parse_error\"} 1\n"),
+              std::string::npos);
+  }
+  mesh.folder.remove("broken.yaml");
   // Fixed: the problems are gone from both.
   mesh.folder.write("routes.yaml", virtualService(kRouteToV1));
   mesh.reload();
