@@ -77,13 +77,23 @@ Object ConfigGuard::strictestReading(const Object& rejected) {
     }
   }
   doc["spec"] = spec;
-  Object stand_in{rejected.file, rejected.file_mtime_ns, rejected.kind,
-                  rejected.ns,   rejected.name,          doc};
+  Object stand_in;
+  stand_in.file = rejected.file;
+  stand_in.file_mtime_ns = rejected.file_mtime_ns;
+  stand_in.kind = rejected.kind;
+  stand_in.ns = rejected.ns;
+  stand_in.name = rejected.name;
+  stand_in.node = doc;  // a default Node takes the reference (it has no content to overwrite)
   return stand_in;
 }
 
 std::vector<ConfigIssue> ConfigGuard::problemsOf(const Object& object) const {
   std::vector<ConfigIssue> out;
+  if (object.unreadable) {
+    out.push_back(issueOf(object, ConfigIssue::Severity::kError, "", "parse_error",
+                          "its document is not valid YAML"));
+    return out;
+  }
   for (const auto& problem : schema::check(object.kind, object.node)) {
     out.push_back(issueOf(object, ConfigIssue::Severity::kError, problem.field, problem.reason,
                           problem.message));

@@ -1,5 +1,7 @@
 #include "source/pilot/folder_source.h"
 
+#include "source/pilot/manifest_salvage.h"
+
 #include <dirent.h>
 #include <poll.h>
 #include <sys/inotify.h>
@@ -144,12 +146,22 @@ SourceSnapshot FolderSource::snapshot() {
     } catch (const YAML::Exception& e) {
       auto old = files_.find(file);
       bool kept = old != files_.end();
-      out.issues.push_back(
-          fileIssue(file, "parse_error",
-                    std::string("not valid YAML: ") + e.what() +
-                        (kept ? "; the objects of its last good version stay in force"
-                              : "; no earlier version was read, so none of its objects apply")));
-      if (kept) next[file] = old->second;
+      out.issues.push_back(fileIssue(
+          file, "parse_error",
+          std::string("not valid YAML: ") + e.what() +
+              (kept ? "; the objects of its last good version stay in force"
+                    : "; no earlier version was read: its documents are read one by one")));
+      if (kept) {
+        next[file] = old->second;
+      } else {
+        std::vector<ManifestError> errors;
+        std::vector<Object> salvaged;
+        salvageManifests(file, text.str(), salvaged, errors);
+        for (auto& object : salvaged) object.file_mtime_ns = mtime;
+        for (const auto& error : errors)
+          out.issues.push_back(fileIssue(file, "parse_error", error.message));
+        out.objects.insert(out.objects.end(), salvaged.begin(), salvaged.end());
+      }
       continue;
     }
     FileState state;

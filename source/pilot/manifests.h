@@ -22,6 +22,9 @@ struct Object {
   // The file's modification time (ns since the epoch): of two definitions of one object the
   // older wins (config_guard.h). 0 when unknown.
   int64_t file_mtime_ns = 0;
+  // The object's document did not parse (manifest_salvage.h): only kind, namespace and name
+  // are known, and the config guard rejects it.
+  bool unreadable = false;
   std::string kind;
   std::string ns;  // metadata.namespace, "default" when absent
   std::string name;
