@@ -7,9 +7,7 @@
 //   remora-pilot mint-token --key KEY --namespace NS --service-account SA
 
 #include <grpcpp/grpcpp.h>
-#include <poll.h>
 #include <signal.h>
-#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -17,11 +15,15 @@
 #include <cstring>
 #include <iostream>
 #include <string>
+#include <tuple>
 
+#include "source/common/common/logger.h"
 #include "source/pilot/ads_server.h"
 #include "source/pilot/ca/pilot_ca.h"
 #include "source/pilot/ca/token_minter.h"
+#include "source/pilot/config_pipeline.h"
 #include "source/pilot/discovery_listen.h"
+#include "source/pilot/folder_source.h"
 #include "source/pilot/monitor.h"
 #include "source/pilot/request_normalization.h"
 #include "source/pilot/xds_auth/auth_failures.h"
@@ -58,12 +60,14 @@ void usage(std::ostream& out) {
          "                    [--trust-domain DOMAIN] [--root-namespace NS]\n"
          "                    [--path-normalization MODE]\n"
          "                    [--path-with-escaped-slashes-action ACTION]\n"
-         "  --manifests DIR          folder of Kubernetes/Istio YAML, watched (required)\n"
+         "  --manifests DIR          folder of Kubernetes/Istio YAML (*.yaml, *.yml, *.json,\n"
+         "                           subfolders too), watched (required)\n"
          "  --listen IP:PORT|off     plaintext discovery (gRPC), for local development: it\n"
          "                           serves any node to anyone who can reach it; default\n"
          "                           127.0.0.1:15010. Proxies in a mesh use the CA's TLS port,\n"
          "                           which serves only the node their certificate proves\n"
-         "  --monitoring IP:PORT     /debug/syncz, /metrics; default 127.0.0.1:15014\n"
+         "  --monitoring IP:PORT     /debug/syncz, /debug/config_errors, /metrics; default\n"
+         "                           127.0.0.1:15014\n"
          "  --outbound-address IP:PORT  the proxies' outbound listener; default 0.0.0.0:15001\n"
          "  --inbound-port PORT      the proxies' inbound listener port; default 15006\n"
          "  --outbound-traffic-policy MODE  mesh-wide default for traffic to destinations\n"
@@ -84,23 +88,11 @@ void usage(std::ostream& out) {
       << ca::kCaUsage;
 }
 
-void reload(const std::string& dir, const TranslateOptions& options, SnapshotCache& cache,
-            std::shared_ptr<const Translator>& last) {
-  auto start = std::chrono::steady_clock::now();
-  std::vector<ManifestError> errors;
-  auto objects = loadManifests(dir, errors);
-  size_t count = objects.size();
-  auto translator = std::make_shared<const Translator>(std::move(objects), options, last.get());
-  last = translator;
-  auto took = std::chrono::duration_cast<std::chrono::microseconds>(
-      std::chrono::steady_clock::now() - start);
-  for (const auto& e : errors) std::fprintf(stderr, "[pilot] error: %s\n", e.message.c_str());
-  for (const auto& e : translator->errors()) {
-    std::fprintf(stderr, "[pilot] error: %s (skipped)\n", e.message.c_str());
-  }
-  std::fprintf(stderr, "[pilot] %zu objects from %s translated in %lld us; pushing\n", count,
-               dir.c_str(), static_cast<long long>(took.count()));
-  cache.update(translator, std::move(errors), took);
+void reload(ConfigPipeline& pipeline, const ConfigSource& source, SnapshotCache& cache) {
+  ConfigPipeline::Result result = pipeline.reload();
+  REMORA_LOG(info, "%zu objects from %s translated in %lld us; pushing", result.objects,
+             source.describe().c_str(), static_cast<long long>(result.took.count()));
+  cache.update(result.translator, std::move(result.errors), result.took);
 }
 
 }  // namespace
@@ -190,17 +182,33 @@ int main(int argc, char** argv) {
   uint16_t outbound_port;
   std::string listen_ip;
   uint16_t listen_port;
-  if (!splitAddress(outbound, options.outbound_address, outbound_port) ||
-      !splitAddress(monitoring, monitoring_ip, monitoring_port) ||
-      (plaintextDiscoveryEnabled(listen) && !splitAddress(listen, listen_ip, listen_port))) {
-    std::cerr << "remora-pilot: addresses are IP:PORT\n";
-    return 1;
+  for (const auto& [flag, value, ok] :
+       {std::tuple{"--outbound-address", outbound,
+                   splitAddress(outbound, options.outbound_address, outbound_port)},
+        std::tuple{"--monitoring", monitoring,
+                   splitAddress(monitoring, monitoring_ip, monitoring_port)},
+        std::tuple{
+            "--listen", listen,
+            !plaintextDiscoveryEnabled(listen) || splitAddress(listen, listen_ip, listen_port)}}) {
+    if (!ok) {
+      std::cerr << "remora-pilot: " << flag << ": \"" << value << "\" is not IP:PORT\n";
+      return 1;
+    }
   }
   options.outbound_port = outbound_port;
 
+  // A folder that is not there would serve an empty mesh: refuse to start (exit 2, as for a
+  // source that cannot be read).
+  std::string source_error;
+  std::unique_ptr<ConfigSource> source = FolderSource::open(manifests, source_error);
+  if (!source) {
+    std::cerr << "remora-pilot: --manifests: " << source_error << "\n";
+    return 2;
+  }
   SnapshotCache cache;
-  std::shared_ptr<const Translator> last;
-  reload(manifests, options, cache, last);
+  ConfigIssues config_issues;
+  ConfigPipeline pipeline(*source, options, config_issues);
+  reload(pipeline, *source, cache);
 
   if (!plaintextDiscoveryEnabled(listen) && !ca_options.enabled()) {
     std::cerr << "remora-pilot: --listen off and --ca-listen off leave no discovery port\n";
@@ -249,10 +257,13 @@ int main(int argc, char** argv) {
                  certificate_authority->ip().c_str(), certificate_authority->port(),
                  options.trust_domain.c_str());
   }
-  MonitorServer monitor(cache, [&certificate_authority, &auth_failures] {
-    return (certificate_authority ? certificate_authority->metrics() : std::string()) +
-           auth_failures.render();
-  });
+  MonitorServer monitor(
+      cache,
+      [&certificate_authority, &auth_failures, &config_issues] {
+        return (certificate_authority ? certificate_authority->metrics() : std::string()) +
+               auth_failures.render() + config_issues.metrics();
+      },
+      [&config_issues] { return config_issues.page(); });
   std::string error;
   if (!monitor.start(monitoring_ip, monitoring_port, error)) {
     std::cerr << "remora-pilot: monitoring: " << error << "\n";
@@ -266,26 +277,18 @@ int main(int argc, char** argv) {
 
   signal(SIGTERM, onSignal);
   signal(SIGINT, onSignal);
-  // Watch the folder: any file written, moved in or out, or deleted starts a debounced reload.
-  int inotify = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-  inotify_add_watch(inotify, manifests.c_str(),
-                    IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE);
+  // Any change of the source starts a debounced reload.
   bool pending = false;
   auto last_event = std::chrono::steady_clock::now();
   auto last_ca_tick = std::chrono::steady_clock::now();
   while (!g_stop) {
-    pollfd p{inotify, POLLIN, 0};
-    int ready = ::poll(&p, 1, 20);
-    if (ready > 0) {
-      char buffer[4096];
-      while (::read(inotify, buffer, sizeof(buffer)) > 0) {
-      }
+    if (source->waitForChange(std::chrono::milliseconds(20))) {
       pending = true;
       last_event = std::chrono::steady_clock::now();
     }
     if (pending && std::chrono::steady_clock::now() - last_event >= kDebounce) {
       pending = false;
-      reload(manifests, options, cache, last);
+      reload(pipeline, *source, cache);
     }
     // The CA's roots are polled, not watched: a Kubernetes Secret mount swaps a symlink,
     // which inotify on the folder does not report reliably.
@@ -298,6 +301,5 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "[pilot] shutting down\n");
   if (server) server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   if (certificate_authority) certificate_authority->stop();
-  ::close(inotify);
   return 0;
 }

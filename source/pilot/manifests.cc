@@ -19,7 +19,15 @@ const std::set<std::string> kKinds = {"Service",
                                       "ServiceEntry",
                                       "Sidecar",
                                       "PeerAuthentication",
-                                      "AuthorizationPolicy"};
+                                      "AuthorizationPolicy",
+                                      "Namespace"};
+
+// Istio's API groups: their kinds are kept even when pilot does not implement them, to be
+// reported as not supported rather than silently ignored.
+bool istioGroup(const YAML::Node& doc) {
+  if (!doc["apiVersion"] || !doc["apiVersion"].IsScalar()) return false;
+  return doc["apiVersion"].Scalar().find(".istio.io/") != std::string::npos;
+}
 
 bool isManifest(const std::string& name) {
   auto ends = [&](const std::string& suffix) {
@@ -62,7 +70,7 @@ void parseManifestText(const std::string& file, const std::string& text,
     Object object;
     object.file = file;
     object.kind = doc["kind"].as<std::string>();
-    if (kKinds.count(object.kind) == 0) continue;
+    if (kKinds.count(object.kind) == 0 && !istioGroup(doc)) continue;
     const YAML::Node& metadata = doc["metadata"];
     if (!metadata || !metadata["name"] || !metadata["name"].IsScalar() ||
         metadata["name"].as<std::string>().empty()) {

@@ -71,6 +71,9 @@ void MonitorServer::handle(int fd) {
   if (path == "/debug/syncz") {
     type = "application/json";
     body = cache_.syncz();
+  } else if (path == "/debug/config_errors" && config_errors_) {
+    type = "application/json";
+    body = config_errors_();
   } else if (path == "/metrics" || path == "/stats/prometheus") {
     type = "text/plain; version=0.0.4";
     body = cache_.metrics();
@@ -79,7 +82,7 @@ void MonitorServer::handle(int fd) {
     body = "ready\n";
   } else {
     status = 404;
-    body = "not found: try /debug/syncz, /metrics, /ready\n";
+    body = "not found: try /debug/syncz, /debug/config_errors, /metrics, /ready\n";
   }
   std::string response = "HTTP/1.1 " + std::to_string(status) +
                          (status == 200 ? " OK" : " Not Found") + "\r\ncontent-type: " + type +

@@ -1,7 +1,8 @@
 #pragma once
 
 // Pilot's own small HTTP/1.1 server for operators: GET /debug/syncz (connected proxies and
-// what each ACKed or NACKed, JSON), GET /metrics (Prometheus text), GET /ready. One thread,
+// what each ACKed or NACKed, JSON), GET /debug/config_errors (the current problems of pilot's
+// inputs, JSON, see config_issues.h), GET /metrics (Prometheus text), GET /ready. One thread,
 // one request per connection.
 
 #include <atomic>
@@ -17,8 +18,12 @@ class MonitorServer {
  public:
   // `extra_metrics` (may be empty) is appended to /metrics on every scrape, on the monitor's
   // thread: other parts of pilot (the CA) expose their metrics through it.
-  MonitorServer(SnapshotCache& cache, std::function<std::string()> extra_metrics = {})
-      : cache_(cache), extra_metrics_(std::move(extra_metrics)) {}
+  // `config_errors` (may be empty) renders /debug/config_errors.
+  MonitorServer(SnapshotCache& cache, std::function<std::string()> extra_metrics = {},
+                std::function<std::string()> config_errors = {})
+      : cache_(cache),
+        extra_metrics_(std::move(extra_metrics)),
+        config_errors_(std::move(config_errors)) {}
   ~MonitorServer();
   // Binds ip:port (port 0: any); false with `error` on failure.
   bool start(const std::string& ip, uint16_t port, std::string& error);
@@ -30,6 +35,7 @@ class MonitorServer {
 
   SnapshotCache& cache_;
   std::function<std::string()> extra_metrics_;
+  std::function<std::string()> config_errors_;
   int fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};

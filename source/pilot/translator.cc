@@ -30,18 +30,37 @@ using config::route::v1::VirtualHost;
 }  // namespace
 
 bool internal::parseDuration(const std::string& text, google::protobuf::Duration& out) {
-  static const std::regex pattern(R"(^([0-9]+(\.[0-9]+)?)(h|m|s|ms|us)$)");
+  static const std::regex pattern(R"(^([0-9]{1,12})(\.([0-9]{1,9}))?(h|m|s|ms|us)$)");
   std::smatch m;
   if (!std::regex_match(text, m, pattern)) return false;
-  double value = std::stod(m[1]);
-  std::string unit = m[3];
-  double seconds = unit == "h"    ? value * 3600
-                   : unit == "m"  ? value * 60
-                   : unit == "s"  ? value
-                   : unit == "ms" ? value / 1e3
-                                  : value / 1e6;
-  out.set_seconds(static_cast<int64_t>(seconds));
-  out.set_nanos(static_cast<int32_t>((seconds - static_cast<double>(out.seconds())) * 1e9));
+  // In integers, never through a double: "2.3s" is 2300 ms exactly, not 2299.999...
+  std::string unit = m[4];
+  const int64_t unit_nanos = unit == "h"    ? int64_t{3600} * 1000000000
+                             : unit == "m"  ? int64_t{60} * 1000000000
+                             : unit == "s"  ? int64_t{1000000000}
+                             : unit == "ms" ? int64_t{1000000}
+                                            : int64_t{1000};
+  const int64_t whole = std::stoll(m[1]);
+  std::string fraction = m[3];
+  int64_t fraction_nanos = 0;  // of the fraction of one unit, to 9 digits of it
+  if (!fraction.empty()) {
+    // unit_nanos * 0.fraction: fraction padded to 9 digits, times unit_nanos / 1e9 (exact
+    // for every unit down to microseconds, after scaling the other way).
+    fraction.resize(9, '0');
+    const int64_t billionths = std::stoll(fraction);
+    fraction_nanos = unit_nanos >= 1000000000 ? billionths * (unit_nanos / 1000000000)
+                                              : billionths / (1000000000 / unit_nanos);
+  }
+  const int64_t nanos_per_second = 1000000000;
+  // whole <= 10^12 units: at most 3.6e21 ns for hours, so split before multiplying.
+  int64_t seconds = unit_nanos >= nanos_per_second ? whole * (unit_nanos / nanos_per_second)
+                                                   : whole / (nanos_per_second / unit_nanos);
+  int64_t nanos =
+      unit_nanos >= nanos_per_second ? 0 : (whole % (nanos_per_second / unit_nanos)) * unit_nanos;
+  nanos += fraction_nanos;
+  seconds += nanos / nanos_per_second;
+  out.set_seconds(seconds);
+  out.set_nanos(static_cast<int32_t>(nanos % nanos_per_second));
   return true;
 }
 

@@ -133,6 +133,21 @@ class Translator {
   // only if this matches the caller's certificate.
   std::optional<std::string> podServiceAccount(const std::string& ns, const std::string& pod) const;
 
+  // translator_peer_authentication.cc. Public for the config guard (config_guard.h), which
+  // admits a PeerAuthentication only if it reads.
+  struct PeerAuthentication {
+    std::string ns;
+    std::string name;
+    // metadata.creationTimestamp in seconds since the epoch; 0 when absent (the oldest).
+    int64_t created = 0;
+    // spec.selector.matchLabels; empty: the namespace's policy (the mesh's in root_namespace).
+    std::map<std::string, std::string> selector;
+    MtlsMode mode = MtlsMode::kUnset;
+    std::map<uint32_t, MtlsMode> port_modes;  // spec.portLevelMtls by container port
+  };
+  // Reads and checks one PeerAuthentication; errors go to `errors` when not null.
+  static bool parsePeerAuthentication(const Object& o, PeerAuthentication& out,
+                                      std::vector<ManifestError>* errors);
   struct Port {
     std::string name;
     uint32_t number = 0;
@@ -181,20 +196,6 @@ class Translator {
   bool checkDestinationRule(const Object& dr);
 
   void addServiceClusters(const Service& service, Resources& out) const;
-  // translator_peer_authentication.cc
-  struct PeerAuthentication {
-    std::string ns;
-    std::string name;
-    // metadata.creationTimestamp in seconds since the epoch; 0 when absent (the oldest).
-    int64_t created = 0;
-    // spec.selector.matchLabels; empty: the namespace's policy (the mesh's in root_namespace).
-    std::map<std::string, std::string> selector;
-    MtlsMode mode = MtlsMode::kUnset;
-    std::map<uint32_t, MtlsMode> port_modes;  // spec.portLevelMtls by container port
-  };
-  // Reads and checks one PeerAuthentication; errors go to `errors` when not null.
-  static bool parsePeerAuthentication(const Object& o, PeerAuthentication& out,
-                                      std::vector<ManifestError>* errors);
   const PeerAuthentication* workloadPolicy(const std::string& ns, const std::string& pod) const;
   // translator_tls.cc
   // An endpoint of a cluster: its pod ("ns/pod") and the port it receives on.
