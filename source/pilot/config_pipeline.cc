@@ -1,10 +1,7 @@
 #include "source/pilot/config_pipeline.h"
 
 namespace remora::pilot {
-namespace {
 
-// A translator error ("<file>: <Kind> <ns>/<name>: <field>: <message>") as an issue of the
-// object it names.
 ConfigIssue translatorIssue(const ManifestError& error, const std::vector<Object>& objects) {
   ConfigIssue issue;
   issue.reason = "invalid";
@@ -24,8 +21,6 @@ ConfigIssue translatorIssue(const ManifestError& error, const std::vector<Object
   }
   return issue;
 }
-
-}  // namespace
 
 ConfigPipeline::Result ConfigPipeline::reload() {
   auto start = std::chrono::steady_clock::now();

@@ -17,6 +17,10 @@
 
 namespace remora::pilot {
 
+// A translator error ("<file>: <Kind> <ns>/<name>: <field>: <message>") as an issue of the
+// object it names (one of `objects`, the translator's input). Shared with `analyze`.
+ConfigIssue translatorIssue(const ManifestError& error, const std::vector<Object>& objects);
+
 class ConfigPipeline {
  public:
   ConfigPipeline(ConfigSource& source, TranslateOptions options, ConfigIssues& issues)

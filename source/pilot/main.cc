@@ -5,6 +5,7 @@
 //                [--outbound-address 0.0.0.0:15001] [--cluster-domain cluster.local]
 //                [--ca-listen 127.0.0.1:15012] [--ca-dir DIR] [--root-cert-out FILE] ...
 //   remora-pilot mint-token --key KEY --namespace NS --service-account SA
+//   remora-pilot analyze DIR
 
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
@@ -19,6 +20,7 @@
 
 #include "source/common/common/logger.h"
 #include "source/pilot/ads_server.h"
+#include "source/pilot/analyze/analyze_command.h"
 #include "source/pilot/ca/pilot_ca.h"
 #include "source/pilot/ca/token_minter.h"
 #include "source/pilot/config_pipeline.h"
@@ -100,6 +102,9 @@ void reload(ConfigPipeline& pipeline, const ConfigSource& source, SnapshotCache&
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "mint-token") {
     return ca::runMintTokenCommand(argc - 2, argv + 2, std::cout, std::cerr);
+  }
+  if (argc > 1 && std::string(argv[1]) == "analyze") {
+    return analyze::runAnalyzeCommand(argc - 2, argv + 2, std::cout, std::cerr);
   }
   std::string manifests;
   std::string listen = kDefaultPlaintextListen;

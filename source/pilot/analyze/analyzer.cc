@@ -1,0 +1,56 @@
+#include "source/pilot/analyze/analyzer.h"
+
+#include "source/pilot/analyze/mesh_index.h"
+#include "source/pilot/analyze/reference_checks.h"
+#include "source/pilot/config_guard.h"
+#include "source/pilot/config_pipeline.h"
+
+namespace remora::pilot::analyze {
+
+Finding findingOf(const ConfigIssue& issue) {
+  Finding f;
+  f.severity = issue.severity == ConfigIssue::Severity::kError ? Finding::Severity::kError
+                                                               : Finding::Severity::kWarning;
+  if (issue.kind.empty()) {
+    f.code = code::kManifestUnreadable;  // a file or the folder itself
+  } else if (issue.reason == "unsupported_kind") {
+    f.code = code::kUnsupportedKind;
+  } else if (issue.reason == "duplicate") {
+    f.code = code::kDuplicateObject;
+  } else if (issue.reason == "rejected") {
+    f.code = code::kObjectRejected;
+  } else {
+    // unknown_field, wrong_type, bad_enum, not_supported, parse_error, invalid
+    f.code = code::kSchemaValidationError;
+  }
+  f.kind = issue.kind;
+  f.ns = issue.ns;
+  f.name = issue.name;
+  f.file = issue.file;
+  f.message = issue.field.empty() ? issue.message : issue.field + ": " + issue.message;
+  return f;
+}
+
+std::vector<Finding> analyzeSource(ConfigSource& source, const TranslateOptions& options) {
+  std::vector<Finding> out;
+  SourceSnapshot snapshot = source.snapshot();
+  for (const auto& issue : snapshot.issues) out.push_back(findingOf(issue));
+
+  ConfigGuard guard(options.trust_domain);
+  ConfigGuard::Admitted admitted = guard.admit(std::move(snapshot.objects));
+  for (const auto& issue : admitted.issues) out.push_back(findingOf(issue));
+
+  Translator translator(admitted.objects, options);
+  for (const auto& error : translator.errors()) {
+    out.push_back(findingOf(translatorIssue(error, admitted.objects)));
+  }
+
+  MeshIndex index(admitted.objects, options.cluster_domain);
+  for (auto& finding : checkReferences(admitted.objects, index, options.root_namespace)) {
+    out.push_back(std::move(finding));
+  }
+  sortFindings(out);
+  return out;
+}
+
+}  // namespace remora::pilot::analyze
