@@ -11,8 +11,8 @@ Finding findingOf(const ConfigIssue& issue) {
   Finding f;
   f.severity = issue.severity == ConfigIssue::Severity::kError ? Finding::Severity::kError
                                                                : Finding::Severity::kWarning;
-  if (issue.kind.empty()) {
-    f.code = code::kManifestUnreadable;  // a file or the folder itself
+  if (issue.kind.empty() || issue.reason == "parse_error") {
+    f.code = code::kManifestUnreadable;  // a file, the folder, or a document
   } else if (issue.reason == "unsupported_kind") {
     f.code = code::kUnsupportedKind;
   } else if (issue.reason == "duplicate") {
@@ -20,7 +20,7 @@ Finding findingOf(const ConfigIssue& issue) {
   } else if (issue.reason == "rejected") {
     f.code = code::kObjectRejected;
   } else {
-    // unknown_field, wrong_type, bad_enum, not_supported, parse_error, invalid
+    // unknown_field, wrong_type, bad_enum, not_supported, invalid
     f.code = code::kSchemaValidationError;
   }
   f.kind = issue.kind;

@@ -20,6 +20,12 @@ Finding findingOf(const Object& object, Finding::Severity severity, const char* 
 
 std::string quoted(const std::string& text) { return "\"" + text + "\""; }
 
+// "\"ratings\" (ratings.default.svc.cluster.local)": the name as written, and what it resolves
+// to when that differs.
+std::string hostText(const std::string& host, const std::string& fqdn) {
+  return quoted(host) + (fqdn == host ? "" : " (" + fqdn + ")");
+}
+
 // "app=reviews,version=v4"
 std::string labelText(const Labels& labels) {
   std::string out;
@@ -42,9 +48,9 @@ void checkDestination(const Object& vs, const YamlView& destination, const std::
   const std::string fqdn = index.fqdnOf(host, vs.ns);
   const MeshIndex::Host* target = index.find(fqdn);
   if (!target) {
-    out.push_back(findingOf(vs, Finding::Severity::kError, code::kReferencedResourceNotFound,
-                            at + ".host: host " + quoted(host) + " (" + fqdn +
-                                ") is not a Service or ServiceEntry host"));
+    out.push_back(findingOf(
+        vs, Finding::Severity::kError, code::kReferencedResourceNotFound,
+        at + ".host: host " + hostText(host, fqdn) + " is not a Service or ServiceEntry host"));
     return;
   }
   uint32_t port = 0;
@@ -95,9 +101,9 @@ void checkDestinationRule(const Object& rule, const MeshIndex& index, std::vecto
   if (host.empty()) return;
   if (!index.anyHostMatches(host, rule.ns)) {
     out.push_back(findingOf(rule, Finding::Severity::kWarning, code::kDestinationRuleHostNotFound,
-                            "spec.host: " + quoted(host) + " (" + index.fqdnOf(host, rule.ns) +
-                                ") is not a Service or ServiceEntry host; the rule applies "
-                                "to nothing"));
+                            "spec.host: " + hostText(host, index.fqdnOf(host, rule.ns)) +
+                                " is not a Service or ServiceEntry host; the rule applies to "
+                                "nothing"));
     return;
   }
   const MeshIndex::Host* target = index.find(index.fqdnOf(host, rule.ns));
