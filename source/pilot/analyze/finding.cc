@@ -16,7 +16,8 @@ std::string Finding::line() const {
   std::string out = severity == Severity::kError ? "Error" : "Warning";
   out += " [" + code + "] ";
   if (kind.empty()) {
-    out += "(file " + file + ") " + message;
+    // A problem of a file, or (no file either) of the configuration as a whole.
+    out += (file.empty() ? std::string("(mesh) ") : "(file " + file + ") ") + message;
   } else {
     out += "(" + kind + " " + ns + "/" + name + ") " + message;
     if (!file.empty()) out += " (in " + file + ")";

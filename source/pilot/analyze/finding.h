@@ -38,7 +38,8 @@ struct Finding {
   std::string message;  // "spec.host: ..." (field path first when there is one)
 
   // "Error [IST0101] (VirtualService default/reviews) message"; a file's problem reads
-  // "(file routes.yaml)". Objects from a file name it at the end: "... (in routes.yaml)".
+  // "(file routes.yaml)", one of no object and no file "(mesh)". Objects from a file name it
+  // at the end: "... (in routes.yaml)".
   std::string line() const;
 };
 
