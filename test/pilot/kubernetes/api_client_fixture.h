@@ -28,8 +28,12 @@ class ApiClientFixture : public ::testing::Test {
     server_->setAcceptedToken("unused");
   }
 
-  // A client whose requests carry `token`, which the server accepts from now on.
+  // The client whose requests carry `token` (made on first use), which the server accepts
+  // from then on.
   HttpsClient& client(const std::string& token) {
+    if (auto existing = clients_.find(token); existing != clients_.end()) {
+      return *existing->second;
+    }
     server_->addAcceptedToken(token);
     ClusterConnection connection;
     connection.host = "127.0.0.1";
