@@ -110,15 +110,15 @@ TEST_F(LeaderElectorTest, ExactlyOneOfTwoLeads) {
 }
 
 TEST_F(LeaderElectorTest, StoppedLeaderReleasesAndTheOtherTakesOverQuickly) {
-  auto a = replica("pilot-a");
+  // A 2 s lease: without the release, b could take over only 2 s after it last saw a renew.
+  auto a = replica("pilot-a", 2s);
   a->elector->start();
   ASSERT_TRUE(waitUntil([&] { return a->elector->isLeader(); }));
-  auto b = replica("pilot-b");
+  auto b = replica("pilot-b", 2s);
   b->elector->start();
-  ASSERT_TRUE(waitUntil([&] {
-    return server_->countRequests(
-               [](const auto& r) { return r.authorization == "Bearer pilot-b"; }) > 0;
-  }));
+  // b has read the lease held by a (its second request: it waited a retry period since).
+  ASSERT_TRUE(server_->waitForRequests(
+      [](const auto& r) { return r.authorization == "Bearer pilot-b"; }, 2));
   auto stopping = Clock::now();
   a->elector->stop();
   EXPECT_FALSE(a->elector->isLeader());
