@@ -47,12 +47,14 @@ class LeaderElectorTest : public testing::ApiClientFixture {
   }
 
   std::unique_ptr<Replica> replica(const std::string& identity,
-                                   std::chrono::milliseconds lease = 1s) {
+                                   std::chrono::milliseconds lease = 1s,
+                                   std::chrono::hours clock_skew = std::chrono::hours(0)) {
     auto result = std::make_unique<Replica>();
     Replica* self = result.get();
     LeaderElectorOptions options;
     options.identity = identity;
     options.lease_duration = lease;
+    options.now = [clock_skew] { return std::chrono::system_clock::now() + clock_skew; };
     options.renew_deadline = 400ms;
     options.retry_period = 100ms;
     options.request_timeout = 300ms;
@@ -175,6 +177,19 @@ TEST_F(LeaderElectorTest, ConflictOnRenewalIsReadAgainAndLeadershipKept) {
   ASSERT_TRUE(waitUntil([&] { return lease().renew_time != before; }));  // renewed after it
   EXPECT_TRUE(a->elector->isLeader());
   EXPECT_EQ(a->stoppedCount(), 0);
+  EXPECT_EQ(lease().holder_identity, "pilot-a");
+}
+
+TEST_F(LeaderElectorTest, ClockSkewDoesNotTakeALiveLease) {
+  auto a = replica("pilot-a");
+  a->elector->start();
+  ASSERT_TRUE(waitUntil([&] { return a->elector->isLeader(); }));
+  // b's clock is an hour ahead: a renewTime compared with it looks long expired, but expiry is
+  // timed from when b saw the record change, so a's renewals keep the lease.
+  auto b = replica("pilot-b", 1s, std::chrono::hours(1));
+  b->elector->start();
+  EXPECT_TRUE(neverBothLead(*a, *b, 1500ms));
+  EXPECT_EQ(b->startedCount(), 0);
   EXPECT_EQ(lease().holder_identity, "pilot-a");
 }
 
