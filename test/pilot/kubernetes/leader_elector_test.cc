@@ -193,6 +193,19 @@ TEST_F(LeaderElectorTest, ClockSkewDoesNotTakeALiveLease) {
   EXPECT_EQ(lease().holder_identity, "pilot-a");
 }
 
+TEST_F(LeaderElectorTest, LeaderThatFindsAnotherHolderStepsDownAtOnce) {
+  auto a = replica("pilot-a");
+  a->elector->start();
+  ASSERT_TRUE(waitUntil([&] { return a->elector->isLeader(); }));
+  LeaseRecord taken = lease();
+  taken.holder_identity = "pilot-x";  // say, an operator's kubectl edit
+  taken.resource_version.clear();
+  server_->putObject(kLease, taken.toJson("remora-system", "remora-pilot-leader"));
+  ASSERT_TRUE(waitUntil([&] { return a->stoppedCount() == 1; }, 2s));
+  std::lock_guard lock(a->mutex);
+  EXPECT_EQ(a->reasons[0], "lost the lease: the lease is held by pilot-x");
+}
+
 TEST(LeaseRecordTest, WritesAndReadsTheLeaseSpec) {
   LeaseRecord record{"pilot-a", 30,  "2026-12-08T00:10:00.000001Z", "2026-12-08T00:10:07.5Z",
                      3,         "42"};
