@@ -1,13 +1,11 @@
 #include "source/pilot/kubernetes/leader_elector.h"
 
+#include <algorithm>
 #include <iostream>
 
 namespace remora::pilot::kubernetes {
 
-namespace {
-using std::chrono::milliseconds;
 using std::chrono::seconds;
-}  // namespace
 
 LeaderElector::LeaderElector(HttpsClient& client, LeaderElectorOptions options,
                              LeaderElectorCallbacks callbacks)
