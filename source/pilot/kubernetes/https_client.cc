@@ -75,6 +75,14 @@ HttpsClient::~HttpsClient() { SSL_CTX_free(ctx_); }
 
 crypto::Result<int> HttpsClient::get(const std::string& path, std::chrono::milliseconds timeout,
                                      const std::atomic<bool>& cancel, const BodyCallback& on_body) {
+  return exchange("GET", path, "", timeout, cancel, on_body);
+}
+
+crypto::Result<int> HttpsClient::exchange(const std::string& method, const std::string& path,
+                                          const std::string& request_body,
+                                          std::chrono::milliseconds timeout,
+                                          const std::atomic<bool>& cancel,
+                                          const BodyCallback& on_body) {
   TlsConnection connection(Clock::now() + timeout, cancel);
   if (auto status = connection.connect(connection_, ctx_); !status.ok()) {
     return Error{status.error()};
@@ -82,14 +90,19 @@ crypto::Result<int> HttpsClient::get(const std::string& path, std::chrono::milli
   std::string host_header = connection_.host.find(':') != std::string::npos
                                 ? "[" + connection_.host + "]"
                                 : connection_.host;
-  std::string request = "GET " + path + " HTTP/1.1\r\nHost: " + host_header + ":" +
+  std::string request = method + " " + path + " HTTP/1.1\r\nHost: " + host_header + ":" +
                         std::to_string(connection_.port) +
                         "\r\nAccept: application/json\r\nUser-Agent: remora-pilot\r\n"
                         "Connection: close\r\n";
   if (std::string token = token_ ? token_->current() : ""; !token.empty()) {
     request += "Authorization: Bearer " + token + "\r\n";
   }
-  request += "\r\n";
+  if (!request_body.empty()) {
+    request +=
+        "Content-Type: application/json\r\nContent-Length: " + std::to_string(request_body.size()) +
+        "\r\n";
+  }
+  request += "\r\n" + request_body;
   if (auto status = connection.writeAll(request); !status.ok()) {
     return Error{connection_.url() + ": " + status.error()};
   }
@@ -197,9 +210,25 @@ crypto::Result<int> HttpsClient::get(const std::string& path, std::chrono::milli
 crypto::Result<int> HttpsClient::get(const std::string& path, std::chrono::milliseconds timeout,
                                      const std::atomic<bool>& cancel, std::string& body,
                                      size_t max_body) {
+  return collect("GET", path, "", timeout, cancel, body, max_body);
+}
+
+crypto::Result<int> HttpsClient::send(const std::string& method, const std::string& path,
+                                      const std::string& request_body,
+                                      std::chrono::milliseconds timeout,
+                                      const std::atomic<bool>& cancel, std::string& response_body,
+                                      size_t max_body) {
+  return collect(method, path, request_body, timeout, cancel, response_body, max_body);
+}
+
+crypto::Result<int> HttpsClient::collect(const std::string& method, const std::string& path,
+                                         const std::string& request_body,
+                                         std::chrono::milliseconds timeout,
+                                         const std::atomic<bool>& cancel, std::string& body,
+                                         size_t max_body) {
   body.clear();
   bool too_large = false;
-  auto status = get(path, timeout, cancel, [&](std::string_view data) {
+  auto status = exchange(method, path, request_body, timeout, cancel, [&](std::string_view data) {
     if (body.size() + data.size() > max_body) {
       too_large = true;
       return false;

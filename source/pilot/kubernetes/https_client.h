@@ -1,6 +1,6 @@
 #pragma once
 
-// A minimal HTTP/1.1 GET client over TLS for talking to the Kubernetes API server from
+// A minimal HTTP/1.1 client over TLS for talking to the Kubernetes API server from
 // pilot's source threads: one request per connection ("Connection: close"), blocking the
 // calling thread, with the response body handed over piece by piece as it arrives (a watch
 // body never ends on its own). The server's certificate must chain to the cluster CA and name
@@ -48,8 +48,25 @@ class HttpsClient {
                           const std::atomic<bool>& cancel, std::string& body,
                           size_t max_body = 256 * 1024 * 1024);
 
+  // A write: `method` (POST, PUT, DELETE) of `path` with the JSON `request_body` (sent with
+  // Content-Type application/json; none when empty), the response body collected into
+  // `response_body` for a 2xx status (left empty for any other). The status is returned as is,
+  // so callers see 409 Conflict (a stale resourceVersion on update, or an object that already
+  // exists on create) and 404 as values, not errors. Same errors, 401 handling and thread
+  // safety as get().
+  crypto::Result<int> send(const std::string& method, const std::string& path,
+                           const std::string& request_body, std::chrono::milliseconds timeout,
+                           const std::atomic<bool>& cancel, std::string& response_body,
+                           size_t max_body = 16 * 1024 * 1024);
+
  private:
   HttpsClient(ClusterConnection connection, BearerToken* token, SSL_CTX* ctx);
+  crypto::Result<int> exchange(const std::string& method, const std::string& path,
+                               const std::string& request_body, std::chrono::milliseconds timeout,
+                               const std::atomic<bool>& cancel, const BodyCallback& on_body);
+  crypto::Result<int> collect(const std::string& method, const std::string& path,
+                              const std::string& request_body, std::chrono::milliseconds timeout,
+                              const std::atomic<bool>& cancel, std::string& body, size_t max_body);
 
   const ClusterConnection connection_;
   BearerToken* const token_;

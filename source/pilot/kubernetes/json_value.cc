@@ -191,6 +191,12 @@ void JsonValue::serializeTo(std::string& out) const {
   }
 }
 
+std::string JsonValue::quote(std::string_view text) {
+  std::string out;
+  serializeString(text, out);
+  return out;
+}
+
 std::string JsonValue::serialize() const {
   std::string out;
   serializeTo(out);

@@ -60,6 +60,8 @@ class JsonValue {
 
   // Compact JSON text (no insignificant whitespace), strings escaped per RFC 8259.
   std::string serialize() const;
+  // `text` as a JSON string literal, quotes included (for building request bodies).
+  static std::string quote(std::string_view text);
 
  private:
   friend class JsonParser;

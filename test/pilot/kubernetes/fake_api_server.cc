@@ -172,6 +172,20 @@ void FakeApiServer::serve(int fd) {
         size_t value = auth + 17;
         request.authorization = head.substr(value, head.find("\r\n", value) - value);
       }
+      request.method = head.substr(0, head.find(' '));
+      size_t body_start = head.find("\r\n\r\n") + 4;
+      request.body = head.substr(body_start);
+      if (size_t length = head.find("\r\nContent-Length: ");
+          length != std::string::npos && length < body_start) {
+        size_t wanted = std::strtoul(head.c_str() + length + 18, nullptr, 10);
+        while (request.body.size() < wanted) {
+          int n = SSL_read(ssl, buffer, sizeof(buffer));
+          if (n <= 0) {
+            break;
+          }
+          request.body.append(buffer, static_cast<size_t>(n));
+        }
+      }
       {
         std::lock_guard lock(mutex_);
         requests_.push_back(request);
@@ -194,7 +208,9 @@ void FakeApiServer::serve(int fd) {
 
 void FakeApiServer::handle(const RecordedRequest& request, ResponseWriter& writer) {
   std::unique_lock lock(mutex_);
-  if (request.authorization != "Bearer " + accepted_token_) {
+  if (std::none_of(accepted_tokens_.begin(), accepted_tokens_.end(), [&](const std::string& token) {
+        return request.authorization == "Bearer " + token;
+      })) {
     lock.unlock();
     writer.sendStatus(401, R"({"kind":"Status","code":401,"reason":"Unauthorized"})");
     return;
@@ -205,6 +221,20 @@ void FakeApiServer::handle(const RecordedRequest& request, ResponseWriter& write
     std::string body = group == groups_.end() ? "" : group->second;
     lock.unlock();
     writer.sendStatus(body.empty() ? 404 : 200, body.empty() ? R"({"code":404})" : body);
+    return;
+  }
+  if (request.method == "POST" && request.path == "/apis/authentication.k8s.io/v1/tokenreviews") {
+    TokenReviewHandler review = token_review_;
+    lock.unlock();
+    auto [status, body] = review ? review(request.body) : std::pair<int, std::string>{404, "{}"};
+    writer.sendStatus(status, body);
+    return;
+  }
+  int stored_status = 0;
+  std::string stored_body;
+  if (handleStored(request, stored_status, stored_body)) {
+    lock.unlock();
+    writer.sendStatus(stored_status, stored_body);
     return;
   }
   if (request.param("watch") == "1") {
@@ -249,7 +279,23 @@ void FakeApiServer::handle(const RecordedRequest& request, ResponseWriter& write
 
 void FakeApiServer::setAcceptedToken(const std::string& token) {
   std::lock_guard lock(mutex_);
-  accepted_token_ = token;
+  accepted_tokens_ = {token};
+}
+
+void FakeApiServer::addAcceptedToken(const std::string& token) {
+  std::lock_guard lock(mutex_);
+  accepted_tokens_.push_back(token);
+}
+
+void FakeApiServer::revokeToken(const std::string& token) {
+  std::lock_guard lock(mutex_);
+  accepted_tokens_.erase(std::remove(accepted_tokens_.begin(), accepted_tokens_.end(), token),
+                         accepted_tokens_.end());
+}
+
+void FakeApiServer::setTokenReviewHandler(TokenReviewHandler handler) {
+  std::lock_guard lock(mutex_);
+  token_review_ = std::move(handler);
 }
 
 void FakeApiServer::setGroup(const std::string& group, const std::string& body) {

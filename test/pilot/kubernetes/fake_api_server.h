@@ -8,8 +8,14 @@
 //   - watch streams: GET <collection>?watch=1... runs the next WatchScript queued by
 //                    queueWatch() for that collection, which writes the whole answer (status
 //                    included); until one is queued (or the server stops) the request waits;
-// refuses every request whose bearer token is not the accepted one (setAcceptedToken) with
-// 401, and records every request for the test to inspect or wait on.
+//   - stored objects: in collections named by storeCollection(), GET/PUT/DELETE of
+//                    <collection>/<name> and POST to <collection>, with resourceVersions from
+//                    one counter, 409 on a create of an existing name or an update carrying a
+//                    stale resourceVersion, 404 for a missing object;
+//   - TokenReviews:  POST /apis/authentication.k8s.io/v1/tokenreviews answered by
+//                    setTokenReviewHandler();
+// refuses every request whose bearer token is not an accepted one (setAcceptedToken,
+// addAcceptedToken) with 401, and records every request for the test to inspect or wait on.
 
 #include <openssl/ssl.h>
 
@@ -28,9 +34,11 @@
 namespace remora::pilot::kubernetes::testing {
 
 struct RecordedRequest {
+  std::string method;
   std::string path;   // without the query
   std::string query;  // after '?', may be empty
   std::string authorization;
+  std::string body;
   // The value of query parameter `name` (raw), or "" when absent.
   std::string param(const std::string& name) const;
 };
@@ -67,7 +75,29 @@ class FakeApiServer {
 
   int port() const { return port_; }
 
+  // Accepts only `token`.
   void setAcceptedToken(const std::string& token);
+  // Accepts `token` too; revokeToken() stops accepting it (its requests get 401).
+  void addAcceptedToken(const std::string& token);
+  void revokeToken(const std::string& token);
+
+  // Serves stored objects under `collection` (e.g. /api/v1/namespaces/a/configmaps).
+  void storeCollection(const std::string& collection);
+  // Writes `object_json` at `path` (<collection>/<name>) as another client would, giving it
+  // the next resourceVersion. Returns that resourceVersion.
+  std::string putObject(const std::string& path, const std::string& object_json);
+  // The stored object at `path`, or "" when there is none.
+  std::string object(const std::string& path) const;
+  // The next PUT of `path` finds the object changed by another writer just before it (its
+  // resourceVersion bumped), so it is answered 409 Conflict.
+  void conflictNextUpdate(const std::string& path);
+  // How many writes were answered 409 Conflict.
+  size_t conflicts() const;
+
+  // Answers each TokenReview: gets the request body, returns {status, response body}.
+  using TokenReviewHandler = std::function<std::pair<int, std::string>(const std::string& body)>;
+  void setTokenReviewHandler(TokenReviewHandler handler);
+
   // `body` is the APIGroup JSON; setGroup(group, "") removes it (404 again).
   void setGroup(const std::string& group, const std::string& body);
   void setListPages(const std::string& collection, std::vector<std::string> pages);
@@ -93,6 +123,9 @@ class FakeApiServer {
   void acceptLoop();
   void serve(int fd);
   void handle(const RecordedRequest& request, ResponseWriter& writer);
+  // Answers a request for a stored object (with mutex_ held); false when `request` is not one.
+  bool handleStored(const RecordedRequest& request, int& status, std::string& body);
+  std::string storeWithNextVersion(const std::string& path, const std::string& object_json);
 
   SSL_CTX* ctx_ = nullptr;
   int listen_fd_ = -1;
@@ -104,7 +137,13 @@ class FakeApiServer {
   std::condition_variable changed_;
   std::vector<std::thread> connections_;
   std::vector<int> open_fds_;
-  std::string accepted_token_;
+  std::vector<std::string> accepted_tokens_;
+  std::vector<std::string> stored_collections_;
+  std::map<std::string, std::string> objects_;
+  std::vector<std::string> conflict_next_update_;
+  size_t conflicts_ = 0;
+  long long next_resource_version_ = 1000;
+  TokenReviewHandler token_review_;
   std::map<std::string, std::string> groups_;
   std::map<std::string, std::vector<std::string>> list_pages_;
   std::map<std::string, int> list_status_;

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <thread>
 
+#include "source/pilot/kubernetes/json_value.h"
 #include "test/pilot/kubernetes/fake_api_server.h"
 #include "test/pilot/kubernetes/test_certificates.h"
 
@@ -85,6 +86,41 @@ TEST_F(HttpsClientTest, TimesOutAndCancelsAnUnansweredRequest) {
   canceller.join();
   ASSERT_FALSE(cancelled.ok());
   EXPECT_NE(cancelled.error().find("cancelled"), std::string::npos) << cancelled.error();
+}
+
+TEST_F(HttpsClientTest, PostsAndPutsJsonAndHandsBackAConflict) {
+  BearerToken token("", "t");
+  auto client = HttpsClient::create(connection_, &token);
+  ASSERT_TRUE(client.ok()) << client.error();
+  const std::string collection = "/api/v1/namespaces/a/configmaps";
+  server_->storeCollection(collection);
+  std::string created;
+  auto status = client.value()->send(
+      "POST", collection, R"({"metadata":{"name":"m"},"data":{"k":"v"}})", 5s, cancel_, created);
+  ASSERT_TRUE(status.ok()) << status.error();
+  EXPECT_EQ(status.value(), 201);
+  EXPECT_EQ(server_->requests().back().method, "POST");
+  EXPECT_EQ(server_->requests().back().body, R"({"metadata":{"name":"m"},"data":{"k":"v"}})");
+  auto version = JsonValue::parse(created).value().get("metadata").get("resourceVersion");
+  ASSERT_FALSE(version.asString().empty()) << created;
+
+  std::string again;
+  status =
+      client.value()->send("POST", collection, R"({"metadata":{"name":"m"}})", 5s, cancel_, again);
+  ASSERT_TRUE(status.ok()) << status.error();
+  EXPECT_EQ(status.value(), 409);  // already exists
+  EXPECT_TRUE(again.empty());
+
+  std::string update = R"({"metadata":{"name":"m","resourceVersion":)" +
+                       JsonValue::quote(version.asString()) + R"(},"data":{"k":"w"}})";
+  std::string updated;
+  status = client.value()->send("PUT", collection + "/m", update, 5s, cancel_, updated);
+  ASSERT_TRUE(status.ok()) << status.error();
+  EXPECT_EQ(status.value(), 200);
+  EXPECT_EQ(JsonValue::parse(updated).value().get("data").get("k").asString(), "w");
+  status = client.value()->send("PUT", collection + "/m", update, 5s, cancel_, updated);
+  ASSERT_TRUE(status.ok()) << status.error();
+  EXPECT_EQ(status.value(), 409);  // the resourceVersion it carries is stale now
 }
 
 TEST(BearerTokenTest, RereadsTheFileOnScheduleAndAfterInvalidate) {
