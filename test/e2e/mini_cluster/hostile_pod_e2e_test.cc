@@ -208,8 +208,11 @@ TEST_F(HostilePodTest, AnotherPodsOutboundPortDoesNotLendItsIdentity) {
   }
   EXPECT_EQ(countLines(reviewsLog()), before) << reviewsLog();
   EXPECT_EQ(as_productpage(), productpage_before) << "a request went out as productpage";
-  // The pod itself still uses its sidecar as it should.
+  // The pod itself still uses its sidecar as it should, captured or as an explicit proxy.
   EXPECT_EQ(get("productpage-1", "http://reviews:9080/reviews/1"), "200 reviews-marker");
+  EXPECT_EQ(
+      get("productpage-1", "http://reviews:9080/reviews/1", {"--proxy", "http://127.0.0.1:15001"}),
+      "200 reviews-marker");
 }
 
 // An Upgrade request must not turn the connection into a raw tunnel before the upstream
