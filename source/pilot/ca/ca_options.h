@@ -5,12 +5,14 @@
 // every flag it does not know to parseCaFlag().
 
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "source/common/crypto/result.h"
+#include "source/pilot/ca/service_account_authenticator.h"
 
 namespace remora::pilot::ca {
 
@@ -27,6 +29,10 @@ struct CaOptions {
   // How long a replaced root stays trusted. Unset: the larger of 24h and
   // max_workload_cert_ttl (see rootOverlap()).
   std::optional<std::chrono::seconds> root_overlap;
+  // Not a flag: how callers' tokens are checked when set (the --kubernetes mode passes a
+  // TokenReviewAuthenticator); then token_public_key, token_audience and token_issuer are
+  // unused. Unset: the static key of token_public_key (the folder mode's default).
+  std::shared_ptr<const ServiceAccountAuthenticator> token_authenticator;
 
   bool enabled() const { return listen != "off"; }
   // The overlap in effect. It is never shorter than max_workload_cert_ttl: a leaf signed by

@@ -96,7 +96,7 @@ grpc::Status WorkloadCertificateService::create(
     return {StatusCode::UNAUTHENTICATED,
             "no token: send metadata \"authorization: Bearer <service-account token>\""};
   }
-  auto account = verifier_.verify(token, now);
+  auto account = authenticator_.authenticate(token, now);
   if (!account.ok()) {
     return {StatusCode::UNAUTHENTICATED, account.error()};
   }

@@ -1,7 +1,8 @@
 #pragma once
 
 // The CertificateService gRPC handler (api/remora/service/ca/v1/ca.proto): authenticates the
-// caller by its bearer token, signs its CSR for exactly the identity the token proves,
+// caller by its bearer token (a ServiceAccountAuthenticator: static key or TokenReview), signs
+// its CSR for exactly the identity the token proves,
 // spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>, and counts each outcome.
 //
 // Threads: CreateCertificate runs on gRPC's threads, many at once; everything it uses is
@@ -17,7 +18,7 @@
 #include "remora/service/ca/v1/ca.grpc.pb.h"
 #include "source/common/crypto/certificate_authority.h"
 #include "source/pilot/ca/ca_metrics.h"
-#include "source/pilot/ca/token_verifier.h"
+#include "source/pilot/ca/service_account_authenticator.h"
 
 namespace remora::pilot::ca {
 
@@ -32,8 +33,12 @@ class WorkloadCertificateService final
   };
 
   WorkloadCertificateService(const crypto::CertificateAuthority& authority,
-                             const TokenVerifier& verifier, CaMetrics& metrics, Options options)
-      : authority_(authority), verifier_(verifier), metrics_(metrics), options_(options) {}
+                             const ServiceAccountAuthenticator& authenticator, CaMetrics& metrics,
+                             Options options)
+      : authority_(authority),
+        authenticator_(authenticator),
+        metrics_(metrics),
+        options_(options) {}
 
   // Status codes: UNAUTHENTICATED (no `authorization: Bearer <token>` metadata, or a token
   // that does not verify), PERMISSION_DENIED (the CSR asks for a URI SAN other than the
@@ -53,7 +58,7 @@ class WorkloadCertificateService final
                       std::chrono::seconds& ttl);
 
   const crypto::CertificateAuthority& authority_;
-  const TokenVerifier& verifier_;
+  const ServiceAccountAuthenticator& authenticator_;
   CaMetrics& metrics_;
   const Options options_;
 };

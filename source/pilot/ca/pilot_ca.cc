@@ -2,9 +2,32 @@
 
 #include <cstdio>
 
+#include "source/pilot/ca/token_verifier.h"
+
 namespace remora::pilot::ca {
 
 using crypto::Error;
+
+namespace {
+
+// The folder mode's authenticator: tokens verified with the keys of --token-public-key.
+crypto::Result<std::shared_ptr<const ServiceAccountAuthenticator>> staticKeyVerifier(
+    const CaOptions& options) {
+  std::shared_ptr<const TokenKeys> keys;
+  if (options.token_public_key.empty()) {
+    std::fprintf(stderr,
+                 "[pilot] ca: warning: no --token-public-key: every certificate request will be "
+                 "refused as unauthenticated\n");
+  } else {
+    auto loaded = TokenKeys::load(options.token_public_key);
+    if (!loaded.ok()) return Error{"--token-public-key " + loaded.error()};
+    keys = std::move(*loaded);
+  }
+  return std::shared_ptr<const ServiceAccountAuthenticator>(std::make_shared<TokenVerifier>(
+      std::move(keys), TokenVerifier::Options{options.token_audience, options.token_issuer}));
+}
+
+}  // namespace
 
 crypto::Result<std::unique_ptr<PilotCa>> PilotCa::start(const CaOptions& options,
                                                         const std::string& trust_domain,
@@ -18,24 +41,19 @@ crypto::Result<std::unique_ptr<PilotCa>> PilotCa::start(const CaOptions& options
   if (!roots.ok()) return Error{roots.error()};
   ca->roots_ = std::move(*roots);
 
-  std::shared_ptr<const TokenKeys> keys;
-  if (options.token_public_key.empty()) {
-    std::fprintf(stderr,
-                 "[pilot] ca: warning: no --token-public-key: every certificate request will be "
-                 "refused as unauthenticated\n");
+  if (options.token_authenticator) {
+    ca->authenticator_ = options.token_authenticator;
   } else {
-    auto loaded = TokenKeys::load(options.token_public_key);
-    if (!loaded.ok()) return Error{"--token-public-key " + loaded.error()};
-    keys = std::move(*loaded);
+    auto verifier = staticKeyVerifier(options);
+    if (!verifier.ok()) return Error{verifier.error()};
+    ca->authenticator_ = std::move(*verifier);
   }
-  ca->verifier_ = std::make_unique<TokenVerifier>(
-      std::move(keys), TokenVerifier::Options{options.token_audience, options.token_issuer});
   WorkloadCertificateService::Options service_options;
   service_options.trust_domain = trust_domain;
   service_options.default_ttl = options.workload_cert_ttl;
   service_options.max_ttl = options.max_workload_cert_ttl;
   ca->service_ = std::make_unique<WorkloadCertificateService>(
-      ca->roots_->authority(), *ca->verifier_, ca->metrics_, service_options);
+      ca->roots_->authority(), *ca->authenticator_, ca->metrics_, service_options);
   ca->listener_ = std::make_unique<CaListener>(
       ca->roots_->authority(), *ca->service_,
       CaListener::Options{options.listen, options.hostnames}, std::move(more_services));

@@ -10,18 +10,12 @@
 #include <string_view>
 
 #include "source/common/crypto/result.h"
+#include "source/pilot/ca/service_account_authenticator.h"
 #include "source/pilot/ca/token_keys.h"
 
 namespace remora::pilot::ca {
 
-// The Kubernetes service account a verified token was issued to.
-struct ServiceAccount {
-  std::string ns;
-  std::string name;
-  bool operator==(const ServiceAccount&) const = default;
-};
-
-class TokenVerifier {
+class TokenVerifier final : public ServiceAccountAuthenticator {
  public:
   struct Options {
     std::string audience = "istio-ca";  // must be in the token's aud (a string or an array)
@@ -45,6 +39,12 @@ class TokenVerifier {
   // 60s)"). Thread-safe.
   crypto::Result<ServiceAccount> verify(std::string_view token,
                                         std::chrono::system_clock::time_point now) const;
+
+  // verify(): the static-key answer to "who does this token prove?".
+  crypto::Result<ServiceAccount> authenticate(
+      std::string_view token, std::chrono::system_clock::time_point now) const override {
+    return verify(token, now);
+  }
 
  private:
   std::shared_ptr<const TokenKeys> keys_;

@@ -15,6 +15,7 @@
 #include "source/pilot/ca/ca_metrics.h"
 #include "source/pilot/ca/ca_roots.h"
 #include "source/pilot/ca/token_minter.h"
+#include "source/pilot/ca/token_verifier.h"
 #include "test/pilot/ca/test_util.h"
 
 namespace remora::pilot::ca {
