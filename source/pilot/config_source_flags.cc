@@ -1,5 +1,6 @@
 #include "source/pilot/config_source_flags.h"
 
+#include "source/common/common/logger.h"
 #include "source/pilot/folder_source.h"
 #include "source/pilot/kubernetes_config_source.h"
 
@@ -49,6 +50,10 @@ std::unique_ptr<ConfigSource> openConfigSource(const SourceFlags& flags, std::st
   }
   kubernetes::KubernetesSourceOptions options;
   options.connection = std::move(connection).value();
+  // "Service: watch: 410 Gone, listing again", "Pod: list: ...: cannot connect: ..."
+  options.reflector.log = [](const std::string& line) {
+    REMORA_LOG(warn, "kubernetes source: %s", line.c_str());
+  };
   auto source = KubernetesConfigSource::create(std::move(options));
   if (!source.ok()) {
     error = flag + ": " + source.error();
