@@ -8,7 +8,10 @@
 
 #include <gtest/gtest.h>
 
+#include <google/protobuf/util/json_util.h>
+
 #include <algorithm>
+#include <map>
 #include <tuple>
 
 #include "source/pilot/kubernetes_config_source.h"
@@ -154,6 +157,67 @@ TEST_F(KubernetesConfigSourceTest, MutualTlsCaseTranslatesAsTheFolder) {
   const std::string dir = "test/pilot/testdata/mtls";
   EXPECT_EQ(withoutSources(renderFromApi(dir, "shop", "payments-1")),
             withoutSources(renderFromFolderInApiOrder(dir, "shop", "payments-1")));
+}
+
+// The JSON of one resource of `resources` (empty when there is none).
+std::string resourceJson(const std::map<std::string, google::protobuf::Any>& resources,
+                         const std::string& name) {
+  auto found = resources.find(name);
+  std::string json;
+  if (found != resources.end()) {
+    (void)google::protobuf::util::MessageToJsonString(found->second, &json);
+  }
+  return json;
+}
+
+// Several EndpointSlices of one service add up; a slice's named ports give each service port's
+// target; conditions.ready false is an unhealthy endpoint, absent is ready.
+TEST_F(KubernetesConfigSourceTest, EndpointSlicesOfAServiceAreJoinedByTheServiceNameLabel) {
+  testing::ApiCollections collections;
+  collections["/api/v1/services"] = {
+      R"({"metadata":{"name":"cart","namespace":"shop"},"spec":{"clusterIP":"10.96.5.5",)"
+      R"("ports":[{"name":"http","port":80,"targetPort":"web"},)"
+      R"({"name":"grpc","port":9090,"targetPort":9091}]}})"};
+  const std::string ports =
+      R"("ports":[{"name":"http","port":8080,"protocol":"TCP"},{"name":"grpc","port":9091}])";
+  collections["/apis/discovery.k8s.io/v1/endpointslices"] = {
+      R"({"metadata":{"name":"cart-a1","namespace":"shop",)"
+      R"("labels":{"kubernetes.io/service-name":"cart"}},"addressType":"IPv4",)" +
+          ports +
+          R"(,"endpoints":[{"addresses":["10.1.0.1"],"conditions":{"ready":true},)"
+          R"("targetRef":{"kind":"Pod","name":"cart-1","namespace":"shop"}}]})",
+      R"({"metadata":{"name":"cart-b2","namespace":"shop",)"
+      R"("labels":{"kubernetes.io/service-name":"cart"}},"addressType":"IPv4",)" +
+          ports +
+          R"(,"endpoints":[{"addresses":["10.1.0.2"],"conditions":{"ready":false,"serving":null}},)"
+          R"({"addresses":["10.1.0.3"]}]})",
+      // Another service's slice in the same namespace stays out.
+      R"({"metadata":{"name":"other-c3","namespace":"shop",)"
+      R"("labels":{"kubernetes.io/service-name":"other"}},"addressType":"IPv4",)" +
+          ports + R"(,"endpoints":[{"addresses":["10.1.0.9"]}]})"};
+  testing::serveCollections(*server_, collections);
+  start();
+  ASSERT_TRUE(waitSynced());
+  Translator translator(source_->snapshot().objects, TranslateOptions{});
+  for (const auto& error : translator.errors()) ADD_FAILURE() << error.message;
+  Resources resources = translator.translate("shop", "");
+
+  std::string http = resourceJson(resources.endpoints, "outbound|80||cart.shop.svc.cluster.local");
+  EXPECT_NE(http.find(R"("address":"10.1.0.1","portValue":8080)"), std::string::npos) << http;
+  EXPECT_NE(http.find(R"("address":"10.1.0.2","portValue":8080)"), std::string::npos) << http;
+  EXPECT_NE(http.find(R"("address":"10.1.0.3","portValue":8080)"), std::string::npos) << http;
+  EXPECT_EQ(http.find("10.1.0.9"), std::string::npos) << http;
+  // Only 10.1.0.2 is not ready.
+  size_t unhealthy = http.find("UNHEALTHY");
+  ASSERT_NE(unhealthy, std::string::npos) << http;
+  EXPECT_EQ(http.find("UNHEALTHY", unhealthy + 1), std::string::npos) << http;
+  EXPECT_LT(http.find("10.1.0.1"), http.find("10.1.0.2"));  // slices in name order
+  EXPECT_GT(unhealthy, http.find("10.1.0.1"));
+  EXPECT_LT(unhealthy, http.find("10.1.0.3"));
+
+  std::string grpc =
+      resourceJson(resources.endpoints, "outbound|9090||cart.shop.svc.cluster.local");
+  EXPECT_NE(grpc.find(R"("address":"10.1.0.1","portValue":9091)"), std::string::npos) << grpc;
 }
 
 TEST_F(KubernetesConfigSourceTest, ObjectsSayWhereTheyCameFrom) {
