@@ -185,7 +185,9 @@ grpc::Status AdsService::StreamAggregatedResources(
       }
     }
     if (!open) break;
-    if (have_node) {
+    // Nothing before the first complete configuration: an empty mesh pushed before the
+    // Kubernetes source has synced would cut the proxy off from every service.
+    if (have_node && cache_.generation() > 0) {
       // The pod may be gone or changed since the last push, the certificate expired: then
       // serve nothing more. The client sees the stream cancelled; its reconnect is refused.
       ending = recheck(context, identity, node);
@@ -316,7 +318,9 @@ grpc::Status AdsService::DeltaAggregatedResources(
       }
     }
     if (!open) break;
-    if (have_node) {
+    // Nothing before the first complete configuration: an empty mesh pushed before the
+    // Kubernetes source has synced would cut the proxy off from every service.
+    if (have_node && cache_.generation() > 0) {
       // The pod may be gone or changed since the last push, the certificate expired: then
       // serve nothing more. The client sees the stream cancelled; its reconnect is refused.
       ending = recheck(context, identity, node);

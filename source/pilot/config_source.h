@@ -32,6 +32,10 @@ class ConfigSource {
   // Waits up to `timeout`; true when something may have changed since the last snapshot()
   // (the caller debounces and takes a new snapshot).
   virtual bool waitForChange(std::chrono::milliseconds timeout) = 0;
+  // The source holds a complete view: until then a snapshot may be a partial mesh, and pilot
+  // neither pushes it nor reports ready. A folder is complete once opened; the Kubernetes API
+  // server after the first complete list of every kind. Any thread.
+  virtual bool synced() const { return true; }
 };
 
 }  // namespace remora::pilot

@@ -1,7 +1,9 @@
-// remora-pilot: reads a folder of Kubernetes and Istio-style manifests, watches it, and serves
-// the translated configuration to every connected proxy over the aggregated discovery stream.
+// remora-pilot: reads Kubernetes and Istio-style objects from a folder of manifests or from the
+// Kubernetes API server, watches them, and serves the translated configuration to every
+// connected proxy over the aggregated discovery stream.
 //
-//   remora-pilot --manifests DIR [--listen 127.0.0.1:15010|off] [--monitoring 127.0.0.1:15014]
+//   remora-pilot --manifests DIR|--kubernetes|--kubeconfig FILE [--listen 127.0.0.1:15010|off]
+//   [--monitoring 127.0.0.1:15014]
 //                [--outbound-address 0.0.0.0:15001] [--cluster-domain cluster.local]
 //                [--ca-listen 127.0.0.1:15012] [--ca-dir DIR] [--root-cert-out FILE] ...
 //   remora-pilot mint-token --key KEY --namespace NS --service-account SA
@@ -24,8 +26,8 @@
 #include "source/pilot/ca/pilot_ca.h"
 #include "source/pilot/ca/token_minter.h"
 #include "source/pilot/config_pipeline.h"
+#include "source/pilot/config_source_flags.h"
 #include "source/pilot/discovery_listen.h"
-#include "source/pilot/folder_source.h"
 #include "source/pilot/monitor.h"
 #include "source/pilot/request_normalization.h"
 #include "source/pilot/xds_auth/auth_failures.h"
@@ -55,7 +57,8 @@ bool splitAddress(const std::string& text, std::string& ip, uint16_t& port) {
 }
 
 void usage(std::ostream& out) {
-  out << "usage: remora-pilot --manifests DIR [--listen IP:PORT|off] [--monitoring IP:PORT]\n"
+  out << "usage: remora-pilot --manifests DIR|--kubernetes|--kubeconfig FILE\n"
+         "                    [--listen IP:PORT|off] [--monitoring IP:PORT]\n"
          "                    [--outbound-address IP:PORT] [--inbound-port PORT]\n"
          "                    [--outbound-traffic-policy ALLOW_ANY|REGISTRY_ONLY]\n"
          "                    [--access-log PATH] [--cluster-domain DOMAIN]\n"
@@ -63,7 +66,13 @@ void usage(std::ostream& out) {
          "                    [--path-normalization MODE]\n"
          "                    [--path-with-escaped-slashes-action ACTION]\n"
          "  --manifests DIR          folder of Kubernetes/Istio YAML (*.yaml, *.yml, *.json,\n"
-         "                           subfolders too), watched (required)\n"
+         "                           subfolders too), watched; for development\n"
+         "  --kubernetes             list and watch the Kubernetes API server from inside a\n"
+         "                           pod (service account token, ca.crt, namespace)\n"
+         "  --kubeconfig FILE        list and watch the API server of FILE's current context\n"
+         "                           (one of --manifests, --kubernetes, --kubeconfig is\n"
+         "                           required; /ready answers 200 only after the first\n"
+         "                           complete sync)\n"
          "  --listen IP:PORT|off     plaintext discovery (gRPC), for local development: it\n"
          "                           serves any node to anyone who can reach it; default\n"
          "                           127.0.0.1:15010. Proxies in a mesh use the CA's TLS port,\n"
@@ -106,7 +115,7 @@ int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "analyze") {
     return analyze::runAnalyzeCommand(argc - 2, argv + 2, std::cout, std::cerr);
   }
-  std::string manifests;
+  SourceFlags source_flags;
   std::string listen = kDefaultPlaintextListen;
   std::string monitoring = "127.0.0.1:15014";
   std::string outbound = "0.0.0.0:15001";
@@ -118,14 +127,19 @@ int main(int argc, char** argv) {
       usage(std::cout);
       return 0;
     }
+    if (SourceFlags::isSwitch(flag)) {
+      bool takes_value = false;
+      source_flags.parse(flag, "", takes_value);
+      continue;
+    }
     if (i + 1 >= argc) {
       std::cerr << "remora-pilot: " << flag << " needs a value\n";
       usage(std::cerr);
       return 1;
     }
     std::string value = argv[++i];
-    if (flag == "--manifests")
-      manifests = value;
+    if (bool takes_value; source_flags.parse(flag, value, takes_value))
+      continue;
     else if (flag == "--listen")
       listen = value;
     else if (flag == "--monitoring")
@@ -177,8 +191,8 @@ int main(int argc, char** argv) {
     std::cerr << "remora-pilot: " << error << "\n";
     return 1;
   }
-  if (manifests.empty()) {
-    std::cerr << "remora-pilot: --manifests is required\n";
+  if (std::string conflict = source_flags.conflict(); !conflict.empty()) {
+    std::cerr << "remora-pilot: " << conflict << "\n";
     usage(std::cerr);
     return 1;
   }
@@ -202,18 +216,23 @@ int main(int argc, char** argv) {
   }
   options.outbound_port = outbound_port;
 
-  // A folder that is not there would serve an empty mesh: refuse to start (exit 2, as for a
-  // source that cannot be read).
+  // A folder that is not there, or an API server pilot cannot even address, would serve an
+  // empty mesh: refuse to start (exit 2). A server that does not answer yet is retried.
   std::string source_error;
-  std::unique_ptr<ConfigSource> source = FolderSource::open(manifests, source_error);
+  std::unique_ptr<ConfigSource> source = openConfigSource(source_flags, source_error);
   if (!source) {
-    std::cerr << "remora-pilot: --manifests: " << source_error << "\n";
+    std::cerr << "remora-pilot: " << source_error << "\n";
     return 2;
   }
   SnapshotCache cache;
   ConfigIssues config_issues;
   ConfigPipeline pipeline(*source, options, config_issues);
-  reload(pipeline, *source, cache);
+  // Until the source is complete nothing is pushed (proxies wait) and /ready answers 503.
+  if (source->synced()) {
+    reload(pipeline, *source, cache);
+  } else {
+    REMORA_LOG(info, "waiting for the first complete sync of %s", source->describe().c_str());
+  }
 
   if (!plaintextDiscoveryEnabled(listen) && !ca_options.enabled()) {
     std::cerr << "remora-pilot: --listen off and --ca-listen off leave no discovery port\n";
@@ -269,6 +288,7 @@ int main(int argc, char** argv) {
                auth_failures.render() + config_issues.metrics();
       },
       [&config_issues] { return config_issues.page(); });
+  monitor.setReadiness([&cache] { return cache.generation() > 0; });
   std::string error;
   if (!monitor.start(monitoring_ip, monitoring_port, error)) {
     std::cerr << "remora-pilot: monitoring: " << error << "\n";
@@ -277,8 +297,9 @@ int main(int argc, char** argv) {
   const std::string plaintext =
       server ? "plaintext discovery on " + listen_ip + ":" + std::to_string(bound_port)
              : std::string("plaintext discovery off");
-  std::fprintf(stderr, "[pilot] serving %s, monitoring on %s:%u, manifests %s\n", plaintext.c_str(),
-               monitoring_ip.c_str(), monitor.port(), manifests.c_str());
+  std::fprintf(stderr, "[pilot] serving %s, monitoring on %s:%u, config from %s\n",
+               plaintext.c_str(), monitoring_ip.c_str(), monitor.port(),
+               source->describe().c_str());
 
   signal(SIGTERM, onSignal);
   signal(SIGINT, onSignal);
@@ -291,7 +312,7 @@ int main(int argc, char** argv) {
       pending = true;
       last_event = std::chrono::steady_clock::now();
     }
-    if (pending && std::chrono::steady_clock::now() - last_event >= kDebounce) {
+    if (pending && std::chrono::steady_clock::now() - last_event >= kDebounce && source->synced()) {
       pending = false;
       reload(pipeline, *source, cache);
     }

@@ -79,13 +79,21 @@ void MonitorServer::handle(int fd) {
     body = cache_.metrics();
     if (extra_metrics_) body += extra_metrics_();
   } else if (path == "/ready") {
-    body = "ready\n";
+    if (!ready_ || ready_()) {
+      body = "ready\n";
+    } else {
+      status = 503;
+      body = "not ready: waiting for the first complete sync of the configuration source\n";
+    }
   } else {
     status = 404;
     body = "not found: try /debug/syncz, /debug/config_errors, /metrics, /ready\n";
   }
   std::string response = "HTTP/1.1 " + std::to_string(status) +
-                         (status == 200 ? " OK" : " Not Found") + "\r\ncontent-type: " + type +
+                         (status == 200   ? " OK"
+                          : status == 503 ? " Service Unavailable"
+                                          : " Not Found") +
+                         "\r\ncontent-type: " + type +
                          "\r\ncontent-length: " + std::to_string(body.size()) +
                          "\r\nconnection: close\r\n\r\n" + body;
   size_t sent = 0;

@@ -2,8 +2,8 @@
 
 // Pilot's own small HTTP/1.1 server for operators: GET /debug/syncz (connected proxies and
 // what each ACKed or NACKed, JSON), GET /debug/config_errors (the current problems of pilot's
-// inputs, JSON, see config_issues.h), GET /metrics (Prometheus text), GET /ready. One thread,
-// one request per connection.
+// inputs, JSON, see config_issues.h), GET /metrics (Prometheus text), GET /ready (503 until the
+// first complete configuration, see setReadiness). One thread, one request per connection.
 
 #include <atomic>
 #include <functional>
@@ -25,6 +25,10 @@ class MonitorServer {
         extra_metrics_(std::move(extra_metrics)),
         config_errors_(std::move(config_errors)) {}
   ~MonitorServer();
+  // What GET /ready answers: 200 while `ready` returns true, else 503 (pilot has no complete
+  // configuration yet). Without one, always ready. Set before start(); called on the monitor's
+  // thread.
+  void setReadiness(std::function<bool()> ready) { ready_ = std::move(ready); }
   // Binds ip:port (port 0: any); false with `error` on failure.
   bool start(const std::string& ip, uint16_t port, std::string& error);
   uint16_t port() const { return port_; }
@@ -36,6 +40,7 @@ class MonitorServer {
   SnapshotCache& cache_;
   std::function<std::string()> extra_metrics_;
   std::function<std::string()> config_errors_;
+  std::function<bool()> ready_;
   int fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};

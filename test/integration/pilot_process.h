@@ -22,6 +22,7 @@ class PilotProcess {
   // SIGTERM, then waits for it. Idempotent.
   void stop();
   std::string log() const;
+  pid_t pid() const { return pid_; }
 
  private:
   pid_t pid_ = -1;

@@ -3,61 +3,30 @@
 // expected_<namespace>.txt. To regenerate after an intended change:
 //   UPDATE_GOLDEN=$PWD bazel run //test/pilot:translator_golden_test
 
-#include <google/protobuf/util/json_util.h>
-
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 
 #include "gtest/gtest.h"
 #include "source/pilot/translator.h"
+#include "test/pilot/translator_golden_render.h"
 
 namespace remora::pilot {
 namespace {
 
-std::string render(const std::vector<ManifestError>& manifest_errors, const Translator& translator,
-                   const std::string& ns, const std::string& pod) {
-  std::string out = "# errors\n";
-  for (const auto& e : manifest_errors) out += e.message + "\n";
-  for (const auto& e : translator.errors()) out += e.message + "\n";
-  Resources resources = translator.translate(ns, pod);
-  google::protobuf::util::JsonPrintOptions print;
-  print.add_whitespace = true;
-  print.preserve_proto_field_names = true;
-  for (const auto& [type, map] :
-       std::vector<std::pair<std::string, const std::map<std::string, google::protobuf::Any>*>>{
-           {"clusters", &resources.clusters},
-           {"endpoints", &resources.endpoints},
-           {"routes", &resources.routes},
-           {"listeners", &resources.listeners}}) {
-    out += "# " + type + "\n";
-    for (const auto& [name, any] : *map) {
-      std::string json;
-      auto status = google::protobuf::util::MessageToJsonString(any, &json, print);
-      out += "## " + name + "\n" + (status.ok() ? json : std::string(status.message())) + "\n";
-    }
-  }
-  return out;
-}
-
-std::string readFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
+using testing::readGoldenFile;
+using testing::renderGolden;
 
 void checkGolden(const std::string& manifests, const std::string& expected_path,
                  const std::string& ns, const std::string& pod = "") {
   std::vector<ManifestError> errors;
   auto objects = loadManifests(manifests, errors);
   Translator translator(std::move(objects), TranslateOptions{});
-  std::string actual = render(errors, translator, ns, pod);
+  std::string actual = renderGolden(errors, translator, ns, pod);
   if (const char* update = std::getenv("UPDATE_GOLDEN")) {
     std::ofstream(std::string(update) + "/" + expected_path) << actual;
     return;
   }
-  std::string expected = readFile(expected_path);
+  std::string expected = readGoldenFile(expected_path);
   EXPECT_EQ(actual, expected) << "if intended, regenerate: UPDATE_GOLDEN=$PWD bazel run "
                                  "//test/pilot:translator_golden_test";
 }

@@ -72,7 +72,7 @@ void ResponseWriter::holdOpen() {
   drop();
 }
 
-FakeApiServer::FakeApiServer(const std::string& cert_pem, const std::string& key_pem) {
+FakeApiServer::FakeApiServer(const std::string& cert_pem, const std::string& key_pem, int port) {
   ctx_ = SSL_CTX_new(TLS_server_method());
   BIO* cert_bio = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
   X509* cert = PEM_read_bio_X509(cert_bio, nullptr, nullptr, nullptr);
@@ -91,6 +91,9 @@ FakeApiServer::FakeApiServer(const std::string& cert_pem, const std::string& key
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  int one = 1;
+  ::setsockopt(listen_fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   socklen_t length = sizeof(address);
   if (::bind(listen_fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
       ::listen(listen_fd_, 64) != 0 ||

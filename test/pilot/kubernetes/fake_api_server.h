@@ -70,7 +70,8 @@ using WatchScript = std::function<void(ResponseWriter&)>;
 
 class FakeApiServer {
  public:
-  FakeApiServer(const std::string& cert_pem, const std::string& key_pem);
+  // Listens on 127.0.0.1:`port` (0: any free port).
+  FakeApiServer(const std::string& cert_pem, const std::string& key_pem, int port = 0);
   ~FakeApiServer();
 
   int port() const { return port_; }
