@@ -92,6 +92,10 @@ std::string KubernetesConfigSource::describe() const { return "Kubernetes API se
 
 bool KubernetesConfigSource::synced() const { return source_->synced(); }
 
+std::vector<std::string> KubernetesConfigSource::unsyncedKinds() const {
+  return source_->unsyncedKinds();
+}
+
 void KubernetesConfigSource::notifyChange() {
   {
     std::lock_guard lock(mutex_);

@@ -41,6 +41,9 @@ class KubernetesConfigSource : public ConfigSource {
   SourceSnapshot snapshot() override;
   bool waitForChange(std::chrono::milliseconds timeout) override;
   bool synced() const override;
+  // The kinds not listed completely yet (see KubernetesSource::unsyncedKinds): what synced()
+  // still waits for, e.g. to say so when giving up. Any thread.
+  std::vector<std::string> unsyncedKinds() const;
 
  private:
   KubernetesConfigSource(std::vector<kubernetes::ResourceKind> kinds, std::string url)

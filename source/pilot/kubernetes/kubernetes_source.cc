@@ -72,9 +72,21 @@ void KubernetesSource::onChange(const std::string& kind, Snapshot objects) {
   }
 }
 
-void KubernetesSource::onReady(const std::string& /*kind*/) {
+std::vector<std::string> KubernetesSource::unsyncedKinds() const {
   std::lock_guard lock(callback_mutex_);
-  if (++ready_kinds_ == options_.kinds.size()) {
+  std::vector<std::string> out;
+  for (const ResourceKind& kind : options_.kinds) {
+    if (!ready_kinds_.count(kind.kind)) {
+      out.push_back(kind.kind);
+    }
+  }
+  return out;
+}
+
+void KubernetesSource::onReady(const std::string& kind) {
+  std::lock_guard lock(callback_mutex_);
+  // Each reflector reports ready once; a set keeps the count right whatever.
+  if (ready_kinds_.insert(kind).second && ready_kinds_.size() == options_.kinds.size()) {
     synced_.store(true);
     if (callbacks_.on_synced) {
       callbacks_.on_synced();

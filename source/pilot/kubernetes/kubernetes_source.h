@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -58,6 +59,9 @@ class KubernetesSource {
   // Every kind has been listed completely once (or found not installed). Stays true after.
   // Any thread.
   bool synced() const { return synced_.load(); }
+  // The kinds not yet listed completely once (nor found not installed), in options.kinds'
+  // order: what a caller waiting for synced() is still waiting for. Any thread.
+  std::vector<std::string> unsyncedKinds() const;
 
   // The latest objects of `kind` (empty before its first list, or when not installed).
   // Any thread.
@@ -76,8 +80,8 @@ class KubernetesSource {
   std::vector<std::unique_ptr<Reflector>> reflectors_;
   std::vector<std::thread> threads_;
 
-  std::mutex callback_mutex_;  // serializes callbacks; guards ready_kinds_
-  size_t ready_kinds_ = 0;
+  mutable std::mutex callback_mutex_;  // serializes callbacks; guards ready_kinds_
+  std::set<std::string> ready_kinds_;
   mutable std::mutex snapshots_mutex_;  // guards snapshots_ (not held in callbacks)
   std::map<std::string, Snapshot> snapshots_;
   std::atomic<bool> synced_{false};
