@@ -1,35 +1,14 @@
 // The real binary: `remora-pilot analyze DIR` prints the golden lines on stdout and exits 0
 // (no errors; warnings only or nothing), 1 (errors) or 2 (usage errors, named on stderr).
 
-#include <sys/wait.h>
-
-#include <cstdlib>
-
 #include "test/pilot/analyze/analyze_test_util.h"
 
 namespace remora::pilot::analyze {
 namespace {
 
 using testing::CaseFolder;
-using testing::readFile;
-
-struct PilotRun {
-  int status = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs remora-pilot with `args`, capturing its output in `scratch`.
-PilotRun pilot(const std::string& args, const std::string& scratch) {
-  std::string command =
-      "source/pilot/remora-pilot " + args + " >" + scratch + "/stdout 2>" + scratch + "/stderr";
-  int status = std::system(command.c_str());
-  PilotRun run;
-  if (WIFEXITED(status)) run.status = WEXITSTATUS(status);
-  run.out = readFile(scratch + "/stdout");
-  run.err = readFile(scratch + "/stderr");
-  return run;
-}
+using testing::pilot;
+using testing::PilotRun;
 
 class AnalyzeCommandTest : public ::testing::TestWithParam<testing::Case> {};
 
@@ -65,7 +44,10 @@ TEST(AnalyzeUsageTest, NoFolderIsAUsageError) {
   CaseFolder folder("clean_mesh");
   PilotRun run = pilot("analyze", folder.root());
   EXPECT_EQ(run.status, 2);
-  EXPECT_EQ(run.err.rfind("remora-pilot analyze: DIR (the manifest folder) is required\n", 0), 0u)
+  EXPECT_EQ(run.err.rfind("remora-pilot analyze: one of DIR (the manifest folder), --kubernetes "
+                          "or --kubeconfig FILE is required\n",
+                          0),
+            0u)
       << run.err;
 }
 

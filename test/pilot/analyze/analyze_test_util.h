@@ -7,7 +7,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -26,6 +28,24 @@ inline std::string readFile(const std::string& path) {
 
 inline std::string expectedOf(const std::string& name) {
   return readFile(std::string(kTestdata) + "/" + name + "/expected.txt");
+}
+
+struct PilotRun {
+  int status = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the real remora-pilot with `args`, capturing its output in `scratch`.
+inline PilotRun pilot(const std::string& args, const std::string& scratch) {
+  std::string command =
+      "source/pilot/remora-pilot " + args + " >" + scratch + "/stdout 2>" + scratch + "/stderr";
+  int status = std::system(command.c_str());
+  PilotRun run;
+  if (WIFEXITED(status)) run.status = WEXITSTATUS(status);
+  run.out = readFile(scratch + "/stdout");
+  run.err = readFile(scratch + "/stderr");
+  return run;
 }
 
 // A copy of case `name`'s manifests, removed at the end.
