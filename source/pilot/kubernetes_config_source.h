@@ -42,6 +42,9 @@ class KubernetesConfigSource : public ConfigSource {
   bool waitForChange(std::chrono::milliseconds timeout) override;
   bool synced() const override;
 
+  // The names of the Namespaces listed so far (sorted), e.g. where the trust bundle goes.
+  std::vector<std::string> namespaceNames() const;
+
  private:
   KubernetesConfigSource(std::vector<kubernetes::ResourceKind> kinds, std::string url)
       : kinds_(std::move(kinds)), url_(std::move(url)) {}
