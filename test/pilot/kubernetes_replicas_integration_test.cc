@@ -16,7 +16,10 @@
 #include <string>
 #include <vector>
 
+#include <grpcpp/grpcpp.h>
+
 #include "gtest/gtest.h"
+#include "remora/service/discovery/v1/discovery.grpc.pb.h"
 #include "source/common/crypto/csr.h"
 #include "source/common/crypto/key_pair.h"
 #include "source/pilot/kubernetes/json_value.h"
@@ -96,6 +99,31 @@ class Pilot {
   pid_t pid_ = -1;
   std::string log_path_;
 };
+
+// One cluster request on the plaintext discovery port: how many clusters pilot answers with
+// (0 when the stream ends without an answer).
+int clustersServed(uint16_t port) {
+  using remora::service::discovery::v1::AggregatedDiscoveryService;
+  using remora::service::discovery::v1::DiscoveryRequest;
+  using remora::service::discovery::v1::DiscoveryResponse;
+  auto channel =
+      grpc::CreateChannel("127.0.0.1:" + std::to_string(port), grpc::InsecureChannelCredentials());
+  auto stub = AggregatedDiscoveryService::NewStub(channel);
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + seconds(10));
+  auto stream = stub->StreamAggregatedResources(&context);
+  DiscoveryRequest request;
+  request.mutable_node()->set_id("cart-1.shop");
+  request.mutable_node()->set_namespace_("shop");
+  request.mutable_node()->set_workload("cart-1");
+  request.set_type_url("type.googleapis.com/remora.config.cluster.v1.Cluster");
+  stream->Write(request);
+  DiscoveryResponse response;
+  const int clusters = stream->Read(&response) ? response.resources_size() : 0;
+  context.TryCancel();
+  stream->Finish();
+  return clusters;
+}
 
 std::string newCsr() {
   auto key = crypto::KeyPair::generate();
@@ -219,11 +247,12 @@ TEST_F(KubernetesReplicasTest, OneLeaderWritesTheBundleBothSignAndTheOtherTakesO
   const std::string roots = ca::test::readFile(dir_ + "/pilot-a-roots.pem");
   ASSERT_EQ(roots, ca::test::readFile(dir_ + "/pilot-b-roots.pem"));
 
-  // Both ready: they serve discovery.
+  // Both ready, and both serve discovery.
   for (Pilot* pilot : {&a, &b}) {
     EXPECT_TRUE(
         ca::test::waitFor([&] { return pilot->monitoring("/ready") == "ready\n"; }, seconds(20)))
         << pilot->log();
+    EXPECT_GT(clustersServed(pilot->loggedPort("plaintext discovery on ")), 0) << pilot->log();
   }
   // Exactly one leads, the one the Lease names, and each says so.
   ASSERT_TRUE(ca::test::waitFor(
