@@ -3,7 +3,8 @@
 // (pilot_leader, /debug/leader), only that one writes the istio-ca-root-cert ConfigMaps (in
 // every Namespace the API server lists, holding the CA's roots), both are ready and sign a CSR
 // whose token the API server's TokenReview vouches for, and SIGTERM to the leader releases the
-// Lease so that the other takes over well before the lease would have expired.
+// Lease so that the other takes over well before the lease would have expired, and publishes
+// the bundle again after a root rotation.
 
 #include <signal.h>
 #include <sys/stat.h>
@@ -11,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdio>
 #include <memory>
 #include <regex>
 #include <string>
@@ -310,6 +312,32 @@ TEST_F(KubernetesReplicasTest, OneLeaderWritesTheBundleBothSignAndTheOtherTakesO
              r.authorization == "Bearer " + follower_name + "-token";
     }) >= kNamespaces.size();
   })) << follower.log();
+
+  // A root rotation in the CA directory: the new leader publishes the bundle with both roots.
+  const std::string made =
+      ca::test::runCommand(
+          "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 365 "
+          "-subj '/O=remora/CN=second root' -addext basicConstraints=critical,CA:TRUE "
+          "-addext keyUsage=critical,keyCertSign,cRLSign -keyout " +
+          dir_ + "/new-key.pem -out " + dir_ + "/new-cert.pem")
+          .output;
+  const std::string new_root = ca::test::readFile(dir_ + "/new-cert.pem");
+  ASSERT_EQ(ca::test::countCertificates(new_root), 1) << made;
+  const std::string ca_dir = dir_ + "/cacerts";
+  ca::test::writeFile(ca_dir + "/ca-cert.pem.new", new_root);
+  ca::test::writeFile(ca_dir + "/ca-key.pem.new", ca::test::readFile(dir_ + "/new-key.pem"));
+  ASSERT_EQ(std::rename((ca_dir + "/ca-cert.pem.new").c_str(), (ca_dir + "/ca-cert.pem").c_str()),
+            0);
+  ASSERT_EQ(std::rename((ca_dir + "/ca-key.pem.new").c_str(), (ca_dir + "/ca-key.pem").c_str()), 0);
+  for (const std::string& ns : kNamespaces) {
+    EXPECT_TRUE(ca::test::waitFor([&] {
+      const std::string bundle = configMapBundle(ns);
+      return ca::test::countCertificates(bundle) == 2 &&
+             bundle.find(new_root) != std::string::npos && bundle.find(roots) != std::string::npos;
+    })) << ns
+        << "\n"
+        << configMapBundle(ns) << follower.log();
+  }
 }
 
 TEST_F(KubernetesReplicasTest, LeaderElectionFlagsNeedTheKubernetesMode) {
