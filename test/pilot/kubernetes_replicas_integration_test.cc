@@ -302,7 +302,7 @@ TEST_F(KubernetesReplicasTest, OneLeaderWritesTheBundleBothSignAndTheOtherTakesO
   leader.stop(SIGTERM);
   EXPECT_NE(leader.log().find("stopped leading"), std::string::npos) << leader.log();
   ASSERT_TRUE(ca::test::waitFor([&] { return leaseHolder() == follower_name; }, seconds(8)))
-      << follower.log();
+      << leader.log() << follower.log();
   EXPECT_LT(std::chrono::steady_clock::now() - stopped, seconds(5));
   EXPECT_TRUE(ca::test::waitFor([&] { return follower.leaderMetric() == "1"; })) << follower.log();
   // The new leader checks every namespace's ConfigMap again (with its own credentials).
