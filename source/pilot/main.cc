@@ -237,13 +237,13 @@ int main(int argc, char** argv) {
   }
   options.outbound_port = outbound_port;
 
-  // A folder that is not there, or an API server pilot cannot even address, would serve an
-  // empty mesh: refuse to start (exit 2). A server that does not answer yet is retried.
   if (!replica_flag.empty() && !source_flags.manifests.empty()) {
     std::cerr << "remora-pilot: " << replica_flag
               << " needs --kubernetes or --kubeconfig (the folder source runs one replica)\n";
     return 1;
   }
+  // A folder that is not there, or an API server pilot cannot even address, would serve an
+  // empty mesh: refuse to start (exit 2). A server that does not answer yet is retried.
   std::string source_error;
   kubernetes::ClusterConnection connection;
   std::unique_ptr<ConfigSource> source = openConfigSource(source_flags, source_error, &connection);
