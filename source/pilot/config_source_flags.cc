@@ -33,7 +33,8 @@ std::string SourceFlags::conflict() const {
   return "";
 }
 
-std::unique_ptr<ConfigSource> openConfigSource(const SourceFlags& flags, std::string& error) {
+std::unique_ptr<ConfigSource> openConfigSource(const SourceFlags& flags, std::string& error,
+                                               kubernetes::ClusterConnection* connection_out) {
   if (!flags.manifests.empty()) {
     std::unique_ptr<ConfigSource> folder = FolderSource::open(flags.manifests, error);
     if (!folder) {
@@ -50,6 +51,9 @@ std::unique_ptr<ConfigSource> openConfigSource(const SourceFlags& flags, std::st
   }
   kubernetes::KubernetesSourceOptions options;
   options.connection = std::move(connection).value();
+  if (connection_out) {
+    *connection_out = options.connection;
+  }
   // "Service: watch: 410 Gone, listing again", "Pod: list: ...: cannot connect: ..."
   options.reflector.log = [](const std::string& line) {
     REMORA_LOG(warn, "kubernetes source: %s", line.c_str());

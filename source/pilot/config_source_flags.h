@@ -8,6 +8,7 @@
 #include <string>
 
 #include "source/pilot/config_source.h"
+#include "source/pilot/kubernetes/connection_config.h"
 
 namespace remora::pilot {
 
@@ -29,7 +30,9 @@ struct SourceFlags {
 // complete sync follows; see ConfigSource::synced). Nullptr with `error` naming the flag and
 // what is wrong ("--kubeconfig: /x/config: No such file or directory", "--manifests: folder
 // \"/x\" does not exist"): pilot exits 2 then. An API server that cannot be reached yet is not
-// an error: pilot stays not ready and keeps trying.
-std::unique_ptr<ConfigSource> openConfigSource(const SourceFlags& flags, std::string& error);
+// an error: pilot stays not ready and keeps trying. For the API server, `connection` (when not
+// null) receives where it is and pilot's credentials, for pilot's own writes and reviews.
+std::unique_ptr<ConfigSource> openConfigSource(const SourceFlags& flags, std::string& error,
+                                               kubernetes::ClusterConnection* connection = nullptr);
 
 }  // namespace remora::pilot

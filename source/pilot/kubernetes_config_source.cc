@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+
 namespace remora::pilot {
 namespace {
 
@@ -94,6 +96,16 @@ bool KubernetesConfigSource::synced() const { return source_->synced(); }
 
 std::vector<std::string> KubernetesConfigSource::unsyncedKinds() const {
   return source_->unsyncedKinds();
+}
+
+std::vector<std::string> KubernetesConfigSource::namespaceNames() const {
+  std::vector<std::string> names;
+  kubernetes::Snapshot namespaces = source_->snapshot("Namespace");
+  for (const auto& [key, json] : *namespaces) {
+    names.push_back(json->get("metadata").get("name").asString());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 void KubernetesConfigSource::notifyChange() {

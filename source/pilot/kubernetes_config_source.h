@@ -45,6 +45,9 @@ class KubernetesConfigSource : public ConfigSource {
   // still waits for, e.g. to say so when giving up. Any thread.
   std::vector<std::string> unsyncedKinds() const;
 
+  // The names of the Namespaces listed so far (sorted), e.g. where the trust bundle goes.
+  std::vector<std::string> namespaceNames() const;
+
  private:
   KubernetesConfigSource(std::vector<kubernetes::ResourceKind> kinds, std::string url)
       : kinds_(std::move(kinds)), url_(std::move(url)) {}

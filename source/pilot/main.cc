@@ -23,11 +23,14 @@
 #include "source/common/common/logger.h"
 #include "source/pilot/ads_server.h"
 #include "source/pilot/analyze/analyze_command.h"
+#include "source/pilot/ca/ca_roots.h"
 #include "source/pilot/ca/pilot_ca.h"
 #include "source/pilot/ca/token_minter.h"
 #include "source/pilot/config_pipeline.h"
 #include "source/pilot/config_source_flags.h"
 #include "source/pilot/discovery_listen.h"
+#include "source/pilot/kubernetes_config_source.h"
+#include "source/pilot/kubernetes_replicas.h"
 #include "source/pilot/monitor.h"
 #include "source/pilot/request_normalization.h"
 #include "source/pilot/xds_auth/auth_failures.h"
@@ -96,7 +99,16 @@ void usage(std::ostream& out) {
          "                           REJECT_REQUEST, UNESCAPE_AND_REDIRECT or\n"
          "                           UNESCAPE_AND_FORWARD; default the proxy's (REJECT_REQUEST,\n"
          "                           UNESCAPE_AND_FORWARD with DECODE_AND_MERGE_SLASHES)\n"
-      << ca::kCaUsage;
+      << ca::kCaUsage
+      << "Replicas (--kubernetes/--kubeconfig only; the CA checks tokens with TokenReview):\n"
+      << kReplicaUsage;
+}
+
+// The mesh's roots as --root-cert-out holds them: one PEM certificate per root.
+std::string rootsPem(const ca::PilotCa& authority) {
+  std::string pem;
+  for (const std::string& root : ca::trustBundle(authority.authority())) pem += root;
+  return pem;
 }
 
 void reload(ConfigPipeline& pipeline, const ConfigSource& source, SnapshotCache& cache) {
@@ -121,6 +133,8 @@ int main(int argc, char** argv) {
   std::string outbound = "0.0.0.0:15001";
   TranslateOptions options;
   ca::CaOptions ca_options;
+  ReplicaOptions replica_options;
+  std::string replica_flag;  // the last leader-election flag given (folder mode refuses them)
   for (int i = 1; i < argc; ++i) {
     std::string flag = argv[i];
     if (flag == "--help" || flag == "-h") {
@@ -181,6 +195,13 @@ int main(int argc, char** argv) {
         std::cerr << "remora-pilot: " << ca_error << "\n";
         return 1;
       }
+    } else if (std::string replica_error;
+               parseReplicaFlag(flag, value, replica_options, replica_error)) {
+      if (!replica_error.empty()) {
+        std::cerr << "remora-pilot: " << replica_error << "\n";
+        return 1;
+      }
+      replica_flag = flag;
     } else {
       std::cerr << "remora-pilot: unknown flag " << flag << "\n";
       usage(std::cerr);
@@ -216,13 +237,33 @@ int main(int argc, char** argv) {
   }
   options.outbound_port = outbound_port;
 
+  if (!replica_flag.empty() && !source_flags.manifests.empty()) {
+    std::cerr << "remora-pilot: " << replica_flag
+              << " needs --kubernetes or --kubeconfig (the folder source runs one replica)\n";
+    return 1;
+  }
   // A folder that is not there, or an API server pilot cannot even address, would serve an
   // empty mesh: refuse to start (exit 2). A server that does not answer yet is retried.
   std::string source_error;
-  std::unique_ptr<ConfigSource> source = openConfigSource(source_flags, source_error);
+  kubernetes::ClusterConnection connection;
+  std::unique_ptr<ConfigSource> source = openConfigSource(source_flags, source_error, &connection);
   if (!source) {
     std::cerr << "remora-pilot: " << source_error << "\n";
     return 2;
+  }
+  // The Kubernetes mode runs as replicas: the CA asks the API server about callers' tokens,
+  // and the elected leader writes the trust bundle ConfigMaps.
+  auto* kubernetes_source = dynamic_cast<KubernetesConfigSource*>(source.get());
+  std::unique_ptr<KubernetesReplicas> replicas;
+  if (kubernetes_source) {
+    auto created =
+        KubernetesReplicas::create(connection, replica_options, ca_options.token_audience);
+    if (!created.ok()) {
+      std::cerr << "remora-pilot: " << created.error() << "\n";
+      return 2;
+    }
+    replicas = std::move(created).value();
+    ca_options.token_authenticator = replicas->authenticator();
   }
   SnapshotCache cache;
   ConfigIssues config_issues;
@@ -230,6 +271,7 @@ int main(int argc, char** argv) {
   // Until the source is complete nothing is pushed (proxies wait) and /ready answers 503.
   if (source->synced()) {
     reload(pipeline, *source, cache);
+    if (replicas) replicas->setNamespaces(kubernetes_source->namespaceNames());
   } else {
     REMORA_LOG(info, "waiting for the first complete sync of %s", source->describe().c_str());
   }
@@ -283,11 +325,15 @@ int main(int argc, char** argv) {
   }
   MonitorServer monitor(
       cache,
-      [&certificate_authority, &auth_failures, &config_issues] {
+      [&certificate_authority, &auth_failures, &config_issues, &replicas] {
         return (certificate_authority ? certificate_authority->metrics() : std::string()) +
-               auth_failures.render() + config_issues.metrics();
+               auth_failures.render() + config_issues.metrics() +
+               (replicas ? replicas->metrics() : std::string());
       },
       [&config_issues] { return config_issues.page(); });
+  if (replicas) {
+    monitor.addPage("/debug/leader", [&replicas] { return replicas->leaderPage(); });
+  }
   monitor.setReadiness([&cache] { return cache.generation() > 0; });
   std::string error;
   if (!monitor.start(monitoring_ip, monitoring_port, error)) {
@@ -303,6 +349,10 @@ int main(int argc, char** argv) {
 
   signal(SIGTERM, onSignal);
   signal(SIGINT, onSignal);
+  if (replicas) {
+    if (certificate_authority) replicas->setBundle(rootsPem(*certificate_authority));
+    replicas->start();
+  }
   // Any change of the source starts a debounced reload.
   bool pending = false;
   auto last_event = std::chrono::steady_clock::now();
@@ -315,6 +365,7 @@ int main(int argc, char** argv) {
     if (pending && std::chrono::steady_clock::now() - last_event >= kDebounce && source->synced()) {
       pending = false;
       reload(pipeline, *source, cache);
+      if (replicas) replicas->setNamespaces(kubernetes_source->namespaceNames());
     }
     // The CA's roots are polled, not watched: a Kubernetes Secret mount swaps a symlink,
     // which inotify on the folder does not report reliably.
@@ -322,9 +373,13 @@ int main(int argc, char** argv) {
         std::chrono::steady_clock::now() - last_ca_tick >= std::chrono::seconds(1)) {
       last_ca_tick = std::chrono::steady_clock::now();
       certificate_authority->tick(std::chrono::system_clock::now());
+      // A root rotation changes the bundle: the leader rewrites the ConfigMaps.
+      if (replicas) replicas->setBundle(rootsPem(*certificate_authority));
     }
   }
   std::fprintf(stderr, "[pilot] shutting down\n");
+  // First, so that another replica takes the lease over at its next retry.
+  if (replicas) replicas->stop();
   if (server) server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   if (certificate_authority) certificate_authority->stop();
   return 0;

@@ -78,6 +78,9 @@ void MonitorServer::handle(int fd) {
     type = "text/plain; version=0.0.4";
     body = cache_.metrics();
     if (extra_metrics_) body += extra_metrics_();
+  } else if (auto page = pages_.find(path); page != pages_.end()) {
+    type = "application/json";
+    body = page->second();
   } else if (path == "/ready") {
     if (!ready_ || ready_()) {
       body = "ready\n";

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <functional>
+#include <map>
 #include <string>
 #include <thread>
 
@@ -29,6 +30,11 @@ class MonitorServer {
   // configuration yet). Without one, always ready. Set before start(); called on the monitor's
   // thread.
   void setReadiness(std::function<bool()> ready) { ready_ = std::move(ready); }
+  // Serves `render`'s text (JSON) at GET `path` (e.g. /debug/leader). Set before start();
+  // called on the monitor's thread.
+  void addPage(std::string path, std::function<std::string()> render) {
+    pages_[std::move(path)] = std::move(render);
+  }
   // Binds ip:port (port 0: any); false with `error` on failure.
   bool start(const std::string& ip, uint16_t port, std::string& error);
   uint16_t port() const { return port_; }
@@ -41,6 +47,7 @@ class MonitorServer {
   std::function<std::string()> extra_metrics_;
   std::function<std::string()> config_errors_;
   std::function<bool()> ready_;
+  std::map<std::string, std::function<std::string()>> pages_;
   int fd_ = -1;
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};

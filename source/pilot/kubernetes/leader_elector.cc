@@ -178,7 +178,7 @@ LeaderElector::Attempt LeaderElector::tryOnce(std::string& error, bool& conflict
 }
 
 void LeaderElector::release() {
-  // stop() has set the stop flag that cancels requests: this one gets its own.
+  // stop() has set the stop flag that cancels requests: these get their own.
   static const std::atomic<bool> kNeverCancelled{false};
   LeaseRecord released = observed_;
   released.holder_identity.clear();
@@ -188,6 +188,23 @@ void LeaderElector::release() {
   auto sent = client_.send("PUT", leasePath(),
                            released.toJson(options_.lease_namespace, options_.lease_name),
                            options_.request_timeout, kNeverCancelled, answer, 1 << 20);
+  // A renewal cancelled by stop() may have reached the server after all: the resourceVersion
+  // observed is then stale (409). Read the lease again and, if it is still ours, release that.
+  if (sent.ok() && sent.value() == 409) {
+    std::string body;
+    auto got = client_.get(leasePath(), options_.request_timeout, kNeverCancelled, body, 1 << 20);
+    if (got.ok() && got.value() == 200) {
+      auto parsed = JsonValue::parse(body);
+      LeaseRecord current = parsed.ok() ? LeaseRecord::fromJson(parsed.value()) : LeaseRecord{};
+      if (current.holder_identity != options_.identity) {
+        return;  // not ours any more (or unreadable): nothing to release
+      }
+      released.resource_version = current.resource_version;
+      sent = client_.send("PUT", leasePath(),
+                          released.toJson(options_.lease_namespace, options_.lease_name),
+                          options_.request_timeout, kNeverCancelled, answer, 1 << 20);
+    }
+  }
   if (!sent.ok() || sent.value() != 200) {
     // Not fatal: the others take over once the lease expires.
     log("releasing the lease failed: " +

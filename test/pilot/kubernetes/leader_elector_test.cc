@@ -48,7 +48,8 @@ class LeaderElectorTest : public testing::ApiClientFixture {
 
   std::unique_ptr<Replica> replica(const std::string& identity,
                                    std::chrono::milliseconds lease = 1s,
-                                   std::chrono::hours clock_skew = std::chrono::hours(0)) {
+                                   std::chrono::hours clock_skew = std::chrono::hours(0),
+                                   std::chrono::milliseconds retry = 100ms) {
     auto result = std::make_unique<Replica>();
     Replica* self = result.get();
     LeaderElectorOptions options;
@@ -56,7 +57,7 @@ class LeaderElectorTest : public testing::ApiClientFixture {
     options.lease_duration = lease;
     options.now = [clock_skew] { return std::chrono::system_clock::now() + clock_skew; };
     options.renew_deadline = 400ms;
-    options.retry_period = 100ms;
+    options.retry_period = retry;
     options.request_timeout = 300ms;
     LeaderElectorCallbacks callbacks;
     callbacks.on_started_leading = [self] {
@@ -165,6 +166,20 @@ TEST_F(LeaderElectorTest, LeaderThatCannotRenewStepsDownThenTheOtherTakesOverAft
   LeaseRecord record = lease();
   EXPECT_EQ(record.holder_identity, "pilot-b");
   EXPECT_EQ(record.lease_transitions, 1);
+}
+
+TEST_F(LeaderElectorTest, ReleaseAfterAStaleResourceVersionReadsTheLeaseAgain) {
+  // A renewal that stop() cancelled may still have been written: the release then carries a
+  // stale resourceVersion (409). The lease must be released all the same. A 3 s retry period:
+  // no renewal uses up the conflict first.
+  auto a = replica("pilot-a", 5s, std::chrono::hours(0), 3s);
+  a->elector->start();
+  ASSERT_TRUE(waitUntil([&] { return a->elector->isLeader(); }));
+  server_->conflictNextUpdate(kLease);
+  a->elector->stop();
+  EXPECT_EQ(server_->conflicts(), 1u);
+  EXPECT_EQ(lease().holder_identity, "");
+  EXPECT_EQ(lease().lease_duration_seconds, 1);
 }
 
 TEST_F(LeaderElectorTest, ConflictOnRenewalIsReadAgainAndLeadershipKept) {
