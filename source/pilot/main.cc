@@ -7,7 +7,7 @@
 //                [--outbound-address 0.0.0.0:15001] [--cluster-domain cluster.local]
 //                [--ca-listen 127.0.0.1:15012] [--ca-dir DIR] [--root-cert-out FILE] ...
 //   remora-pilot mint-token --key KEY --namespace NS --service-account SA
-//   remora-pilot analyze DIR
+//   remora-pilot analyze DIR|--kubernetes|--kubeconfig FILE
 
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
@@ -101,7 +101,12 @@ void usage(std::ostream& out) {
          "                           UNESCAPE_AND_FORWARD with DECODE_AND_MERGE_SLASHES)\n"
       << ca::kCaUsage
       << "Replicas (--kubernetes/--kubeconfig only; the CA checks tokens with TokenReview):\n"
-      << kReplicaUsage;
+      << kReplicaUsage
+      << "Other commands:\n"
+         "  remora-pilot analyze DIR|--kubernetes|--kubeconfig FILE   check the configuration\n"
+         "                           as pilot would, one line per problem; exit 1 on errors\n"
+         "  remora-pilot mint-token --key KEY --namespace NS --service-account SA\n"
+         "                           a service-account token for tests and development\n";
 }
 
 // The mesh's roots as --root-cert-out holds them: one PEM certificate per root.
