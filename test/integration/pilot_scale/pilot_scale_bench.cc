@@ -2,10 +2,11 @@
 // simulated proxies on real delta discovery streams (each ACKing every response). Prints a
 // table of figures next to the goals of issue 15; asserts nothing about timings.
 //
-//   bazel run -c opt //test/integration:pilot_scale_bench -- \
-//       [--services N] [--pods M] [--proxies P] [--changes K]
+//   bazel run -c opt //test/integration:pilot_scale_bench -- [--services N] [--pods M]
+//       [--proxies P] [--changes K] [--namespaces NS]
 //
-// Defaults: 10,000 services, 50,000 pods, 1,000 proxies, 7 changes of each kind.
+// Defaults: 10,000 services, 50,000 pods, 1,000 proxies, 7 changes of each kind, 20
+// namespaces. tools/bench/pilot_scale_bench.sh wraps it.
 
 #include <sys/resource.h>
 #include <unistd.h>
@@ -17,14 +18,14 @@
 #include <map>
 #include <memory>
 #include <sstream>
-#include <thread>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "test/integration/pilot_process.h"
-#include "test/integration/proxy_process.h"
 #include "test/integration/pilot_scale/scale_cluster.h"
 #include "test/integration/pilot_scale/simulated_proxy.h"
+#include "test/integration/proxy_process.h"
 #include "test/integration/test_net.h"
 #include "test/pilot/kubernetes/test_certificates.h"
 
@@ -35,8 +36,7 @@ namespace k8s = remora::pilot::kubernetes::testing;
 
 constexpr const char* kEndpointType =
     "type.googleapis.com/remora.config.endpoint.v1.ClusterLoadAssignment";
-constexpr const char* kRouteType =
-    "type.googleapis.com/remora.config.route.v1.RouteConfiguration";
+constexpr const char* kRouteType = "type.googleapis.com/remora.config.route.v1.RouteConfiguration";
 
 struct Options {
   ScaleShape shape;
@@ -49,11 +49,16 @@ Options parse(int argc, char** argv) {
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     int value = std::atoi(argv[i + 1]);
-    if (flag == "--services") options.shape.services = value;
-    else if (flag == "--pods") options.shape.pods = value;
-    else if (flag == "--proxies") options.proxies = value;
-    else if (flag == "--changes") options.changes = value;
-    else if (flag == "--namespaces") options.shape.namespaces = value;
+    if (flag == "--services")
+      options.shape.services = value;
+    else if (flag == "--pods")
+      options.shape.pods = value;
+    else if (flag == "--proxies")
+      options.proxies = value;
+    else if (flag == "--changes")
+      options.changes = value;
+    else if (flag == "--namespaces")
+      options.shape.namespaces = value;
     else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       std::exit(2);
@@ -121,9 +126,10 @@ struct ChangeFigures {
   std::vector<double> all_acked_ms;  // per change: change to the last concerned proxy's ACK
   std::vector<double> bytes;         // per proxy and change
   std::vector<double> resources;
-  long concerned = 0;  // proxies subscribed to the changed resource, summed over changes
-  long missed = 0;     // of those, ones that had not ACKed it by the deadline
-  long pushes = 0;     // pilot_xds_pushes_total of the type, summed over changes
+  long concerned = 0;   // proxies subscribed to the changed resource, summed over changes
+  long missed = 0;      // of those, ones that had not ACKed it by the deadline
+  long pushes = 0;      // pilot_xds_pushes_total of the type, summed over changes
+  long pushes_all = 0;  // of every type
 };
 
 class Bench {
@@ -176,7 +182,9 @@ class Bench {
     // Let the debounced push settle before counting it.
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     std::string short_type = type_url.substr(type_url.rfind('.') + 1);
-    figures.pushes += pushesOf(before, pushes(monitoring_), short_type);
+    auto after = pushes(monitoring_);
+    figures.pushes += pushesOf(before, after, short_type);
+    for (const auto& [type, count] : after) figures.pushes_all += pushesOf(before, after, type);
   }
 
  private:
@@ -197,27 +205,30 @@ void printChange(const char* what, const ChangeFigures& f, int proxies) {
               f.missed);
   std::printf("  per proxy and change: %.0f bytes, %.1f resources (median)\n",
               percentile(f.bytes, 0.5), percentile(f.resources, 0.5));
-  std::printf("  pilot_xds_pushes_total of the type per change: %.1f\n",
-              f.all_acked_ms.empty() ? 0.0 : double(f.pushes) / f.all_acked_ms.size());
+  double changes = f.all_acked_ms.empty() ? 1.0 : double(f.all_acked_ms.size());
+  std::printf("  pilot_xds_pushes_total per change: %.1f of the type, %.1f of all types\n",
+              double(f.pushes) / changes, double(f.pushes_all) / changes);
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Options options = parse(argc, argv);
+  setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines show up as they happen
   rlimit files{65536, 65536};
   setrlimit(RLIMIT_NOFILE, &files);
 
   auto build_started = Clock::now();
   ScaleCluster cluster(options.shape);
-  std::printf("cluster: %d services, %d EndpointSlices, %d pods, %d namespaces, %zu "
-              "VirtualServices; %d proxies (built in %.0f ms)\n",
-              options.shape.services, options.shape.services,
-              options.shape.services * cluster.podsPerService(), options.shape.namespaces,
-              cluster.collections().count("/apis/networking.istio.io/v1/virtualservices")
-                  ? cluster.collections().at("/apis/networking.istio.io/v1/virtualservices").size()
-                  : 0,
-              options.proxies, ms(Clock::now() - build_started));
+  std::printf(
+      "cluster: %d services, %d EndpointSlices, %d pods, %d namespaces, %zu "
+      "VirtualServices; %d proxies (built in %.0f ms)\n",
+      options.shape.services, options.shape.services,
+      options.shape.services * cluster.podsPerService(), options.shape.namespaces,
+      cluster.collections().count("/apis/networking.istio.io/v1/virtualservices")
+          ? cluster.collections().at("/apis/networking.istio.io/v1/virtualservices").size()
+          : 0,
+      options.proxies, ms(Clock::now() - build_started));
 
   k8s::TestPki pki = k8s::makeTestPki();
   k8s::FakeApiServer server(pki.server_cert_pem, pki.server_key_pem);
@@ -239,9 +250,9 @@ int main(int argc, char** argv) {
   std::string discovery = "127.0.0.1:" + std::to_string(unusedPort());
   PilotProcess pilot;
   auto started = Clock::now();
-  pilot.start({"--kubeconfig", dir + "/kubeconfig", "--listen", discovery, "--monitoring",
-               monitoring},
-              dir + "/pilot.log");
+  pilot.start(
+      {"--kubeconfig", dir + "/kubeconfig", "--listen", discovery, "--monitoring", monitoring},
+      dir + "/pilot.log");
   bool ready = waitFor([&] { return httpRequest(monitoring, "GET", "/ready").status == 200; },
                        std::chrono::seconds(900));
   auto synced = Clock::now();
@@ -264,8 +275,10 @@ int main(int argc, char** argv) {
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // a connection per proxy, as in a mesh
     args.SetMaxReceiveMessageSize(-1);
     auto channel = grpc::CreateCustomChannel(discovery, grpc::InsecureChannelCredentials(), args);
-    int service = static_cast<int>(static_cast<long>(i) * options.shape.services /
-                                   std::max(1, options.proxies));
+    // Spread over the services and (by the offset i) over the namespaces.
+    int service = static_cast<int>(
+        (static_cast<long>(i) * options.shape.services / std::max(1, options.proxies) + i) %
+        options.shape.services);
     remora::config::core::v1::Node node;
     node.set_id("sidecar-" + std::to_string(i));
     node.set_namespace_(cluster.namespaceOf(service));
@@ -294,10 +307,9 @@ int main(int argc, char** argv) {
   int version = 1000;
   for (int c = 0; c < options.changes; ++c) {
     int service = (c * 7919 + 13) % options.shape.services;
-    bench.measureChange(slices,
-                        cluster.endpointSliceEvent(service, c % 2 == 0 ? 0 : 1,
-                                                   std::to_string(++version)),
-                        kEndpointType, cluster.httpClusterName(service), slice_figures);
+    bench.measureChange(
+        slices, cluster.endpointSliceEvent(service, c % 2 == 0 ? 0 : 1, std::to_string(++version)),
+        kEndpointType, cluster.httpClusterName(service), slice_figures);
   }
   int vs_count = (options.shape.services + 99) / 100;
   for (int c = 0; c < options.changes; ++c) {
@@ -313,7 +325,15 @@ int main(int argc, char** argv) {
     int service = (b * 104729 + 5) % options.shape.services;
     slices.push(cluster.endpointSliceEvent(service, 1, std::to_string(++version)));
   }
-  std::this_thread::sleep_for(std::chrono::seconds(3));
+  // Counted once pilot has finished pushing: the count stays put for 3 s (at most 5 min).
+  long settled = -1;
+  int still = 0;
+  for (int poll = 0; poll < 600 && still < 6; ++poll) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    long now = pushesOf(burst_before, pushes(monitoring), "ClusterLoadAssignment");
+    still = now == settled ? still + 1 : 0;
+    settled = now;
+  }
   long burst_pushes = pushesOf(burst_before, pushes(monitoring), "ClusterLoadAssignment");
 
   double rss_end = statusMiB(pilot.pid(), "VmRSS"), hwm_end = statusMiB(pilot.pid(), "VmHWM");
@@ -326,19 +346,19 @@ int main(int argc, char** argv) {
   std::printf("proxies connected to all full configs ACKed:  p50 %.0f ms, last %.0f ms\n",
               percentile(full_ms, 0.5), percentile(full_ms, 1.0));
   std::printf("%-28s %10s %10s %10s\n", "pilot", "VmRSS MiB", "VmHWM MiB", "CPU s");
-  std::printf("%-28s %10.1f %10.1f %10.1f\n", "after sync (/ready)", rss_sync, hwm_sync,
-              cpu_sync);
+  std::printf("%-28s %10.1f %10.1f %10.1f\n", "after sync (/ready)", rss_sync, hwm_sync, cpu_sync);
   std::printf("%-28s %10.1f %10.1f %10.1f\n", "all proxies configured", rss_full, hwm_full,
               cpu_full);
-  std::printf("%-28s %10.1f %10.1f %10.1f   (goal: <= 300 MB)\n", "end", rss_end, hwm_end,
-              cpu_end);
-  printChange("EndpointSlice change (EDS, goal: p99 to all ACKs <= 1 s, only the changed "
-              "resource)",
-              slice_figures, options.proxies);
+  std::printf("%-28s %10.1f %10.1f %10.1f   (goal: <= 300 MB)\n", "end", rss_end, hwm_end, cpu_end);
+  printChange(
+      "EndpointSlice change (EDS, goal: p99 to all ACKs <= 1 s, only the changed "
+      "resource)",
+      slice_figures, options.proxies);
   printChange("VirtualService change (RDS \"8080\")", vs_figures, options.proxies);
-  std::printf("burst of 20 EndpointSlice changes: %ld EDS pushes (no debouncing would be up to "
-              "20 x the proxies concerned)\n",
-              burst_pushes);
+  std::printf(
+      "burst of 20 EndpointSlice changes within ms: %ld EDS pushes, %d proxies "
+      "(20 pushes per proxy without debouncing)\n",
+      burst_pushes, options.proxies);
 
   for (auto& proxy : bench.proxies()) proxy->cancel();
   waitFor(

@@ -54,8 +54,8 @@ ScaleCluster::ScaleCluster(ScaleShape shape) : shape_(shape) {
     std::string ns = namespaceOf(s);
     collections_["/api/v1/services"].push_back(
         R"({"metadata":{"name":")" + name + R"(","namespace":")" + ns +
-        R"(","resourceVersion":"1"},"spec":{"clusterIP":"10.96.)" + std::to_string(s / 250) +
-        "." + std::to_string(s % 250 + 1) + R"(","selector":{"app":")" + name +
+        R"(","resourceVersion":"1"},"spec":{"clusterIP":"10.96.)" + std::to_string(s / 250) + "." +
+        std::to_string(s % 250 + 1) + R"(","selector":{"app":")" + name +
         R"("},"ports":[{"name":"http","port":8080,"targetPort":8080},)"
         R"({"name":"grpc","port":9090,"targetPort":9090}]}})");
     for (int p = 0; p < podsPerService(); ++p) {
@@ -102,8 +102,7 @@ std::string ScaleCluster::endpointSlice(int service, int ready_pods, const std::
                  R"(","namespace":")" + ns + R"("}})";
   }
   return R"({"metadata":{"name":")" + name + R"(-abcde","namespace":")" + ns +
-         R"(","resourceVersion":")" + rv + R"(","labels":{"kubernetes.io/service-name":")" +
-         name +
+         R"(","resourceVersion":")" + rv + R"(","labels":{"kubernetes.io/service-name":")" + name +
          R"("}},"addressType":"IPv4","ports":[{"name":"http","port":8080},)"
          R"({"name":"grpc","port":9090}],"endpoints":[)" +
          endpoints + "]}";

@@ -5,8 +5,8 @@
 // EndpointSlice of its pods, M pods in all, and a VirtualService for every 100th service.
 // Changes reach pilot as MODIFIED events on watch streams that stay open for the whole run.
 
-#include <condition_variable>
 #include <algorithm>
+#include <condition_variable>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -64,7 +64,7 @@ class ScaleCluster {
   // The VirtualService of `service` (a multiple of 100) with a request timeout of
   // `timeout_ms`: a MODIFIED watch event line.
   std::string virtualServiceEvent(int service, int timeout_ms,
-                                   const std::string& resource_version) const;
+                                  const std::string& resource_version) const;
 
  private:
   std::string endpointSlice(int service, int ready_pods, const std::string& rv) const;

@@ -14,8 +14,7 @@ constexpr const char* kClusterType = "type.googleapis.com/remora.config.cluster.
 constexpr const char* kEndpointType =
     "type.googleapis.com/remora.config.endpoint.v1.ClusterLoadAssignment";
 constexpr const char* kListenerType = "type.googleapis.com/remora.config.listener.v1.Listener";
-constexpr const char* kRouteType =
-    "type.googleapis.com/remora.config.route.v1.RouteConfiguration";
+constexpr const char* kRouteType = "type.googleapis.com/remora.config.route.v1.RouteConfiguration";
 
 // The ClusterLoadAssignment an EDS cluster reads ("" for other clusters).
 std::string edsName(const google::protobuf::Any& any) {
@@ -41,8 +40,8 @@ void rdsNames(const google::protobuf::Any& any, std::set<std::string>& out) {
 
 }  // namespace
 
-SimulatedProxy::SimulatedProxy(std::shared_ptr<grpc::Channel> channel,
-                               config::core::v1::Node node, ChangeProbe& probe)
+SimulatedProxy::SimulatedProxy(std::shared_ptr<grpc::Channel> channel, config::core::v1::Node node,
+                               ChangeProbe& probe)
     : stub_(service::discovery::v1::AggregatedDiscoveryService::NewStub(channel)),
       node_(std::move(node)),
       probe_(probe) {}
@@ -133,9 +132,9 @@ void SimulatedProxy::handle(const DeltaDiscoveryResponse& response) {
       for (const auto& resource : response.resources()) carries |= resource.name() == probe_.name;
       for (const auto& removed : response.removed_resources()) carries |= removed == probe_.name;
       if (carries) {
-        probe_result_ = ProbeResult{probe_.generation, now, response.ByteSizeLong(),
-                                    static_cast<size_t>(response.resources_size() +
-                                                        response.removed_resources_size())};
+        probe_result_ = ProbeResult{
+            probe_.generation, now, response.ByteSizeLong(),
+            static_cast<size_t>(response.resources_size() + response.removed_resources_size())};
       }
     }
   }

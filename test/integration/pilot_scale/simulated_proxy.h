@@ -46,7 +46,8 @@ class SimulatedProxy
     : public grpc::ClientBidiReactor<service::discovery::v1::DeltaDiscoveryRequest,
                                      service::discovery::v1::DeltaDiscoveryResponse> {
  public:
-  SimulatedProxy(std::shared_ptr<grpc::Channel> channel, config::core::v1::Node node, ChangeProbe& probe);
+  SimulatedProxy(std::shared_ptr<grpc::Channel> channel, config::core::v1::Node node,
+                 ChangeProbe& probe);
 
   // Opens the stream and sends the wildcard CDS and LDS subscriptions.
   void start();
