@@ -325,13 +325,14 @@ int main(int argc, char** argv) {
     int service = (b * 104729 + 5) % options.shape.services;
     slices.push(cluster.endpointSliceEvent(service, 1, std::to_string(++version)));
   }
-  // Counted once pilot has finished pushing: the count stays put for 3 s (at most 5 min).
+  // Counted once pilot has pushed and finished: the count stays put for 3 s (at most 5 min).
   long settled = -1;
   int still = 0;
   for (int poll = 0; poll < 600 && still < 6; ++poll) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     long now = pushesOf(burst_before, pushes(monitoring), "ClusterLoadAssignment");
-    still = now == settled ? still + 1 : 0;
+    // Nothing yet: pilot is still debouncing or translating.
+    still = now == settled && now > 0 ? still + 1 : 0;
     settled = now;
   }
   long burst_pushes = pushesOf(burst_before, pushes(monitoring), "ClusterLoadAssignment");
