@@ -5,25 +5,11 @@
 #include <tuple>
 #include <utility>
 
+#include "source/common/common/json_string.h"
 #include "source/common/common/logger.h"
 
 namespace remora::pilot {
 namespace {
-
-std::string json(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (static_cast<unsigned char>(c) >= 0x20) {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 // A Prometheus label value.
 std::string label(const std::string& text) {
@@ -99,10 +85,11 @@ std::string ConfigIssues::page() const {
     errors += error ? 1 : 0;
     list += std::string(list.empty() ? "" : ",\n") +
             "  {\"severity\": " + (error ? "\"error\"" : "\"warning\"") +
-            ", \"kind\": " + json(issue.kind) + ", \"namespace\": " + json(issue.ns) +
-            ", \"name\": " + json(issue.name) + ", \"file\": " + json(issue.file) +
-            ", \"field\": " + json(issue.field) + ", \"reason\": " + json(issue.reason) +
-            ", \"message\": " + json(issue.message) + "}";
+            ", \"kind\": " + json::quote(issue.kind) + ", \"namespace\": " + json::quote(issue.ns) +
+            ", \"name\": " + json::quote(issue.name) + ", \"file\": " + json::quote(issue.file) +
+            ", \"field\": " + json::quote(issue.field) +
+            ", \"reason\": " + json::quote(issue.reason) +
+            ", \"message\": " + json::quote(issue.message) + "}";
   }
   return "{\"errors\": " + std::to_string(errors) +
          ", \"warnings\": " + std::to_string(issues.size() - errors) + ", \"issues\": [\n" + list +

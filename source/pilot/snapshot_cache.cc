@@ -2,23 +2,10 @@
 
 #include <ctime>
 
+#include "source/common/common/json_string.h"
+
 namespace remora::pilot {
 namespace {
-
-std::string quoted(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (c == '\n') {
-      out += "\\n";
-    } else if (static_cast<unsigned char>(c) >= 0x20) {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
 
 std::string timestamp(std::chrono::system_clock::time_point when) {
   std::time_t t = std::chrono::system_clock::to_time_t(when);
@@ -117,25 +104,26 @@ void SnapshotCache::removeProxy(uint64_t id) {
 std::string SnapshotCache::syncz() const {
   std::lock_guard<std::mutex> guard(lock_);
   std::string out = "{\"generation\":" + std::to_string(generation_) + ",\"manifest_errors\":[";
-  for (size_t i = 0; i < errors_.size(); ++i) out += (i ? "," : "") + quoted(errors_[i].message);
+  for (size_t i = 0; i < errors_.size(); ++i)
+    out += (i ? "," : "") + json::quote(errors_[i].message);
   if (translator_) {
     for (size_t i = 0; i < translator_->errors().size(); ++i) {
-      out += (errors_.empty() && i == 0 ? "" : ",") + quoted(translator_->errors()[i].message);
+      out += (errors_.empty() && i == 0 ? "" : ",") + json::quote(translator_->errors()[i].message);
     }
   }
   out += "],\"proxies\":[";
   bool first = true;
   for (const auto& [id, proxy] : proxies_) {
-    out += std::string(first ? "" : ",") + "{\"node_id\":" + quoted(proxy.node_id) +
-           ",\"namespace\":" + quoted(proxy.ns) + ",\"mode\":" + quoted(proxy.mode) +
-           ",\"connected_since\":" + quoted(timestamp(proxy.connected_since)) + ",\"types\":{";
+    out += std::string(first ? "" : ",") + "{\"node_id\":" + json::quote(proxy.node_id) +
+           ",\"namespace\":" + json::quote(proxy.ns) + ",\"mode\":" + json::quote(proxy.mode) +
+           ",\"connected_since\":" + json::quote(timestamp(proxy.connected_since)) + ",\"types\":{";
     bool first_type = true;
     for (const auto& [type, status] : proxy.types) {
-      out += std::string(first_type ? "" : ",") + quoted(type) +
-             ":{\"sent_version\":" + quoted(status.sent_version) +
-             ",\"sent_nonce\":" + quoted(status.sent_nonce) +
-             ",\"acked_version\":" + quoted(status.acked_version) +
-             ",\"last_nack\":" + quoted(status.last_nack) +
+      out += std::string(first_type ? "" : ",") + json::quote(type) +
+             ":{\"sent_version\":" + json::quote(status.sent_version) +
+             ",\"sent_nonce\":" + json::quote(status.sent_nonce) +
+             ",\"acked_version\":" + json::quote(status.acked_version) +
+             ",\"last_nack\":" + json::quote(status.last_nack) +
              ",\"pushes\":" + std::to_string(status.pushes) +
              ",\"nacks\":" + std::to_string(status.nacks) + "}";
       first_type = false;

@@ -7,43 +7,13 @@
 #include <regex>
 #include <set>
 
+#include "source/common/common/json_string.h"
+
 namespace remora::config {
 namespace {
 
 std::string position(const YAML::Mark& mark) {
   return "line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1);
-}
-
-void appendJsonString(const std::string& text, std::string& out) {
-  out += '"';
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char escaped[8];
-          std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
-          out += escaped;
-        } else {
-          out += static_cast<char>(c);  // UTF-8 passes through unchanged
-        }
-    }
-  }
-  out += '"';
 }
 
 // A plain (unquoted) scalar, typed by the YAML 1.2 core schema.
@@ -82,7 +52,7 @@ void appendPlainScalar(const std::string& text, std::string& out) {
   } else if (text == ".nan" || text == ".NaN" || text == ".NAN") {
     out += "\"NaN\"";
   } else {
-    appendJsonString(text, out);
+    json::appendString(text, out);
   }
 }
 
@@ -97,7 +67,7 @@ bool convert(const YAML::Node& node, std::string& out, std::string& error) {
       if (node.Tag() == "?") {
         appendPlainScalar(node.Scalar(), out);
       } else {
-        appendJsonString(node.Scalar(), out);
+        json::appendString(node.Scalar(), out);
       }
       return true;
     case YAML::NodeType::Sequence: {
@@ -127,7 +97,7 @@ bool convert(const YAML::Node& node, std::string& out, std::string& error) {
         }
         if (!first) out += ',';
         first = false;
-        appendJsonString(key, out);
+        json::appendString(key, out);
         out += ':';
         if (!convert(entry.second, out, error)) return false;
       }

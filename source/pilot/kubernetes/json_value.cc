@@ -2,6 +2,8 @@
 
 #include <charconv>
 
+#include "source/common/common/json_string.h"
+
 namespace remora::pilot::kubernetes {
 
 std::string& JsonValue::becomeText(Type type) {
@@ -113,41 +115,6 @@ bool JsonValue::asBool(bool fallback) const {
   return value != nullptr ? *value : fallback;
 }
 
-namespace {
-void serializeString(std::string_view text, std::string& out) {
-  static const char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out += kHex[(c >> 4) & 0xF];
-          out += kHex[c & 0xF];
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-}
-}  // namespace
-
 void JsonValue::serializeTo(std::string& out) const {
   switch (type_) {
     case Type::kNull:
@@ -160,7 +127,7 @@ void JsonValue::serializeTo(std::string& out) const {
       out += std::get<std::string>(value_);
       break;
     case Type::kString:
-      serializeString(std::get<std::string>(value_), out);
+      json::appendString(std::get<std::string>(value_), out);
       break;
     case Type::kArray: {
       const auto& elements = std::get<std::vector<JsonValue>>(value_);
@@ -181,7 +148,7 @@ void JsonValue::serializeTo(std::string& out) const {
         if (i > 0) {
           out += ',';
         }
-        serializeString(members[i].first, out);
+        json::appendString(members[i].first, out);
         out += ':';
         members[i].second.serializeTo(out);
       }
@@ -193,7 +160,7 @@ void JsonValue::serializeTo(std::string& out) const {
 
 std::string JsonValue::quote(std::string_view text) {
   std::string out;
-  serializeString(text, out);
+  json::appendString(text, out);
   return out;
 }
 
