@@ -1,0 +1,116 @@
+#include "source/pilot/resource_map.h"
+
+#include <cstdio>
+
+namespace remora::pilot {
+namespace {
+
+std::string versionOf(const google::protobuf::Any& any) {
+  // Two independent 64-bit hashes would be stronger; one is enough to tell versions of one
+  // resource apart (a collision only delays a push until the next change).
+  size_t hash = std::hash<std::string_view>{}(any.value());
+  hash ^= std::hash<std::string_view>{}(any.type_url()) + 0x9e3779b97f4a7c15ull + (hash << 6) +
+          (hash >> 2);
+  char out[17];
+  std::snprintf(out, sizeof(out), "%016llx", static_cast<unsigned long long>(hash));
+  return out;
+}
+
+}  // namespace
+
+ResourcePtr makeResource(const std::string& name, const google::protobuf::Message& message) {
+  google::protobuf::Any any;
+  any.PackFrom(message);
+  return makeResource(name, std::move(any));
+}
+
+ResourcePtr makeResource(const std::string& name, google::protobuf::Any any) {
+  auto resource = std::make_shared<Resource>();
+  resource->name = name;
+  resource->version = versionOf(any);
+  resource->any = std::move(any);
+  return resource;
+}
+
+ResourceMapPtr ResourceMap::make(Entries entries, const ResourceMapPtr& previous) {
+  auto map = std::make_shared<ResourceMap>();
+  map->entries_ = std::move(entries);
+  if (previous) {
+    // One ordered walk of both maps.
+    auto a = previous->entries_.begin();
+    auto b = map->entries_.begin();
+    while (a != previous->entries_.end() || b != map->entries_.end()) {
+      if (b == map->entries_.end() || (a != previous->entries_.end() && a->first < b->first)) {
+        map->removed_.push_back(a->first);
+        ++a;
+      } else if (a == previous->entries_.end() || b->first < a->first) {
+        map->changed_.push_back(b->first);
+        ++b;
+      } else {
+        if (a->second != b->second && a->second->version != b->second->version) {
+          map->changed_.push_back(b->first);
+        }
+        ++a;
+        ++b;
+      }
+    }
+    if (map->changed_.empty() && map->removed_.empty()) return previous;
+    map->base_ = previous;
+  } else {
+    for (const auto& [name, resource] : map->entries_) map->changed_.push_back(name);
+  }
+  return map;
+}
+
+ResourceMapPtr ResourceMap::empty() {
+  static const ResourceMapPtr kEmpty = std::make_shared<ResourceMap>();
+  return kEmpty;
+}
+
+const Resource* ResourceMap::find(std::string_view name) const {
+  auto it = entries_.find(name);
+  return it == entries_.end() ? nullptr : it->second.get();
+}
+
+ResourceMap::Diff ResourceMap::diff(const ResourceMap* from, const ResourceMap& to) {
+  Diff out;
+  if (from == &to) return out;
+  if (from == nullptr) {
+    for (const auto& [name, resource] : to.entries_) out.changed.push_back(resource.get());
+    return out;
+  }
+  if (to.base().get() == from) {
+    for (const auto& name : to.changed_) out.changed.push_back(to.find(name));
+    out.removed = to.removed_;
+    return out;
+  }
+  auto a = from->entries_.begin();
+  auto b = to.entries_.begin();
+  while (a != from->entries_.end() || b != to.entries_.end()) {
+    if (b == to.entries_.end() || (a != from->entries_.end() && a->first < b->first)) {
+      out.removed.push_back(a->first);
+      ++a;
+    } else if (a == from->entries_.end() || b->first < a->first) {
+      out.changed.push_back(b->second.get());
+      ++b;
+    } else {
+      if (a->second != b->second && a->second->version != b->second->version) {
+        out.changed.push_back(b->second.get());
+      }
+      ++a;
+      ++b;
+    }
+  }
+  return out;
+}
+
+std::map<std::string, google::protobuf::Any> flatten(const std::vector<ResourceMapPtr>& layers) {
+  std::map<std::string, google::protobuf::Any> out;
+  for (const auto& layer : layers) {
+    if (!layer) continue;
+    for (const auto& [name, resource] : layer->entries()) out[name] = resource->any;
+  }
+  return out;
+}
+
+}  // namespace remora::pilot
