@@ -426,4 +426,20 @@ Resources Translator::translate(const std::string& ns, const std::string& pod) c
   return out;
 }
 
+std::shared_ptr<const ProxyResources> Translator::proxyResources(const std::string& ns,
+                                                                const std::string& pod) const {
+  Resources flat = translate(ns, pod);
+  auto layer = [](std::map<std::string, google::protobuf::Any>& from) {
+    ResourceMap::Entries entries;
+    for (auto& [name, any] : from) entries.emplace(name, makeResource(name, std::move(any)));
+    return ResourceMap::make(std::move(entries));
+  };
+  auto out = std::make_shared<ProxyResources>();
+  out->clusters.push_back(layer(flat.clusters));
+  out->endpoints.push_back(layer(flat.endpoints));
+  out->listeners.push_back(layer(flat.listeners));
+  out->routes.push_back(layer(flat.routes));
+  return out;
+}
+
 }  // namespace remora::pilot

@@ -47,6 +47,7 @@
 #include <vector>
 
 #include "source/pilot/manifests.h"
+#include "source/pilot/resource_map.h"
 #include "source/pilot/security/authorization_policy.h"
 
 namespace remora::config::cluster::v1 {
@@ -110,6 +111,10 @@ class Translator {
   // ("" or a pod not in the manifests: no service ports of its own, so the inbound listener
   // passes everything through to the application).
   Resources translate(const std::string& ns, const std::string& pod = "") const;
+  // The same as shared, versioned layers (resource_map.h): what discovery streams serve.
+  // Like translate(), not safe to call from two threads at once.
+  std::shared_ptr<const ProxyResources> proxyResources(const std::string& ns,
+                                                       const std::string& pod = "") const;
   // ALLOW_ANY or REGISTRY_ONLY for that pod: a Sidecar object selecting it, else its
   // namespace's Sidecar without a selector, else the mesh-wide default.
   std::string outboundPolicy(const std::string& ns, const std::string& pod) const;
