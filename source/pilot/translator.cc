@@ -108,6 +108,7 @@ Translator::Translator(std::vector<Object> objects, TranslateOptions options,
       objects, options_.root_namespace, options_.trust_domain,
       previous ? previous->authorization_.get() : nullptr);
   errors_.insert(errors_.end(), authorization_->errors().begin(), authorization_->errors().end());
+  buildMeshLayers(previous);
 }
 
 Translator::~Translator() = default;
@@ -378,68 +379,20 @@ void Translator::index(const std::vector<Object>& objects, const Translator* pre
 }
 
 const Object* Translator::ruleFor(const std::string& fqdn) const {
-  for (const auto& dr : destination_rules_) {
-    if (fqdnOf(str(dr.view()["spec"]["host"]), dr.ns) == fqdn) return &dr;
-  }
-  return nullptr;
+  auto it = rule_by_host_.find(fqdn);
+  return it == rule_by_host_.end() ? nullptr : it->second;
 }
 
 const Object* Translator::virtualServiceFor(const std::string& fqdn, const std::string& ns) const {
   (void)ns;
-  for (const auto& vs : virtual_services_) {
-    for (const auto& host : vs.view()["spec"]["hosts"]) {
-      if (fqdnOf(str(host), vs.ns) == fqdn) return &vs;
-    }
-  }
-  return nullptr;
+  auto it = virtual_service_by_host_.find(fqdn);
+  return it == virtual_service_by_host_.end() ? nullptr : it->second;
 }
 
 std::vector<Translator::Endpoint> Translator::endpointsOf(const Service& service) const {
   if (service.from_service_entry) return service.entry_endpoints;
   auto it = endpoints_.find(service.ns + "/" + service.name);
   return it == endpoints_.end() ? std::vector<Endpoint>{} : it->second;
-}
-
-Resources Translator::translate(const std::string& ns, const std::string& pod) const {
-  Resources out;
-  bool registry_only = outboundPolicy(ns, pod) == "REGISTRY_ONLY";
-  for (const auto& service : services_) {
-    try {
-      addServiceClusters(service, out);
-    } catch (const YAML::Exception&) {
-      // A DestinationRule value of the wrong kind: the service keeps default clusters.
-    }
-  }
-  Cluster passthrough;
-  passthrough.set_name(kPassthrough);
-  passthrough.set_type(Cluster::ORIGINAL_DST);
-  passthrough.mutable_connect_timeout()->set_seconds(10);
-  out.clusters[kPassthrough] = pack(passthrough);
-  Cluster black_hole;
-  black_hole.set_name(kBlackHole);
-  black_hole.set_type(Cluster::STATIC);
-  out.clusters[kBlackHole] = pack(black_hole);
-  addRoutes(ns, registry_only, out);
-  addOutboundListener(registry_only, out);
-  addInbound(ns, pod, out);
-  applyRequestNormalization(options_, out);
-  return out;
-}
-
-std::shared_ptr<const ProxyResources> Translator::proxyResources(const std::string& ns,
-                                                                const std::string& pod) const {
-  Resources flat = translate(ns, pod);
-  auto layer = [](std::map<std::string, google::protobuf::Any>& from) {
-    ResourceMap::Entries entries;
-    for (auto& [name, any] : from) entries.emplace(name, makeResource(name, std::move(any)));
-    return ResourceMap::make(std::move(entries));
-  };
-  auto out = std::make_shared<ProxyResources>();
-  out->clusters.push_back(layer(flat.clusters));
-  out->endpoints.push_back(layer(flat.endpoints));
-  out->listeners.push_back(layer(flat.listeners));
-  out->routes.push_back(layer(flat.routes));
-  return out;
 }
 
 }  // namespace remora::pilot

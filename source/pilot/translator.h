@@ -41,6 +41,7 @@
 
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -53,6 +54,9 @@
 namespace remora::config::cluster::v1 {
 class Cluster;
 }  // namespace remora::config::cluster::v1
+namespace remora::config::rbac::v1 {
+class Rbac;
+}  // namespace remora::config::rbac::v1
 
 namespace remora::pilot {
 
@@ -201,6 +205,36 @@ class Translator {
   bool checkDestinationRule(const Object& dr);
 
   void addServiceClusters(const Service& service, Resources& out) const;
+
+  // translator_layers.cc: the translation as shared layers, each rebuilt only when what it
+  // is made of changed since the previous translation (compared by fingerprints of the
+  // inputs), else taken over from it as the same objects.
+  struct ServiceOutput {
+    uint64_t fingerprint = 0;
+    std::vector<ResourcePtr> clusters;
+    std::vector<ResourcePtr> endpoints;
+  };
+  // A layer (or two, for the inbound side: clusters and listener) with its fingerprint.
+  struct LayerOutput {
+    uint64_t fingerprint = 0;
+    ResourceMapPtr clusters;
+    ResourceMapPtr listeners;
+    ResourceMapPtr routes;
+  };
+  void buildMeshLayers(const Translator* previous);
+  void indexForLayers();
+  uint64_t serviceFingerprint(size_t service) const;
+  uint64_t routesFingerprint(const std::string& ns, bool registry_only) const;
+  uint64_t outboundFingerprint(bool registry_only) const;
+  // The cached layer `key` of `cache`, rebuilt by `build` when `fingerprint` differs from the
+  // cached or the previous translation's one. Called with cache_lock_ held.
+  template <class Build>
+  const LayerOutput& layer(std::map<std::string, LayerOutput>& cache,
+                           const std::map<std::string, LayerOutput>& previous,
+                           const std::string& key, uint64_t fingerprint, Build build) const;
+  // The target ports of pod `pod` (a key "ns/pod") that services send to, with what the
+  // services declare (a declared HTTP use wins).
+  std::map<uint32_t, Port> inboundPorts(const std::string& pod_key) const;
   const PeerAuthentication* workloadPolicy(const std::string& ns, const std::string& pod) const;
   // translator_tls.cc
   // An endpoint of a cluster: its pod ("ns/pod") and the port it receives on.
@@ -232,6 +266,10 @@ class Translator {
   void indexSidecar(const Object& o);
   // translator_inbound.cc
   void addInbound(const std::string& ns, const std::string& pod, Resources& out) const;
+  void addInbound(const std::string& ns, const std::string& pod,
+                  const std::map<uint32_t, Port>& ports, const config::rbac::v1::Rbac& rbac,
+                  Resources& out) const;
+  config::rbac::v1::Rbac workloadRbac(const std::string& ns, const std::string& pod) const;
 
   TranslateOptions options_;
   std::vector<ManifestError> errors_;
@@ -259,6 +297,28 @@ class Translator {
   std::map<std::string, PodMesh> pods_;              // "ns/pod"
   std::vector<Object> peer_authentication_objects_;  // the valid ones (kept for last good)
   std::vector<PeerAuthentication> peer_authentications_;
+
+  // Indexes for the layers (translator_layers.cc), built once per translation.
+  std::map<std::string, const Object*> rule_by_host_;            // fqdn -> first DestinationRule
+  std::map<std::string, const Object*> virtual_service_by_host_;  // fqdn -> first VirtualService
+  // "ns/pod" -> (service index, endpoint) of the Kubernetes services sending to it.
+  std::map<std::string, std::vector<std::pair<size_t, const Endpoint*>>> endpoints_by_pod_;
+  std::map<std::string, uint64_t> pod_hashes_;  // "ns/pod" -> fingerprint of what is known
+  std::vector<uint64_t> service_hashes_;        // by index in services_: its definition
+  std::map<const Object*, uint64_t> object_hashes_;  // VirtualServices, DestinationRules
+  uint64_t policies_hash_ = 0;                        // PeerAuthentications
+  uint64_t options_hash_ = 0;
+  std::map<std::string, ServiceOutput> service_outputs_;  // by fqdn
+  ResourceMapPtr mesh_clusters_;
+  ResourceMapPtr mesh_endpoints_;
+  // Layers built on demand (by proxies' streams), and the previous translation's, to reuse.
+  mutable std::mutex cache_lock_;
+  mutable std::map<std::string, LayerOutput> routes_;    // "ns|mode"
+  mutable std::map<std::string, LayerOutput> outbound_;  // mode
+  mutable std::map<std::string, LayerOutput> inbound_;   // "ns/pod"
+  std::map<std::string, LayerOutput> previous_routes_;
+  std::map<std::string, LayerOutput> previous_outbound_;
+  std::map<std::string, LayerOutput> previous_inbound_;
 };
 
 }  // namespace remora::pilot

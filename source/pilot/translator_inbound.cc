@@ -177,26 +177,40 @@ void connectFrom(Cluster& cluster, const std::string& source) {
 
 }  // namespace
 
-void Translator::addInbound(const std::string& ns, const std::string& pod, Resources& out) const {
-  Listener listener = capturingListener("inbound", options_.outbound_address, options_.inbound_port,
-                                        config::listener::v1::TrafficDirection::INBOUND);
-  // The pod's ports that services send to (target ports), with what the services declare.
+std::map<uint32_t, Translator::Port> Translator::inboundPorts(const std::string& pod_key) const {
   std::map<uint32_t, Port> ports;
-  std::string pod_key = ns + "/" + pod;
-  if (!pod.empty()) {
-    for (const auto& service : services_) {
-      if (service.from_service_entry || service.ns != ns) continue;
-      for (const auto& e : endpointsOf(service)) {
-        bool mine = e.pod == pod || (pod_by_ip_.count(e.ip) && pod_by_ip_.at(e.ip) == pod_key);
-        if (!mine) continue;
-        for (const auto& port : service.ports) {
-          uint32_t target = e.ports.count(port.name) ? e.ports.at(port.name) : port.number;
-          auto [it, added] = ports.emplace(target, port);
-          if (!added && port.http) it->second = port;  // a declared HTTP use wins
-        }
-      }
+  auto found = endpoints_by_pod_.find(pod_key);
+  if (found == endpoints_by_pod_.end()) return ports;
+  for (const auto& [index, endpoint] : found->second) {
+    const Service& service = services_[index];
+    for (const auto& port : service.ports) {
+      auto named = endpoint->ports.find(port.name);
+      uint32_t target = named != endpoint->ports.end() ? named->second : port.number;
+      auto [it, added] = ports.emplace(target, port);
+      if (!added && port.http) it->second = port;  // a declared HTTP use wins
     }
   }
+  return ports;
+}
+
+config::rbac::v1::Rbac Translator::workloadRbac(const std::string& ns,
+                                                const std::string& pod) const {
+  if (pod.empty()) return {};
+  auto labels = pod_labels_.find(ns + "/" + pod);
+  return authorization_->forWorkload(
+      ns, labels != pod_labels_.end() ? labels->second : std::map<std::string, std::string>{});
+}
+
+void Translator::addInbound(const std::string& ns, const std::string& pod, Resources& out) const {
+  addInbound(ns, pod, pod.empty() ? std::map<uint32_t, Port>{} : inboundPorts(ns + "/" + pod),
+             workloadRbac(ns, pod), out);
+}
+
+void Translator::addInbound(const std::string& ns, const std::string& pod,
+                            const std::map<uint32_t, Port>& ports,
+                            const config::rbac::v1::Rbac& rbac, Resources& out) const {
+  Listener listener = capturingListener("inbound", options_.outbound_address, options_.inbound_port,
+                                        config::listener::v1::TrafficDirection::INBOUND);
   // Other sidecars use mTLS only towards pods they know are in the mesh (auto mTLS), so a pod
   // pilot does not know as one gets plaintext chains under PERMISSIVE; STRICT is kept, as the
   // policy demands (and such a proxy without a workload identity refuses the listener).
@@ -205,12 +219,6 @@ void Translator::addInbound(const std::string& ns, const std::string& pod, Resou
     MtlsMode mode = peerAuthenticationMode(ns, pod, port);
     return !in_mesh && mode == MtlsMode::kPermissive ? MtlsMode::kDisable : mode;
   };
-  config::rbac::v1::Rbac rbac;
-  if (!pod.empty()) {
-    auto labels = pod_labels_.find(pod_key);
-    rbac = authorization_->forWorkload(
-        ns, labels != pod_labels_.end() ? labels->second : std::map<std::string, std::string>{});
-  }
   // The proxy's own ports first, whatever a service declares.
   std::set<uint32_t> own_ports(options_.proxy_ports.begin(), options_.proxy_ports.end());
   own_ports.insert(options_.outbound_port);
