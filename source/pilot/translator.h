@@ -299,14 +299,14 @@ class Translator {
   std::vector<PeerAuthentication> peer_authentications_;
 
   // Indexes for the layers (translator_layers.cc), built once per translation.
-  std::map<std::string, const Object*> rule_by_host_;            // fqdn -> first DestinationRule
+  std::map<std::string, const Object*> rule_by_host_;             // fqdn -> first DestinationRule
   std::map<std::string, const Object*> virtual_service_by_host_;  // fqdn -> first VirtualService
   // "ns/pod" -> (service index, endpoint) of the Kubernetes services sending to it.
   std::map<std::string, std::vector<std::pair<size_t, const Endpoint*>>> endpoints_by_pod_;
-  std::map<std::string, uint64_t> pod_hashes_;  // "ns/pod" -> fingerprint of what is known
-  std::vector<uint64_t> service_hashes_;        // by index in services_: its definition
+  std::map<std::string, uint64_t> pod_hashes_;       // "ns/pod" -> fingerprint of what is known
+  std::vector<uint64_t> service_hashes_;             // by index in services_: its definition
   std::map<const Object*, uint64_t> object_hashes_;  // VirtualServices, DestinationRules
-  uint64_t policies_hash_ = 0;                        // PeerAuthentications
+  uint64_t policies_hash_ = 0;                       // PeerAuthentications
   uint64_t options_hash_ = 0;
   std::map<std::string, ServiceOutput> service_outputs_;  // by fqdn
   ResourceMapPtr mesh_clusters_;

@@ -157,7 +157,8 @@ void Translator::indexForLayers() {
   for (const auto& pa : peer_authentications_) {
     policies.add(pa.ns).add(pa.name).add(pa.created).add(static_cast<uint32_t>(pa.mode));
     for (const auto& [key, value] : pa.selector) policies.add(key).add(value);
-    for (const auto& [port, mode] : pa.port_modes) policies.add(port).add(static_cast<uint32_t>(mode));
+    for (const auto& [port, mode] : pa.port_modes)
+      policies.add(port).add(static_cast<uint32_t>(mode));
     policies.add("|");
   }
   policies_hash_ = policies.value();
@@ -259,7 +260,8 @@ void Translator::buildMeshLayers(const Translator* previous) {
   black_hole.set_name(kBlackHole);
   black_hole.set_type(Cluster::STATIC);
   clusters.emplace(kBlackHole, makeResource(kBlackHole, black_hole));
-  mesh_clusters_ = ResourceMap::make(std::move(clusters), previous ? previous->mesh_clusters_ : nullptr);
+  mesh_clusters_ =
+      ResourceMap::make(std::move(clusters), previous ? previous->mesh_clusters_ : nullptr);
   mesh_endpoints_ =
       ResourceMap::make(std::move(endpoints), previous ? previous->mesh_endpoints_ : nullptr);
   if (previous == nullptr) return;
@@ -303,16 +305,15 @@ std::shared_ptr<const ProxyResources> Translator::proxyResources(const std::stri
   bool registry_only = outboundPolicy(ns, pod) == "REGISTRY_ONLY";
   std::string mode = registry_only ? "REGISTRY_ONLY" : "ALLOW_ANY";
   std::lock_guard<std::mutex> guard(cache_lock_);
-  const LayerOutput& routes = layer(routes_, previous_routes_, ns + "|" + mode,
-                                    routesFingerprint(ns, registry_only),
-                                    [&](const LayerOutput* before) {
-                                      Resources built;
-                                      addRoutes(ns, registry_only, built);
-                                      LayerOutput out;
-                                      out.routes =
-                                          mapOf(built.routes, before ? before->routes : nullptr);
-                                      return out;
-                                    });
+  const LayerOutput& routes =
+      layer(routes_, previous_routes_, ns + "|" + mode, routesFingerprint(ns, registry_only),
+            [&](const LayerOutput* before) {
+              Resources built;
+              addRoutes(ns, registry_only, built);
+              LayerOutput out;
+              out.routes = mapOf(built.routes, before ? before->routes : nullptr);
+              return out;
+            });
   const LayerOutput& outbound =
       layer(outbound_, previous_outbound_, mode, outboundFingerprint(registry_only),
             [&](const LayerOutput* before) {
