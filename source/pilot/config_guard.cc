@@ -164,9 +164,18 @@ ConfigGuard::Admitted ConfigGuard::admit(std::vector<Object> objects) {
     order.push_back(&object);
   }
   std::map<std::string, Object> good;
+  std::map<std::string, Verdict> verdicts;
   for (const Object* object : order) {
     std::string key = keyOf(*object);
-    auto problems = problemsOf(*object);
+    std::vector<ConfigIssue> problems;
+    auto known = verdicts_.find(key);
+    if (!object->revision.empty() && known != verdicts_.end() &&
+        known->second.revision == object->revision && known->second.file == object->file) {
+      problems = known->second.problems;
+    } else {
+      problems = problemsOf(*object);
+    }
+    if (!object->revision.empty()) verdicts.emplace(key, Verdict{object->revision, object->file, problems});
     if (problems.empty()) {
       good.emplace(key, *object);
       out.objects.push_back(*object);
@@ -190,6 +199,7 @@ ConfigGuard::Admitted ConfigGuard::admit(std::vector<Object> objects) {
         issueOf(*object, ConfigIssue::Severity::kError, "", "rejected", std::move(outcome)));
   }
   last_good_ = std::move(good);
+  verdicts_ = std::move(verdicts);
   return out;
 }
 

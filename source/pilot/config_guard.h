@@ -51,6 +51,14 @@ class ConfigGuard {
 
   std::string trust_domain_;
   std::map<std::string, Object> last_good_;  // "kind/namespace/name"
+  // The problems found in each object at its revision (objects with one): an unchanged
+  // object is not checked again.
+  struct Verdict {
+    std::string revision;
+    std::string file;  // the problems name it
+    std::vector<ConfigIssue> problems;
+  };
+  std::map<std::string, Verdict> verdicts_;
 };
 
 }  // namespace remora::pilot

@@ -36,6 +36,10 @@ class ConfigPipeline {
     std::vector<ManifestError> errors;
     size_t objects = 0;  // admitted
     std::chrono::microseconds took{0};
+    // Of `took`: reading the source, the guard's checks, the translation.
+    std::chrono::microseconds source_took{0};
+    std::chrono::microseconds guard_took{0};
+    std::chrono::microseconds translate_took{0};
   };
   Result reload();
 

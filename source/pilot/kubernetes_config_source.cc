@@ -53,6 +53,7 @@ Object objectFromApi(const kubernetes::ResourceKind& kind, const std::string& ap
   if (object.ns.empty()) {
     object.ns = "default";
   }
+  object.revision = json.get("metadata").get("resourceVersion").asString();
   object.node = toYaml(json);
   // List items carry neither; watch events' objects do (and then say which version was read).
   object.node["kind"] = kind.kind;

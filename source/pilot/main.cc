@@ -118,8 +118,13 @@ std::string rootsPem(const ca::PilotCa& authority) {
 
 void reload(ConfigPipeline& pipeline, const ConfigSource& source, SnapshotCache& cache) {
   ConfigPipeline::Result result = pipeline.reload();
-  REMORA_LOG(info, "%zu objects from %s translated in %lld us; pushing", result.objects,
-             source.describe().c_str(), static_cast<long long>(result.took.count()));
+  REMORA_LOG(info,
+             "%zu objects from %s translated in %lld us (source %lld, checks %lld, translation "
+             "%lld); pushing",
+             result.objects, source.describe().c_str(), static_cast<long long>(result.took.count()),
+             static_cast<long long>(result.source_took.count()),
+             static_cast<long long>(result.guard_took.count()),
+             static_cast<long long>(result.translate_took.count()));
   cache.update(result.translator, std::move(result.errors), result.took);
 }
 

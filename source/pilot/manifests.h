@@ -25,6 +25,10 @@ struct Object {
   // The object's document did not parse (manifest_salvage.h): only kind, namespace and name
   // are known, and the config guard rejects it.
   bool unreadable = false;
+  // Changes whenever the object's content does ("" when the source cannot tell): the API
+  // server's metadata.resourceVersion. Checks and translation reuse what they made of an
+  // object whose revision is unchanged.
+  std::string revision;
   std::string kind;
   std::string ns;  // metadata.namespace, "default" when absent
   std::string name;
