@@ -190,10 +190,35 @@ class Translator {
     std::vector<std::string> addresses;
     bool from_service_entry = false;
   };
+  // What the translator keeps of a Pod.
+  struct PodInfo {
+    bool injected = true;                     // no sidecar.istio.io/inject: "false"
+    std::string service_account = "default";  // spec.serviceAccountName
+    std::map<std::string, std::string> labels;
+    std::map<std::string, uint32_t> ports;  // named container ports
+    std::string ip;                         // status.podIP when it is an address
+    uint64_t fingerprint = 0;               // of all of the above and its key
+  };
+  // What the translator made of one object of the kinds it indexes (translator_index.cc):
+  // kept, and reused by the next translation while the object's revision is the same.
+  struct Parsed {
+    std::string revision;
+    std::shared_ptr<const PodInfo> pod;  // a Pod
+    std::vector<Service> services;       // a Service, or a ServiceEntry's hosts
+    std::string endpoints_of;            // Endpoints / EndpointSlice: "ns/service"
+    std::vector<Endpoint> endpoints;
+    std::vector<ManifestError> errors;
+  };
 
  private:
   void index(const std::vector<Object>& objects, const Translator* previous);
-  void indexObject(const Object& object);
+  // translator_index.cc: Pods, Services, ServiceEntries, Endpoints, EndpointSlices and
+  // Sidecars into the indexes, each object parsed by its kind's function (or taken from
+  // `previous` when its revision is unchanged).
+  void indexKinds(const std::vector<Object>& objects, const Translator* previous);
+  void indexObject(const Object& object, const Translator* previous);
+  // Adds what `parsed` holds to the indexes.
+  void indexParsed(const std::string& key, const Parsed& parsed);
   void error(const Object& object, const std::string& field, const std::string& message);
   std::string fqdnOf(const std::string& host, const std::string& ns) const;
   const Service* findService(const std::string& fqdn) const;
@@ -275,10 +300,11 @@ class Translator {
   std::vector<ManifestError> errors_;
   std::vector<Service> services_;
   std::map<std::string, size_t> by_fqdn_;
-  std::map<std::string, std::vector<Endpoint>> endpoints_;                // "ns/service"
-  std::map<std::string, std::map<std::string, std::string>> pod_labels_;  // "ns/pod"
-  std::map<std::string, std::map<std::string, uint32_t>> pod_ports_;      // "ns/pod": name -> port
-  std::map<std::string, std::string> pod_by_ip_;                          // ip -> "ns/pod"
+  std::map<std::string, std::vector<Endpoint>> endpoints_;      // "ns/service"
+  std::map<std::string, std::shared_ptr<const PodInfo>> pods_;  // "ns/pod"
+  std::map<std::string, std::string> pod_by_ip_;                // ip -> "ns/pod"
+  // By "Kind/ns/name", for the next translation.
+  std::map<std::string, std::shared_ptr<const Parsed>> parsed_;
   std::vector<Object> virtual_services_;
   std::vector<Object> destination_rules_;
   struct SidecarPolicy {
@@ -290,11 +316,6 @@ class Translator {
   // AuthorizationPolicy objects, translated once; the inbound listener of each workload gets
   // the ones that select it.
   std::unique_ptr<AuthorizationPolicies> authorization_;
-  struct PodMesh {
-    bool injected = true;                     // no sidecar.istio.io/inject: "false"
-    std::string service_account = "default";  // spec.serviceAccountName
-  };
-  std::map<std::string, PodMesh> pods_;              // "ns/pod"
   std::vector<Object> peer_authentication_objects_;  // the valid ones (kept for last good)
   std::vector<PeerAuthentication> peer_authentications_;
 

@@ -141,9 +141,9 @@ void Translator::addServiceClusters(const Service& service, Resources& out) cons
                    std::all_of(port.target.begin(), port.target.end(), ::isdigit)) {
           target = static_cast<uint32_t>(std::stoul(port.target));
         } else if (!e.pod.empty()) {
-          auto pod = pod_ports_.find(service.ns + "/" + e.pod);
-          if (pod != pod_ports_.end() && pod->second.count(port.target))
-            target = pod->second.at(port.target);
+          auto pod = pods_.find(service.ns + "/" + e.pod);
+          if (pod != pods_.end() && pod->second->ports.count(port.target))
+            target = pod->second->ports.at(port.target);
         }
         if (service.from_service_entry) {
           auto p = e.ports.find(port.name);
@@ -154,8 +154,8 @@ void Translator::addServiceClusters(const Service& service, Resources& out) cons
           std::string pod_key = !e.pod.empty()
                                     ? service.ns + "/" + e.pod
                                     : (pod_by_ip_.count(e.ip) ? pod_by_ip_.at(e.ip) : "");
-          auto labels = pod_labels_.find(pod_key);
-          if (labels == pod_labels_.end() || !labelsMatch(subset_node["labels"], labels->second)) {
+          auto pod = pods_.find(pod_key);
+          if (pod == pods_.end() || !labelsMatch(subset_node["labels"], pod->second->labels)) {
             continue;
           }
         }

@@ -196,9 +196,9 @@ std::map<uint32_t, Translator::Port> Translator::inboundPorts(const std::string&
 config::rbac::v1::Rbac Translator::workloadRbac(const std::string& ns,
                                                 const std::string& pod) const {
   if (pod.empty()) return {};
-  auto labels = pod_labels_.find(ns + "/" + pod);
+  auto found = pods_.find(ns + "/" + pod);
   return authorization_->forWorkload(
-      ns, labels != pod_labels_.end() ? labels->second : std::map<std::string, std::string>{});
+      ns, found != pods_.end() ? found->second->labels : std::map<std::string, std::string>{});
 }
 
 void Translator::addInbound(const std::string& ns, const std::string& pod, Resources& out) const {

@@ -121,18 +121,6 @@ void Translator::indexForLayers() {
     addView(f, vs.view());
     object_hashes_[&vs] = f.add(vs.ns).add(vs.name).value();
   }
-  for (const auto& [key, mesh] : pods_) {
-    Fingerprint f;
-    f.add(key).add(mesh.injected).add(mesh.service_account);
-    if (auto labels = pod_labels_.find(key); labels != pod_labels_.end()) {
-      for (const auto& [name, value] : labels->second) f.add(name).add(value);
-    }
-    f.add("|");
-    if (auto ports = pod_ports_.find(key); ports != pod_ports_.end()) {
-      for (const auto& [name, number] : ports->second) f.add(name).add(number);
-    }
-    pod_hashes_[key] = f.value();
-  }
   service_hashes_.reserve(services_.size());
   for (size_t i = 0; i < services_.size(); ++i) {
     const Service& s = services_[i];
@@ -186,8 +174,8 @@ uint64_t Translator::serviceFingerprint(size_t index) const {
       for (const auto& e : it->second) {
         addEndpoint(f, e);
         // The pod behind it: labels (subsets), named ports, identity, mesh membership.
-        auto pod = pod_hashes_.find(podKeyOf(service.ns, e));
-        f.add(pod != pod_hashes_.end() ? pod->second : uint64_t{0});
+        auto pod = pods_.find(podKeyOf(service.ns, e));
+        f.add(pod != pods_.end() ? pod->second->fingerprint : uint64_t{0});
       }
     }
   }
@@ -330,8 +318,8 @@ std::shared_ptr<const ProxyResources> Translator::proxyResources(const std::stri
   config::rbac::v1::Rbac rbac = workloadRbac(ns, pod);
   Fingerprint f;
   f.add(options_hash_).add(policies_hash_).add(pod_key);
-  auto pod_hash = pod_hashes_.find(pod_key);
-  f.add(pod_hash != pod_hashes_.end() ? pod_hash->second : uint64_t{0});
+  auto pod_info = pods_.find(pod_key);
+  f.add(pod_info != pods_.end() ? pod_info->second->fingerprint : uint64_t{0});
   for (const auto& [target, port] : ports) {
     f.add(target);
     addPort(f, port);

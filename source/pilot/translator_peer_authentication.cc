@@ -137,22 +137,21 @@ bool Translator::parsePeerAuthentication(const Object& o, PeerAuthentication& ou
 
 bool Translator::meshPod(const std::string& ns, const std::string& pod) const {
   auto it = pods_.find(ns + "/" + pod);
-  return it != pods_.end() && it->second.injected;
+  return it != pods_.end() && it->second->injected;
 }
 
 std::optional<std::string> Translator::podServiceAccount(const std::string& ns,
                                                          const std::string& pod) const {
   auto it = pods_.find(ns + "/" + pod);
   if (it == pods_.end()) return std::nullopt;
-  return it->second.service_account;
+  return it->second->service_account;
 }
 
 const Translator::PeerAuthentication* Translator::workloadPolicy(const std::string& ns,
                                                                  const std::string& pod) const {
-  if (pods_.count(ns + "/" + pod) == 0) return nullptr;  // no labels to select by
-  static const std::map<std::string, std::string> kNoLabels;
-  auto found = pod_labels_.find(ns + "/" + pod);
-  const auto& labels = found != pod_labels_.end() ? found->second : kNoLabels;
+  auto found = pods_.find(ns + "/" + pod);
+  if (found == pods_.end()) return nullptr;  // no labels to select by
+  const auto& labels = found->second->labels;
   const PeerAuthentication* best = nullptr;
   for (const auto& policy : peer_authentications_) {
     if (policy.ns != ns || policy.selector.empty()) continue;

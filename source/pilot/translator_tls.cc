@@ -162,8 +162,8 @@ std::set<std::string> Translator::identitiesOf(const std::string& ns,
   std::set<std::string> ids;
   for (const auto& endpoint : endpoints) {
     auto pod = pods_.find(podKeyOf(ns, endpoint));
-    if (pod == pods_.end() || !pod->second.injected) continue;
-    ids.insert(spiffeId(pod->first.substr(0, pod->first.find('/')), pod->second.service_account));
+    if (pod == pods_.end() || !pod->second->injected) continue;
+    ids.insert(spiffeId(pod->first.substr(0, pod->first.find('/')), pod->second->service_account));
   }
   return ids;
 }
