@@ -1,7 +1,8 @@
 // The real remora process with a mesh-wide route configuration: services named only by their
 // full names, host_search_suffixes with "%NAMESPACE%", and a node in namespace "default".
-// curl's short Host headers must reach the service a pod's resolver would pick, both for a
-// route configuration inside the listener and for one from a watched RDS file; misses go to "*".
+// curl's short Host headers must reach the service a pod's resolver would pick, whether the
+// route configuration is inside a static listener, comes from a watched RDS file, or is inside
+// a listener from discovery; misses go to "*".
 
 #include "gtest/gtest.h"
 #include "test/integration/fake_http_upstream.h"
@@ -11,6 +12,7 @@ namespace remora::test {
 namespace {
 
 constexpr const char* kRouteType = "type.googleapis.com/remora.config.route.v1.RouteConfiguration";
+constexpr const char* kListenerType = "type.googleapis.com/remora.config.listener.v1.Listener";
 
 // The body of a RouteConfiguration (indented by `indent`) sending each service to its cluster.
 std::string meshRoutes(const std::string& indent) {
@@ -52,6 +54,18 @@ std::string hcm(const std::string& stat_prefix, const std::string& routes) {
          "          http_filters: [{name: remora.filters.http.router}]\n";
 }
 
+// `text` with the first `drop` characters of each line replaced by `indent`.
+std::string indented(const std::string& text, const std::string& indent, size_t drop) {
+  std::string out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    out += indent + text.substr(start + drop, end - start - drop) + "\n";
+    start = end + 1;
+  }
+  return out;
+}
+
 class HostSearchIntegrationTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -79,9 +93,18 @@ class HostSearchIntegrationTest : public ::testing::Test {
                        "/routes.yaml}}\n") +
         "  clusters:\n" + cluster("reviews_default", upstreams_[0]->port()) +
         cluster("reviews_other", upstreams_[1]->port()) +
-        cluster("fallback", upstreams_[2]->port());
+        cluster("fallback", upstreams_[2]->port()) +
+        "dynamic_resources:\n  lds_config: {path: " + dir + "/listeners.yaml}\n";
+    // A listener from discovery whose route configuration is inside it.
+    writeFile(dir + "/listeners.yaml",
+              "version_info: l1\nresources:\n- \"@type\": " + std::string(kListenerType) +
+                  "\n  name: lds_inline_in\n"
+                  "  address: {socket_address: {address: 127.0.0.1, port_value: 0}}\n" +
+                  indented(hcm("lds", "          route_config:\n" + meshRoutes("            ")),
+                           "  ", 4));
     std::string error;
     ASSERT_TRUE(proxy_.start(bootstrap, {"--concurrency", "1"}, error)) << error;
+    ASSERT_TRUE(waitFor([&] { return proxy_.listenerPort("lds_inline_in") != 0; })) << proxy_.log();
   }
 
   // The body the service reached through `listener` with this Host header answers.
@@ -95,7 +118,7 @@ class HostSearchIntegrationTest : public ::testing::Test {
 };
 
 TEST_F(HostSearchIntegrationTest, ShortNamesReachTheServiceOfTheProxysNamespace) {
-  for (const char* listener : {"inline_in", "rds_in"}) {
+  for (const char* listener : {"inline_in", "rds_in", "lds_inline_in"}) {
     SCOPED_TRACE(listener);
     EXPECT_EQ(serviceFor(listener, "reviews"), "reviews_default");
     EXPECT_EQ(serviceFor(listener, "reviews:8080"), "reviews_default");
@@ -107,7 +130,7 @@ TEST_F(HostSearchIntegrationTest, ShortNamesReachTheServiceOfTheProxysNamespace)
 }
 
 TEST_F(HostSearchIntegrationTest, MissesGoToTheDefaultVirtualHost) {
-  for (const char* listener : {"inline_in", "rds_in"}) {
+  for (const char* listener : {"inline_in", "rds_in", "lds_inline_in"}) {
     SCOPED_TRACE(listener);
     EXPECT_EQ(serviceFor(listener, "ratings"), "fallback");
     EXPECT_EQ(serviceFor(listener, "reviews.nowhere:8080"), "fallback");
