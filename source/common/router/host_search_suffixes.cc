@@ -6,7 +6,7 @@
 namespace remora::router {
 namespace {
 
-// Why `suffix` (lowercase) is not a DNS suffix, or "" when it is one.
+// Why `suffix` (letters in any case) is not a DNS suffix, or "" when it is one.
 std::string dnsSuffixProblem(std::string_view suffix) {
   if (suffix.empty()) return "must not be empty";
   if (suffix.front() == '.' || suffix.back() == '.') return "must not start or end with a dot";
@@ -52,9 +52,6 @@ HostSearchSuffixes HostSearchSuffixes::create(
   for (int i = 0; i < suffixes.size(); ++i) {
     const std::string& given = suffixes[i];
     std::string spath = path + "[" + std::to_string(i) + "]";
-    std::string lowered(given);
-    std::transform(lowered.begin(), lowered.end(), lowered.begin(), asciiLower);
-    bool names_namespace = given.find(kNamespaceVariable) != std::string::npos;
     // The variable is checked as if it were a plain label, whatever this proxy's namespace.
     std::string problem = dnsSuffixProblem(replaceAll(given, kNamespaceVariable, "namespace"));
     if (!problem.empty()) {
@@ -65,26 +62,23 @@ HostSearchSuffixes HostSearchSuffixes::create(
       errors.add(spath, quoted(given) + " is listed twice");
       continue;
     }
-    if (!names_namespace) {
-      if (std::find(result.suffixes_.begin(), result.suffixes_.end(), lowered) ==
-          result.suffixes_.end()) {
-        result.suffixes_.push_back(lowered);
-      }
-      continue;
-    }
+    bool names_namespace = given.find(kNamespaceVariable) != std::string::npos;
     // A proxy outside any namespace has no namespace to search.
-    if (node_namespace.empty()) continue;
-    std::string expanded = replaceAll(given, kNamespaceVariable, node_namespace);
-    std::transform(expanded.begin(), expanded.end(), expanded.begin(), asciiLower);
-    problem = dnsSuffixProblem(expanded);
-    if (!problem.empty()) {
-      errors.add(spath, quoted(given) + " with the node namespace " + quoted(node_namespace) +
-                            " gives " + quoted(expanded) + ", which " + problem);
-      continue;
+    if (names_namespace && node_namespace.empty()) continue;
+    std::string resolved = replaceAll(given, kNamespaceVariable, node_namespace);
+    std::transform(resolved.begin(), resolved.end(), resolved.begin(), asciiLower);
+    if (names_namespace) {
+      problem = dnsSuffixProblem(resolved);
+      if (!problem.empty()) {
+        errors.add(spath, quoted(given) + " with the node namespace " + quoted(node_namespace) +
+                              " gives " + quoted(resolved) + ", which " + problem);
+        continue;
+      }
     }
-    if (std::find(result.suffixes_.begin(), result.suffixes_.end(), expanded) ==
+    // "%NAMESPACE%.svc" and "default.svc" on a proxy in "default": searched once.
+    if (std::find(result.suffixes_.begin(), result.suffixes_.end(), resolved) ==
         result.suffixes_.end()) {
-      result.suffixes_.push_back(std::move(expanded));
+      result.suffixes_.push_back(std::move(resolved));
     }
   }
   return result;

@@ -133,6 +133,13 @@ TEST_F(MeshRoutesTest, NamespaceIsTheProxys) {
   EXPECT_TRUE(errors.empty()) << errors.joined();
   EXPECT_EQ(suffixes.suffixes(),
             (std::vector<std::string>{"prod.svc.cluster.local", "svc.cluster.local"}));
+  // The same suffix twice once the namespace is known: searched once.
+  proto.add_host_search_suffixes("prod.svc.cluster.local");
+  suffixes = HostSearchSuffixes::create(proto.host_search_suffixes(),
+                                        "route_config.host_search_suffixes", "prod", errors);
+  EXPECT_TRUE(errors.empty()) << errors.joined();
+  EXPECT_EQ(suffixes.suffixes(),
+            (std::vector<std::string>{"prod.svc.cluster.local", "svc.cluster.local"}));
 }
 
 TEST_F(MeshRoutesTest, WithoutANamespaceItsSuffixesAreDropped) {
