@@ -326,6 +326,7 @@ ConfigSnapshotConstSharedPtr buildConfigSnapshot(const config::bootstrap::v1::Bo
   FactoryContextImpl context(store, &cluster_names, bootstrap.dynamic_resources().has_cds_config(),
                              routes);
   context.setSecretManager(secrets);
+  context.setNodeNamespace(bootstrap.node().namespace_());
   const auto& listeners = bootstrap.static_resources().listeners();
   for (int i = 0; i < listeners.size(); ++i) {
     std::string path = "static_resources.listeners[" + std::to_string(i) + "]";

@@ -120,6 +120,8 @@ class FactoryContextImpl : public config::FactoryContext {
   }
   const std::string& listenerName() const override { return listener_name_; }
   void setListenerName(std::string name) { listener_name_ = std::move(name); }
+  const std::string& nodeNamespace() const override { return node_namespace_; }
+  void setNodeNamespace(std::string name) { node_namespace_ = std::move(name); }
   router::RouteConfigProviderSharedPtr routeConfigProvider(const std::string& name,
                                                            const std::string& path) override {
     if (routes_ == nullptr) return nullptr;
@@ -138,6 +140,7 @@ class FactoryContextImpl : public config::FactoryContext {
   bool dynamic_clusters_;
   RouteConfigProviderRegistry* routes_;
   std::string listener_name_;
+  std::string node_namespace_;
   std::vector<std::string> requested_routes_;
   tls::SecretManager* secrets_ = nullptr;
 };

@@ -349,7 +349,7 @@ void XdsManager::onRoutes(const std::vector<config::DecodedResource>& upserts,
     config::Errors errors;
     // Clusters may arrive later: a route to an unknown cluster answers 503 until then.
     auto table = router::RouteTable::create(
-        proto, path, [](std::string_view) { return true; }, errors);
+        proto, path, [](std::string_view) { return true; }, errors, bootstrap_.node().namespace_());
     if (!table) {
       for (const auto& line : errors.lines()) outcome.reject(resource.name, "", line);
       continue;
@@ -423,6 +423,7 @@ void XdsManager::onListeners(const std::vector<config::DecodedResource>& upserts
     }
     FactoryContextImpl context(store_, nullptr, true, &routes_);
     context.setSecretManager(secrets_);
+    context.setNodeNamespace(bootstrap_.node().namespace_());
     auto config = buildListenerConfig(proto, path, context, store_, errors);
     if (!errors.empty()) {
       for (const auto& line : errors.lines()) outcome.reject(resource.name, "", line);

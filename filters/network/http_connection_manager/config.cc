@@ -184,7 +184,8 @@ class HcmConfigFactory : public config::NetworkFilterConfigFactory {
     } else {
       config->routes = remora::router::RouteTable::create(
           proto.route_config(), path + ".route_config",
-          [&context](std::string_view cluster) { return context.clusterExists(cluster); }, errors);
+          [&context](std::string_view cluster) { return context.clusterExists(cluster); }, errors,
+          context.nodeNamespace());
     }
 
     checkDuration(proto.has_request_headers_timeout(), proto.request_headers_timeout(),

@@ -8,8 +8,7 @@ namespace {
 
 std::string lower(std::string_view text) {
   std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(out.begin(), out.end(), out.begin(), asciiLower);
   return out;
 }
 
@@ -17,9 +16,12 @@ std::string lower(std::string_view text) {
 
 std::shared_ptr<const RouteTable> RouteTable::create(
     const config::route::v1::RouteConfiguration& config, const std::string& path,
-    const std::function<bool(std::string_view)>& cluster_exists, config::Errors& errors) {
+    const std::function<bool(std::string_view)>& cluster_exists, config::Errors& errors,
+    std::string_view node_namespace) {
   size_t before = errors.lines().size();
   auto table = std::shared_ptr<RouteTable>(new RouteTable());
+  table->search_suffixes_ = HostSearchSuffixes::create(
+      config.host_search_suffixes(), path + ".host_search_suffixes", node_namespace, errors);
   table->request_ops_ =
       HeaderOps(config.request_headers_to_add(), config.request_headers_to_remove());
   table->response_ops_ =
@@ -109,26 +111,36 @@ std::shared_ptr<const RouteTable> RouteTable::create(
   return table;
 }
 
+const RouteTable::VirtualHost* RouteTable::findExact(std::string_view host) const {
+  auto it = exact_.find(host);
+  return it == exact_.end() ? nullptr : it->second;
+}
+
 const RouteTable::VirtualHost* RouteTable::selectVirtualHost(std::string_view authority) const {
-  std::string host = lower(authority);
   // "host:port" matches a domain with the same port first, then the bare host.
-  std::string bare = host;
+  std::string_view host = authority;
+  std::string_view bare = host;
+  std::string_view port;
   size_t colon = host.rfind(':');
-  if (colon != std::string::npos && host.find(']', colon) == std::string::npos) {
+  if (colon != std::string_view::npos && host.find(']', colon) == std::string_view::npos) {
     bare = host.substr(0, colon);
+    port = host.substr(colon);
   }
-  for (const std::string* candidate : {&host, &bare}) {
-    if (auto it = exact_.find(*candidate); it != exact_.end()) return it->second;
+  for (std::string_view candidate : {host, bare}) {
+    if (const VirtualHost* vhost = findExact(candidate)) return vhost;
   }
-  for (const std::string* candidate : {&host, &bare}) {
+  if (const VirtualHost* vhost = search_suffixes_.expand(
+          bare, port, [this](std::string_view candidate) { return findExact(candidate); })) {
+    return vhost;
+  }
+  for (std::string_view candidate : {host, bare}) {
     for (const auto& [suffix, vhost] : suffix_wildcards_) {
-      if (candidate->size() > suffix.size() &&
-          candidate->compare(candidate->size() - suffix.size(), suffix.size(), suffix) == 0) {
+      if (candidate.size() > suffix.size() && endsWithIgnoringAsciiCase(candidate, suffix)) {
         return vhost;
       }
     }
     for (const auto& [prefix, vhost] : prefix_wildcards_) {
-      if (candidate->size() > prefix.size() && candidate->compare(0, prefix.size(), prefix) == 0) {
+      if (candidate.size() > prefix.size() && startsWithIgnoringAsciiCase(candidate, prefix)) {
         return vhost;
       }
     }

@@ -28,6 +28,12 @@ class FactoryContext {
   virtual bool clusterExists(std::string_view name) const = 0;
   // Name of the listener being built, for metric labels.
   virtual const std::string& listenerName() const = 0;
+  // The proxy's namespace (bootstrap node.namespace); empty when it has none. What
+  // "%NAMESPACE%" in a route configuration's host_search_suffixes stands for.
+  virtual const std::string& nodeNamespace() const {
+    static const std::string kNone;
+    return kNone;
+  }
   // The discovered route configuration `name`, from the file at `path` or, when `path` is
   // empty, from the control plane's stream. Null when route discovery is not available (no
   // control plane in the bootstrap and no path).
