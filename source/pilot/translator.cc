@@ -157,8 +157,7 @@ const Object* Translator::ruleFor(const std::string& fqdn) const {
   return it == rule_by_host_.end() ? nullptr : it->second;
 }
 
-const Object* Translator::virtualServiceFor(const std::string& fqdn, const std::string& ns) const {
-  (void)ns;
+const Object* Translator::virtualServiceFor(const std::string& fqdn) const {
   auto it = virtual_service_by_host_.find(fqdn);
   return it == virtual_service_by_host_.end() ? nullptr : it->second;
 }

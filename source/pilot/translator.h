@@ -223,7 +223,7 @@ class Translator {
   std::string fqdnOf(const std::string& host, const std::string& ns) const;
   const Service* findService(const std::string& fqdn) const;
   const Object* ruleFor(const std::string& fqdn) const;
-  const Object* virtualServiceFor(const std::string& fqdn, const std::string& ns) const;
+  const Object* virtualServiceFor(const std::string& fqdn) const;
   std::vector<Endpoint> endpointsOf(const Service& service) const;
   // translator_checks.cc
   bool checkVirtualService(const Object& vs);
@@ -249,7 +249,7 @@ class Translator {
   void buildMeshLayers(const Translator* previous);
   void indexForLayers();
   uint64_t serviceFingerprint(size_t service) const;
-  uint64_t routesFingerprint(const std::string& ns, bool registry_only) const;
+  uint64_t routesFingerprint(bool registry_only) const;
   uint64_t outboundFingerprint(bool registry_only) const;
   // The cached layer `key` of `cache`, rebuilt by `build` when `fingerprint` differs from the
   // cached or the previous translation's one. Called with cache_lock_ held.
@@ -285,7 +285,9 @@ class Translator {
   std::string podKeyOf(const std::string& ns, const Endpoint& endpoint) const;
   std::string spiffeId(const std::string& ns, const std::string& service_account) const;
   // translator_routes.cc
-  void addRoutes(const std::string& ns, bool registry_only, Resources& out) const;
+  // Shared by every proxy of the mesh: short names are the proxy's to expand
+  // (RouteConfiguration.host_search_suffixes, "%NAMESPACE%" being its own namespace).
+  void addRoutes(bool registry_only, Resources& out) const;
   // translator_listeners.cc
   void addOutboundListener(bool registry_only, Resources& out) const;
   void indexSidecar(const Object& o);
@@ -334,7 +336,7 @@ class Translator {
   ResourceMapPtr mesh_endpoints_;
   // Layers built on demand (by proxies' streams), and the previous translation's, to reuse.
   mutable std::mutex cache_lock_;
-  mutable std::map<std::string, LayerOutput> routes_;    // "ns|mode"
+  mutable std::map<std::string, LayerOutput> routes_;    // mode
   mutable std::map<std::string, LayerOutput> outbound_;  // mode
   mutable std::map<std::string, LayerOutput> inbound_;   // "ns/pod"
   std::map<std::string, LayerOutput> previous_routes_;

@@ -6,7 +6,8 @@
 //                   changed: the service, its endpoints, its DestinationRule, the pods behind
 //                   it, the PeerAuthentications).
 //   mesh endpoints  the same, for the EDS clusters' ClusterLoadAssignments.
-//   routes          per namespace of the proxy and outbound policy mode.
+//   routes          per outbound policy mode, for the whole mesh (short names are expanded by
+//                   the proxy with the configurations' search suffixes).
 //   outbound        the outbound listener, per outbound policy mode.
 //   inbound         per pod: its inbound listener and clusters.
 //
@@ -182,9 +183,9 @@ uint64_t Translator::serviceFingerprint(size_t index) const {
   return f.value();
 }
 
-uint64_t Translator::routesFingerprint(const std::string& ns, bool registry_only) const {
+uint64_t Translator::routesFingerprint(bool registry_only) const {
   Fingerprint f;
-  f.add(options_hash_).add(ns).add(registry_only);
+  f.add(options_hash_).add(registry_only);
   for (size_t i = 0; i < services_.size(); ++i) {
     f.add(service_hashes_[i]);
     if (!services_[i].headless) continue;
@@ -294,10 +295,10 @@ std::shared_ptr<const ProxyResources> Translator::proxyResources(const std::stri
   std::string mode = registry_only ? "REGISTRY_ONLY" : "ALLOW_ANY";
   std::lock_guard<std::mutex> guard(cache_lock_);
   const LayerOutput& routes =
-      layer(routes_, previous_routes_, ns + "|" + mode, routesFingerprint(ns, registry_only),
+      layer(routes_, previous_routes_, mode, routesFingerprint(registry_only),
             [&](const LayerOutput* before) {
               Resources built;
-              addRoutes(ns, registry_only, built);
+              addRoutes(registry_only, built);
               LayerOutput out;
               out.routes = mapOf(built.routes, before ? before->routes : nullptr);
               return out;

@@ -297,7 +297,7 @@ struct RouteBuilder {
 
 }  // namespace
 
-void Translator::addRoutes(const std::string& ns, bool registry_only, Resources& out) const {
+void Translator::addRoutes(bool registry_only, Resources& out) const {
   RouteBuilder builder{this,
                        [this](const std::string& h, const std::string& n) { return fqdnOf(h, n); },
                        [this](const std::string& f) { return findService(f); },
@@ -319,21 +319,20 @@ void Translator::addRoutes(const std::string& ns, bool registry_only, Resources&
       // Ports that may carry HTTP: declared, or found by protocol detection.
       if (port.opaque || (!port.http && serverFirstPort(port.number))) continue;
       std::string p = std::to_string(port.number);
-      // Every name a pod can use.
+      // The names a route configuration shared by the whole mesh can hold: the full name and
+      // the addresses. The proxy expands a pod's shorter forms ("reviews", "reviews.shop",
+      // "reviews.shop.svc") with the configuration's search suffixes, its own namespace
+      // first, as the pod's resolver does.
       std::vector<std::string> names;
+      names.push_back(service.fqdn);
       if (service.from_service_entry) {
-        names.push_back(service.fqdn);
         for (const auto& a : service.addresses) names.push_back(a);
-      } else {
-        if (service.ns == ns) names.push_back(service.name);
-        names.push_back(service.name + "." + service.ns);
-        names.push_back(service.name + "." + service.ns + ".svc");
-        names.push_back(service.fqdn);
-        if (!service.cluster_ip.empty()) names.push_back(service.cluster_ip);
+      } else if (!service.cluster_ip.empty()) {
+        names.push_back(service.cluster_ip);
       }
       VirtualHost vh;
       vh.set_name(service.fqdn + ":" + p);
-      const Object* vs = virtualServiceFor(service.fqdn, ns);
+      const Object* vs = virtualServiceFor(service.fqdn);
       if (vs) {
         try {
           builder.httpRoutes(*vs, service, port.number, vh);
@@ -375,10 +374,7 @@ void Translator::addRoutes(const std::string& ns, bool registry_only, Resources&
           auto* route = pod_vh.add_routes();
           route->mutable_match()->set_prefix("/");
           route->mutable_route()->set_cluster(clusterName(port.number, "", pod_fqdn));
-          std::vector<std::string> pod_names = {
-              e.hostname + "." + service.name + "." + service.ns,
-              e.hostname + "." + service.name + "." + service.ns + ".svc", pod_fqdn};
-          if (service.ns == ns) pod_names.push_back(e.hostname + "." + service.name);
+          std::vector<std::string> pod_names = {pod_fqdn};
           std::vector<std::string> pod_both;
           std::vector<std::string> pod_with_port;
           for (const auto& n : pod_names) {
@@ -405,11 +401,16 @@ void Translator::addRoutes(const std::string& ns, bool registry_only, Resources&
   } else {
     route->mutable_route()->set_cluster(kPassthrough);
   }
+  const std::vector<std::string> search = {"%NAMESPACE%.svc." + options_.cluster_domain,
+                                           "svc." + options_.cluster_domain,
+                                           options_.cluster_domain};
   for (auto& [port, config] : per_port) {
     add_vhost(config, allow_any, {"*"});
+    for (const auto& suffix : search) config.add_host_search_suffixes(suffix);
     out.routes[config.name()] = pack(config);
   }
   add_vhost(outbound, allow_any, {"*"});
+  for (const auto& suffix : search) outbound.add_host_search_suffixes(suffix);
   out.routes["outbound"] = pack(outbound);
 }
 

@@ -40,6 +40,9 @@ TEST(TranslatorGoldenTest, KitchenSinkFromDefault) {
               "test/pilot/testdata/kitchen_sink/expected_default.txt", "default");
 }
 
+// A proxy in another namespace gets the same route configurations (shared by the whole
+// mesh): its short names are its own to expand with the search suffixes, its namespace first
+// (host_search_suffixes_test and host_search_integration_test show the expansion).
 TEST(TranslatorGoldenTest, ShortNamesFollowTheProxyNamespace) {
   checkGolden("test/pilot/testdata/kitchen_sink",
               "test/pilot/testdata/kitchen_sink/expected_data.txt", "data");
