@@ -303,10 +303,10 @@ int main(int argc, char** argv) {
       return 1;
     }
     if (!loopbackOnly(listen)) {
-      std::fprintf(stderr,
-                   "[pilot] warning: plaintext discovery on %s serves any node's configuration "
-                   "to anyone who can reach it (local development only; --listen off)\n",
-                   listen.c_str());
+      REMORA_LOG(warn,
+                 "plaintext discovery on %s serves any node's configuration "
+                 "to anyone who can reach it (local development only; --listen off)",
+                 listen.c_str());
     }
   }
   // Discovery on the CA's TLS port: only the node the client certificate proves.
@@ -327,11 +327,11 @@ int main(int argc, char** argv) {
       return 1;
     }
     certificate_authority = std::move(*started);
-    std::fprintf(stderr,
-                 "[pilot] serving certificates on %s:%u, trust domain %s; discovery over TLS "
-                 "there (client certificate required)\n",
-                 certificate_authority->ip().c_str(), certificate_authority->port(),
-                 options.trust_domain.c_str());
+    REMORA_LOG(info,
+               "serving certificates on %s:%u, trust domain %s; discovery over TLS "
+               "there (client certificate required)",
+               certificate_authority->ip().c_str(), certificate_authority->port(),
+               options.trust_domain.c_str());
   }
   MonitorServer monitor(
       cache,
@@ -353,9 +353,8 @@ int main(int argc, char** argv) {
   const std::string plaintext =
       server ? "plaintext discovery on " + listen_ip + ":" + std::to_string(bound_port)
              : std::string("plaintext discovery off");
-  std::fprintf(stderr, "[pilot] serving %s, monitoring on %s:%u, config from %s\n",
-               plaintext.c_str(), monitoring_ip.c_str(), monitor.port(),
-               source->describe().c_str());
+  REMORA_LOG(info, "serving %s, monitoring on %s:%u, config from %s", plaintext.c_str(),
+             monitoring_ip.c_str(), monitor.port(), source->describe().c_str());
 
   signal(SIGTERM, onSignal);
   signal(SIGINT, onSignal);
@@ -387,7 +386,7 @@ int main(int argc, char** argv) {
       if (replicas) replicas->setBundle(rootsPem(*certificate_authority));
     }
   }
-  std::fprintf(stderr, "[pilot] shutting down\n");
+  REMORA_LOG(info, "shutting down");
   // First, so that another replica takes the lease over at its next retry.
   if (replicas) replicas->stop();
   if (server) server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));

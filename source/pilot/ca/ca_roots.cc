@@ -1,4 +1,5 @@
 #include "source/pilot/ca/ca_roots.h"
+#include "source/common/common/logger.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -100,10 +101,10 @@ crypto::Result<std::unique_ptr<CaRoots>> CaRoots::open(const Options& options,
   if (options.ca_dir.empty()) {
     auto authority = crypto::CertificateAuthority::create();
     if (!authority.ok()) return Error{authority.error()};
-    std::fprintf(stderr,
-                 "[pilot] ca: no --ca-dir: signing with an in-memory root %s (development only: "
-                 "a restart changes the mesh's root)\n",
-                 describe((*authority)->signingRootPem()).c_str());
+    REMORA_LOG(info,
+               "ca: no --ca-dir: signing with an in-memory root %s (development only: "
+               "a restart changes the mesh's root)",
+               describe((*authority)->signingRootPem()).c_str());
     std::unique_ptr<CaRoots> roots(new CaRoots(options, std::move(*authority)));
     roots->writeBundle();
     if (!options.root_cert_out.empty() && roots->written_bundle_.empty()) {
@@ -139,8 +140,8 @@ crypto::Result<std::unique_ptr<CaRoots>> CaRoots::open(const Options& options,
     }
     cert = root->cert_pem;
     key = root->key_pem;
-    std::fprintf(stderr, "[pilot] ca: generated a root %s into %s\n", describe(*cert).c_str(),
-                 options.ca_dir.c_str());
+    REMORA_LOG(info, "ca: generated a root %s into %s", describe(*cert).c_str(),
+               options.ca_dir.c_str());
   }
 
   const std::string older =
@@ -151,14 +152,14 @@ crypto::Result<std::unique_ptr<CaRoots>> CaRoots::open(const Options& options,
   }
   std::unique_ptr<CaRoots> roots(new CaRoots(options, std::move(*authority)));
   roots->applied_ = {std::move(*cert), std::move(*key)};
-  std::fprintf(stderr, "[pilot] ca: signing with the root %s from %s\n",
-               describe(roots->authority_->signingRootPem()).c_str(), options.ca_dir.c_str());
+  REMORA_LOG(info, "ca: signing with the root %s from %s",
+             describe(roots->authority_->signingRootPem()).c_str(), options.ca_dir.c_str());
   const std::vector<std::string> bundle = trustBundle(*roots->authority_);
   for (size_t i = 1; i < bundle.size(); ++i) {
     roots->retiring_[bundle[i]] = now + options.overlap;
-    std::fprintf(stderr, "[pilot] ca: still trusting the replaced root %s from %s until %s\n",
-                 describe(bundle[i]).c_str(), options.root_cert_out.c_str(),
-                 crypto::formatTime(now + options.overlap).c_str());
+    REMORA_LOG(info, "ca: still trusting the replaced root %s from %s until %s",
+               describe(bundle[i]).c_str(), options.root_cert_out.c_str(),
+               crypto::formatTime(now + options.overlap).c_str());
   }
   roots->writeBundle();
   if (!options.root_cert_out.empty() && roots->written_bundle_.empty()) {
@@ -180,8 +181,8 @@ bool CaRoots::poll(system_clock::time_point now) {
     std::optional<FilePair> files = readCaDir();
     if (!files) {
       if (!missing_reported_) {
-        std::fprintf(stderr, "[pilot] ca: %s lacks %s or %s; still signing with the last root\n",
-                     options_.ca_dir.c_str(), kCaCertFile, kCaKeyFile);
+        REMORA_LOG(warn, "ca: %s lacks %s or %s; still signing with the last root",
+                   options_.ca_dir.c_str(), kCaCertFile, kCaKeyFile);
       }
       missing_reported_ = true;
       pending_.reset();
@@ -203,8 +204,8 @@ bool CaRoots::poll(system_clock::time_point now) {
       continue;
     }
     if (auto status = authority_->dropRoot(it->first); status.ok()) {
-      std::fprintf(stderr, "[pilot] ca: the overlap of the replaced root %s ended; dropped it\n",
-                   describe(it->first).c_str());
+      REMORA_LOG(info, "ca: the overlap of the replaced root %s ended; dropped it",
+                 describe(it->first).c_str());
       changed = true;
     }
     it = retiring_.erase(it);
@@ -226,18 +227,18 @@ bool CaRoots::rotateTo(const FilePair& files, system_clock::time_point now) {
   }
   const std::string previous = authority_->signingRootPem();
   if (auto status = authority_->rotate(files.first, files.second); !status.ok()) {
-    std::fprintf(stderr, "[pilot] ca: not using the new root in %s (still signing with %s): %s\n",
-                 options_.ca_dir.c_str(), describe(previous).c_str(), status.error().c_str());
+    REMORA_LOG(warn, "ca: not using the new root in %s (still signing with %s): %s",
+               options_.ca_dir.c_str(), describe(previous).c_str(), status.error().c_str());
     return false;
   }
   const std::string current = authority_->signingRootPem();
   retiring_.erase(current);  // a rollback to a root still in its overlap
   retiring_[previous] = now + options_.overlap;
-  std::fprintf(stderr,
-               "[pilot] ca: rotated to the root %s from %s; the replaced root %s stays trusted "
-               "until %s\n",
-               describe(current).c_str(), options_.ca_dir.c_str(), describe(previous).c_str(),
-               crypto::formatTime(now + options_.overlap).c_str());
+  REMORA_LOG(info,
+             "ca: rotated to the root %s from %s; the replaced root %s stays trusted "
+             "until %s",
+             describe(current).c_str(), options_.ca_dir.c_str(), describe(previous).c_str(),
+             crypto::formatTime(now + options_.overlap).c_str());
   return true;
 }
 
@@ -247,7 +248,7 @@ void CaRoots::writeBundle() {
     return;
   }
   if (auto status = writeFileAtomically(options_.root_cert_out, bundle, 0644); !status.ok()) {
-    std::fprintf(stderr, "[pilot] ca: %s\n", status.error().c_str());
+    REMORA_LOG(info, "ca: %s", status.error().c_str());
     return;
   }
   written_bundle_ = bundle;

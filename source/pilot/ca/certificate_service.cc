@@ -1,4 +1,5 @@
 #include "source/pilot/ca/certificate_service.h"
+#include "source/common/common/logger.h"
 
 #include <algorithm>
 #include <cctype>
@@ -76,12 +77,12 @@ grpc::Status WorkloadCertificateService::CreateCertificate(
   metrics_.count(resultOf(status.error_code()));
   // One line per request: the CA's audit trail.
   if (status.ok()) {
-    std::fprintf(stderr, "[pilot] ca: issued %s for %s to %s\n", identity.c_str(),
-                 formatDuration(ttl).c_str(), context->peer().c_str());
+    REMORA_LOG(info, "ca: issued %s for %s to %s", identity.c_str(), formatDuration(ttl).c_str(),
+               context->peer().c_str());
   } else {
-    std::fprintf(stderr, "[pilot] ca: refused %s%s%s: %s: %s\n", context->peer().c_str(),
-                 identity.empty() ? "" : " as ", identity.c_str(), codeName(status.error_code()),
-                 status.error_message().c_str());
+    REMORA_LOG(warn, "ca: refused %s%s%s: %s: %s", context->peer().c_str(),
+               identity.empty() ? "" : " as ", identity.c_str(), codeName(status.error_code()),
+               status.error_message().c_str());
   }
   return status;
 }

@@ -1,4 +1,5 @@
 #include "source/pilot/ca/pilot_ca.h"
+#include "source/common/common/logger.h"
 
 #include <cstdio>
 
@@ -15,9 +16,9 @@ crypto::Result<std::shared_ptr<const ServiceAccountAuthenticator>> staticKeyVeri
     const CaOptions& options) {
   std::shared_ptr<const TokenKeys> keys;
   if (options.token_public_key.empty()) {
-    std::fprintf(stderr,
-                 "[pilot] ca: warning: no --token-public-key: every certificate request will be "
-                 "refused as unauthenticated\n");
+    REMORA_LOG(warn,
+               "ca: no --token-public-key: every certificate request will be "
+               "refused as unauthenticated");
   } else {
     auto loaded = TokenKeys::load(options.token_public_key);
     if (!loaded.ok()) return Error{"--token-public-key " + loaded.error()};
@@ -70,15 +71,15 @@ void PilotCa::tick(std::chrono::system_clock::time_point now) {
   if (!refreshed.ok()) {
     // Retried every tick: reported once per distinct problem, not once a second.
     if (refreshed.error() != last_refresh_error_) {
-      std::fprintf(stderr, "[pilot] ca: keeping the current serving certificate: %s\n",
-                   refreshed.error().c_str());
+      REMORA_LOG(warn, "ca: keeping the current serving certificate: %s",
+                 refreshed.error().c_str());
     }
     last_refresh_error_ = refreshed.error();
     return;
   }
   last_refresh_error_.clear();
   if (*refreshed) {
-    std::fprintf(stderr, "[pilot] ca: serving certificate re-issued by the signing root\n");
+    REMORA_LOG(info, "ca: serving certificate re-issued by the signing root");
   }
 }
 

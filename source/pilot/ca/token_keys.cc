@@ -1,4 +1,5 @@
 #include "source/pilot/ca/token_keys.h"
+#include "source/common/common/logger.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -148,11 +149,11 @@ std::shared_ptr<const TokenKeySet> TokenKeys::current() const {
       version_ = read_version == Version{} ? now : read_version;
       if (fresh.ok()) {
         keys_ = std::move(*fresh);
-        std::fprintf(stderr, "[pilot] ca: token keys reloaded from %s (%zu keys)\n", path_.c_str(),
-                     keys_->size());
+        REMORA_LOG(info, "ca: token keys reloaded from %s (%zu keys)", path_.c_str(),
+                   keys_->size());
       } else {
-        std::fprintf(stderr, "[pilot] ca: token keys not reloaded, keeping the last %zu: %s\n",
-                     keys_->size(), fresh.error().c_str());
+        REMORA_LOG(warn, "ca: token keys not reloaded, keeping the last %zu: %s", keys_->size(),
+                   fresh.error().c_str());
       }
     }
   }

@@ -1,4 +1,5 @@
 #include "source/pilot/xds_auth/auth_failures.h"
+#include "source/common/common/logger.h"
 
 #include <cstdio>
 
@@ -8,7 +9,7 @@ AuthFailures::AuthFailures(std::chrono::seconds log_interval, Clock clock, LogSi
     : log_interval_(log_interval), clock_(std::move(clock)), sink_(std::move(sink)) {
   if (!clock_) clock_ = [] { return std::chrono::steady_clock::now(); };
   if (!sink_) {
-    sink_ = [](const std::string& line) { std::fprintf(stderr, "[pilot] %s\n", line.c_str()); };
+    sink_ = [](const std::string& line) { REMORA_LOG(info, "%s", line.c_str()); };
   }
 }
 

@@ -66,8 +66,8 @@ class PilotProcess {
     test::waitFor([&] {
       std::smatch match;
       const std::string text = log();
-      if (!std::regex_search(
-              text, match, std::regex(R"(\[pilot\] serving certificates on 127\.0\.0\.1:(\d+))"))) {
+      if (!std::regex_search(text, match,
+                             std::regex(R"(serving certificates on 127\.0\.0\.1:(\d+))"))) {
         return false;
       }
       port = static_cast<uint16_t>(std::stoi(match[1]));
@@ -180,7 +180,7 @@ TEST_F(PilotCaIntegrationTest, SignsOverTlsAndRotatesTheRootFromTheCaDir) {
   const std::string bundle = test::readFile(bundle_path);
   EXPECT_NE(bundle.find(first_root), std::string::npos);
   EXPECT_TRUE(crypto::verifyChain(response.cert_chain(0), bundle).ok());
-  EXPECT_THAT(pilot.log(), HasSubstr("[pilot] ca: rotated to the root"));
+  EXPECT_THAT(pilot.log(), HasSubstr("ca: rotated to the root"));
 
   // The CA port presents a certificate from the new root: proxies trusting only the new
   // bundle, or even only the new root, still connect.
