@@ -20,6 +20,9 @@ namespace remora::pilot {
 // A translator error ("<file>: <Kind> <ns>/<name>: <field>: <message>") as an issue of the
 // object it names (one of `objects`, the translator's input). Shared with `analyze`.
 ConfigIssue translatorIssue(const ManifestError& error, const std::vector<Object>& objects);
+// The same for every error (objects are looked up by name once, not per error).
+std::vector<ConfigIssue> translatorIssues(const std::vector<ManifestError>& errors,
+                                          const std::vector<Object>& objects);
 
 class ConfigPipeline {
  public:

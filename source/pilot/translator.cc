@@ -64,7 +64,7 @@ bool internal::parseDuration(const std::string& text, google::protobuf::Duration
   return true;
 }
 
-Translator::Translator(std::vector<Object> objects, TranslateOptions options,
+Translator::Translator(const std::vector<Object>& objects, TranslateOptions options,
                        const Translator* previous)
     : options_(std::move(options)) {
   index(objects, previous);

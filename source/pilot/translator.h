@@ -105,7 +105,7 @@ class Translator {
   // `previous` (the translation before this one, if any): a VirtualService, DestinationRule
   // or PeerAuthentication that is invalid now keeps its last good version from there, so a
   // broken edit leaves routing (and a pod's mTLS) as it was.
-  Translator(std::vector<Object> objects, TranslateOptions options,
+  Translator(const std::vector<Object>& objects, TranslateOptions options,
              const Translator* previous = nullptr);
   ~Translator();
 

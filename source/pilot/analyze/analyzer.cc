@@ -41,8 +41,8 @@ std::vector<Finding> analyzeSource(ConfigSource& source, const TranslateOptions&
   for (const auto& issue : admitted.issues) out.push_back(findingOf(issue));
 
   Translator translator(admitted.objects, options);
-  for (const auto& error : translator.errors()) {
-    out.push_back(findingOf(translatorIssue(error, admitted.objects)));
+  for (const auto& issue : translatorIssues(translator.errors(), admitted.objects)) {
+    out.push_back(findingOf(issue));
   }
 
   MeshIndex index(admitted.objects, options.cluster_domain);
