@@ -57,8 +57,7 @@ class Walker {
         }
         return;
       case Type::kNumber:
-        if (!node.isScalar() || !isNumber(node.str()))
-          fail(at, "must be a number", "wrong_type");
+        if (!node.isScalar() || !isNumber(node.str())) fail(at, "must be a number", "wrong_type");
         return;
       case Type::kBool:
         if (!node.isScalar() || (node.str() != "true" && node.str() != "false")) {

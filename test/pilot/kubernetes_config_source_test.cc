@@ -264,6 +264,9 @@ TEST_F(KubernetesConfigSourceTest, NotSyncedUntilEveryKindIsListedThenWatchEvent
   ASSERT_EQ(snapshot.objects.size(), 1u);
   EXPECT_EQ(snapshot.objects[0].where(),
             "kubernetes:Service/default/ratings: Service default/ratings");
+  // Nothing is converted per snapshot: the same kept document every time.
+  const CompactDocument* ratings = snapshot.objects[0].document.get();
+  EXPECT_EQ(source_->snapshot().objects[0].document.get(), ratings);
 
   server_->queueWatch("/api/v1/services", [](k8s::ResponseWriter& w) {
     w.startChunked(200);
@@ -279,6 +282,8 @@ TEST_F(KubernetesConfigSourceTest, NotSyncedUntilEveryKindIsListedThenWatchEvent
   EXPECT_EQ(snapshot.objects[1].name, "reviews");
   EXPECT_EQ(snapshot.objects[1].view()["apiVersion"].str(), "v1");
   EXPECT_EQ(snapshot.objects[1].revision, "101");
+  // An object that did not change is still the same document.
+  EXPECT_EQ(snapshot.objects[0].document.get(), ratings);
 }
 
 }  // namespace

@@ -86,10 +86,10 @@ TEST(TranslatorGoldenTest, BrokenAuthorizationPolicyKeepsItsLastGoodVersion) {
     o.kind = "AuthorizationPolicy";
     o.ns = "default";
     o.name = "only-get";
-    o.document = documentFromYaml(YAML::Load(
-        "apiVersion: security.istio.io/v1beta1\nkind: AuthorizationPolicy\n"
-        "metadata: {name: only-get, namespace: default}\nspec:\n  action: " +
-        action + "\n  rules: [{to: [{operation: {methods: [GET]}}]}]\n"));
+    o.document = documentFromYaml(
+        YAML::Load("apiVersion: security.istio.io/v1beta1\nkind: AuthorizationPolicy\n"
+                   "metadata: {name: only-get, namespace: default}\nspec:\n  action: " +
+                   action + "\n  rules: [{to: [{operation: {methods: [GET]}}]}]\n"));
     return o;
   };
   Translator good({policy("ALLOW")}, TranslateOptions{});

@@ -1,14 +1,16 @@
 #include "source/pilot/document/compact_document.h"
 
 #include <cstdio>
+#include <cstring>
+#include <new>
 #include <stdexcept>
 
 #include "source/common/common/json_string.h"
+#include "source/pilot/document/shared_keys.h"
 
 namespace remora::pilot {
 namespace {
 
-constexpr uint32_t kLengthMask = (1u << 30) - 1;
 // Longer strings are rarely repeated within a document (certificates, JSON blobs): not worth
 // a lookup entry.
 constexpr size_t kMaxSharedLength = 64;
@@ -45,19 +47,18 @@ std::shared_ptr<const CompactDocument> CompactDocument::empty() {
 }
 
 std::string_view CompactDocument::scalar(Index node) const {
-  const Node& n = nodes_[node];
+  const Node& n = nodes()[node];
   if (type(node) != Type::kScalar) return {};
-  return std::string_view(text_).substr(n.offset, n.length_and_type & kLengthMask);
+  if (n.length_and_type & kSharedKey) return SharedKeys::instance().at(n.offset);
+  return std::string_view(text() + n.offset, n.length_and_type & kLengthMask);
 }
 
 size_t CompactDocument::size(Index node) const {
   Type t = type(node);
-  return t == Type::kSequence || t == Type::kMap ? nodes_[node].length_and_type & kLengthMask
-                                                 : 0;
+  return t == Type::kSequence || t == Type::kMap ? nodes()[node].length_and_type & kLengthMask : 0;
 }
 
-std::optional<CompactDocument::Index> CompactDocument::find(Index map,
-                                                            std::string_view key) const {
+std::optional<CompactDocument::Index> CompactDocument::find(Index map, std::string_view key) const {
   if (type(map) != Type::kMap) return std::nullopt;
   const size_t entries = size(map);
   for (size_t i = 0; i < entries; ++i) {
@@ -68,16 +69,14 @@ std::optional<CompactDocument::Index> CompactDocument::find(Index map,
 }
 
 size_t CompactDocument::keptBytes() const {
-  // The string's own buffer only when it is not the small inline one.
-  size_t text = text_.capacity() > 15 ? text_.capacity() + 1 : 0;
-  return sizeof(*this) + nodes_.capacity() * sizeof(Node) + text;
+  return sizeof(*this) + node_count_ * sizeof(Node) + text_size_;
 }
 
 std::string CompactDocument::contentHash() const {
   Fnv1a hash;
   // Node by node, the type and each scalar's length and text: children lie in the order the
   // document was read, so two documents with the same content have the same nodes.
-  for (Index i = 0; i < nodes_.size(); ++i) {
+  for (Index i = 0; i < node_count_; ++i) {
     Type t = type(i);
     hash.addNumber(static_cast<uint64_t>(t));
     if (t == Type::kScalar) {
@@ -131,23 +130,25 @@ void CompactDocument::appendJson(Index node, std::string& out) const {
 CompactDocumentBuilder::CompactDocumentBuilder() = default;
 
 CompactDocumentBuilder::Index CompactDocumentBuilder::reserve(size_t count) {
-  if (nodes_.size() + count > kLengthMask) throw std::length_error("document too large");
+  if (nodes_.size() + count > CompactDocument::kLengthMask) {
+    throw std::length_error("document too large");
+  }
   Index first = static_cast<Index>(nodes_.size());
   nodes_.resize(nodes_.size() + count);
   return first;
 }
 
 void CompactDocumentBuilder::set(Index slot, CompactDocument::Type type, uint32_t offset,
-                                 size_t length) {
+                                 size_t length, uint32_t flags) {
   nodes_[slot].offset = offset;
   nodes_[slot].length_and_type =
-      static_cast<uint32_t>(length) | (static_cast<uint32_t>(type) << 30);
+      static_cast<uint32_t>(length) | flags | (static_cast<uint32_t>(type) << 30);
 }
 
 void CompactDocumentBuilder::setNull(Index slot) { set(slot, CompactDocument::Type::kNull, 0, 0); }
 
 void CompactDocumentBuilder::setScalar(Index slot, std::string_view text) {
-  if (text.size() > kLengthMask || text_.size() + text.size() > UINT32_MAX) {
+  if (text.size() > CompactDocument::kLengthMask || text_.size() + text.size() > UINT32_MAX) {
     throw std::length_error("document too large");
   }
   if (text.size() <= kMaxSharedLength) {
@@ -160,6 +161,14 @@ void CompactDocumentBuilder::setScalar(Index slot, std::string_view text) {
   text_.append(text);
 }
 
+void CompactDocumentBuilder::setKey(Index slot, std::string_view text) {
+  if (auto id = SharedKeys::instance().intern(text)) {
+    set(slot, CompactDocument::Type::kScalar, *id, text.size(), CompactDocument::kSharedKey);
+  } else {
+    setScalar(slot, text);
+  }
+}
+
 void CompactDocumentBuilder::setSequence(Index slot, Index first, size_t elements) {
   set(slot, CompactDocument::Type::kSequence, first, elements);
 }
@@ -169,11 +178,18 @@ void CompactDocumentBuilder::setMap(Index slot, Index first, size_t entries) {
 }
 
 CompactDocumentPtr CompactDocumentBuilder::finish() {
-  auto document = std::make_shared<CompactDocument>();
-  // Copies, not moves: a copy's capacity is its size, so no slack is kept.
-  document->nodes_ = std::vector<CompactDocument::Node>(nodes_.begin(), nodes_.end());
-  document->text_ = std::string(text_.begin(), text_.end());
-  return document;
+  // One allocation: the object, then the nodes, then the text, with no slack.
+  const size_t node_bytes = nodes_.size() * sizeof(CompactDocument::Node);
+  void* memory = ::operator new(sizeof(CompactDocument) + node_bytes + text_.size());
+  auto* document = new (memory)
+      CompactDocument(static_cast<uint32_t>(nodes_.size()), static_cast<uint32_t>(text_.size()));
+  char* data = static_cast<char*>(memory) + sizeof(CompactDocument);
+  if (node_bytes > 0) std::memcpy(data, nodes_.data(), node_bytes);
+  if (!text_.empty()) std::memcpy(data + node_bytes, text_.data(), text_.size());
+  return CompactDocumentPtr(document, [](const CompactDocument* done) {
+    done->~CompactDocument();
+    ::operator delete(const_cast<CompactDocument*>(done));
+  });
 }
 
 }  // namespace remora::pilot

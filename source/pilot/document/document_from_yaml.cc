@@ -21,7 +21,11 @@ void fill(CompactDocumentBuilder& builder, CompactDocumentBuilder::Index slot,
       builder.setMap(slot, first, node.size());
       size_t i = 0;
       for (const auto& entry : node) {
-        fill(builder, first + 2 * i, entry.first);
+        if (entry.first.IsScalar()) {
+          builder.setKey(first + 2 * i, entry.first.Scalar());
+        } else {
+          fill(builder, first + 2 * i, entry.first);
+        }
         fill(builder, first + 2 * i + 1, entry.second);
         ++i;
       }

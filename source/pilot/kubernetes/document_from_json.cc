@@ -19,7 +19,7 @@ void fill(CompactDocumentBuilder& builder, Index slot, const JsonValue& value) {
       builder.setNull(slot);
       return;
     case JsonValue::Type::kBool:
-      builder.setScalar(slot, value.asBool() ? "true" : "false");
+      builder.setKey(slot, value.asBool() ? "true" : "false");
       return;
     case JsonValue::Type::kNumber:
       builder.setScalar(slot, value.serialize());  // the number as the server wrote it
@@ -40,7 +40,7 @@ void fill(CompactDocumentBuilder& builder, Index slot, const JsonValue& value) {
       builder.setMap(slot, next, entries);
       for (const auto& [key, member] : value.members()) {
         if (member.isNull()) continue;
-        builder.setScalar(next, key);
+        builder.setKey(next, key);
         fill(builder, next + 1, member);
         next += 2;
       }
@@ -70,14 +70,14 @@ CompactDocumentPtr documentFromApiObject(const JsonValue& object, std::string_vi
   Index root = builder.reserve(1);
   Index next = builder.reserve(2 * (others + 2));
   builder.setMap(root, next, others + 2);
-  builder.setScalar(next, "apiVersion");
-  builder.setScalar(next + 1, own_version.empty() ? api_version : own_version);
-  builder.setScalar(next + 2, "kind");
-  builder.setScalar(next + 3, kind);
+  builder.setKey(next, "apiVersion");
+  builder.setKey(next + 1, own_version.empty() ? api_version : own_version);
+  builder.setKey(next + 2, "kind");
+  builder.setKey(next + 3, kind);
   next += 4;
   for (const auto& [key, member] : object.members()) {
     if (key == "apiVersion" || key == "kind" || member.isNull()) continue;
-    builder.setScalar(next, key);
+    builder.setKey(next, key);
     fill(builder, next + 1, member);
     next += 2;
   }
