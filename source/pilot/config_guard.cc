@@ -1,9 +1,12 @@
 #include "source/pilot/config_guard.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <utility>
 
 #include "source/pilot/config_schema.h"
+#include "source/pilot/document/document_from_yaml.h"
 #include "source/pilot/security/policy_reader.h"
 #include "source/pilot/translator.h"
 
@@ -45,7 +48,7 @@ YAML::Node readableSelector(const Object& object) {
   if (!labels.isMap() || labels.size() == 0) return YAML::Node();
   YAML::Node out(YAML::NodeType::Map);
   for (const auto& entry : labels) {
-    if (!entry.first.node().IsScalar() || !entry.second.node().IsScalar()) return YAML::Node();
+    if (!entry.first.isScalar() || !entry.second.isScalar()) return YAML::Node();
     out[entry.first.str()] = entry.second.str();
   }
   return out;
@@ -83,7 +86,8 @@ Object ConfigGuard::strictestReading(const Object& rejected) {
   stand_in.kind = rejected.kind;
   stand_in.ns = rejected.ns;
   stand_in.name = rejected.name;
-  stand_in.node = doc;  // a default Node takes the reference (it has no content to overwrite)
+  stand_in.document = documentFromYaml(doc);
+  stand_in.revision = stand_in.document->contentHash();
   return stand_in;
 }
 
@@ -94,7 +98,7 @@ std::vector<ConfigIssue> ConfigGuard::problemsOf(const Object& object) const {
                           "its document is not valid YAML"));
     return out;
   }
-  for (const auto& problem : schema::check(object.kind, object.node)) {
+  for (const auto& problem : schema::check(object.kind, object.view())) {
     out.push_back(issueOf(object, ConfigIssue::Severity::kError, problem.field, problem.reason,
                           problem.message));
   }
@@ -131,7 +135,7 @@ std::vector<ConfigIssue> ConfigGuard::problemsOf(const Object& object) const {
 ConfigGuard::Admitted ConfigGuard::admit(std::vector<Object> objects) {
   Admitted out;
   // Oldest file first, then path: the first definition of each object wins. Sorted by
-  // pointer: assigning an Object would write through its YAML::Node into the shared document.
+  // pointer: cheaper than moving Objects.
   std::vector<const Object*> sorted;
   for (const Object& object : objects) sorted.push_back(&object);
   std::stable_sort(sorted.begin(), sorted.end(), [](const Object* a, const Object* b) {

@@ -39,8 +39,8 @@ class Walker {
  public:
   explicit Walker(std::vector<Problem>& problems) : problems_(problems) {}
 
-  void walk(const Field& field, const YAML::Node& node, const std::string& at) {
-    if (!node || node.IsNull()) return;
+  void walk(const Field& field, const YamlView& node, const std::string& at) {
+    if (!node) return;
     using Type = Field::Type;
     switch (field.type) {
       case Type::kAny:
@@ -49,48 +49,47 @@ class Walker {
         fail(at, "not supported by remora-pilot", "not_supported");
         return;
       case Type::kString:
-        if (!node.IsScalar()) fail(at, "must be a string", "wrong_type");
+        if (!node.isScalar()) fail(at, "must be a string", "wrong_type");
         return;
       case Type::kInteger:
-        if (!node.IsScalar() || !isInteger(node.Scalar())) {
+        if (!node.isScalar() || !isInteger(node.str())) {
           fail(at, "must be a whole number", "wrong_type");
         }
         return;
       case Type::kNumber:
-        if (!node.IsScalar() || !isNumber(node.Scalar()))
-          fail(at, "must be a number", "wrong_type");
+        if (!node.isScalar() || !isNumber(node.str())) fail(at, "must be a number", "wrong_type");
         return;
       case Type::kBool:
-        if (!node.IsScalar() || (node.Scalar() != "true" && node.Scalar() != "false")) {
+        if (!node.isScalar() || (node.str() != "true" && node.str() != "false")) {
           fail(at, "must be true or false", "wrong_type");
         }
         return;
       case Type::kIntOrString:
-        if (!node.IsScalar()) fail(at, "must be a number or a name", "wrong_type");
+        if (!node.isScalar()) fail(at, "must be a number or a name", "wrong_type");
         return;
       case Type::kEnum:
-        if (!node.IsScalar()) {
+        if (!node.isScalar()) {
           fail(at, "must be one of " + join(field.values), "wrong_type");
-        } else if (std::find(field.values.begin(), field.values.end(), node.Scalar()) ==
+        } else if (std::find(field.values.begin(), field.values.end(), node.str()) ==
                    field.values.end()) {
-          fail(at, "\"" + node.Scalar() + "\" is not one of " + join(field.values), "bad_enum");
+          fail(at, "\"" + node.str() + "\" is not one of " + join(field.values), "bad_enum");
         }
         return;
       case Type::kObject:
         walkObject(field, node, at);
         return;
       case Type::kMapOf:
-        if (!node.IsMap()) {
+        if (!node.isMap()) {
           fail(at, "must be a mapping", "wrong_type");
           return;
         }
         for (const auto& entry : node) {
-          std::string key = entry.first.IsScalar() ? entry.first.Scalar() : "?";
+          std::string key = entry.first.isScalar() ? entry.first.str() : "?";
           walk(*field.element, entry.second, at + "[" + key + "]");
         }
         return;
       case Type::kList:
-        if (!node.IsSequence()) {
+        if (!node.isSequence()) {
           fail(at, "must be a list", "wrong_type");
           return;
         }
@@ -102,17 +101,17 @@ class Walker {
   }
 
  private:
-  void walkObject(const Field& field, const YAML::Node& node, const std::string& at) {
-    if (!node.IsMap()) {
+  void walkObject(const Field& field, const YamlView& node, const std::string& at) {
+    if (!node.isMap()) {
       fail(at.empty() ? "(object)" : at, "must be a mapping", "wrong_type");
       return;
     }
     for (const auto& entry : node) {
-      if (!entry.first.IsScalar()) {
+      if (!entry.first.isScalar()) {
         fail(at, "keys must be strings", "wrong_type");
         continue;
       }
-      const std::string& key = entry.first.Scalar();
+      const std::string key = entry.first.str();
       std::string path = at.empty() ? key : at + "." + key;
       auto known = field.fields.find(key);
       if (known == field.fields.end()) {
@@ -190,7 +189,7 @@ bool knownKind(const std::string& kind) {
 
 bool istioKind(const std::string& kind) { return istioKinds().count(kind) > 0; }
 
-std::vector<Problem> check(const std::string& kind, const YAML::Node& object) {
+std::vector<Problem> check(const std::string& kind, const YamlView& object) {
   std::vector<Problem> problems;
   const FieldPtr* schema = nullptr;
   if (auto it = istioKinds().find(kind); it != istioKinds().end()) schema = &it->second;

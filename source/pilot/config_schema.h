@@ -10,7 +10,7 @@
 // enum values. Null values count as absent. Every problem names its field path
 // ("spec.http[0].match[0].uri.exact").
 
-#include <yaml-cpp/yaml.h>
+#include "source/pilot/yaml_view.h"
 
 #include <string>
 #include <vector>
@@ -31,6 +31,6 @@ bool istioKind(const std::string& kind);
 
 // Every problem of `object` (a whole manifest document) against its kind's schema; empty when
 // it conforms or when the kind is unknown.
-std::vector<Problem> check(const std::string& kind, const YAML::Node& object);
+std::vector<Problem> check(const std::string& kind, const YamlView& object);
 
 }  // namespace remora::pilot::schema

@@ -1,69 +1,29 @@
 #include "source/pilot/kubernetes_config_source.h"
 
-#include <yaml-cpp/yaml.h>
-
 #include <algorithm>
 
+#include "source/pilot/kubernetes/document_from_json.h"
+
 namespace remora::pilot {
-namespace {
-
-using kubernetes::JsonValue;
-
-// The YAML node yaml-cpp would have parsed from the same JSON text: scalars keep their text
-// (numbers as written, booleans as true/false), and null members are left out, which is what
-// they mean to the API server.
-YAML::Node toYaml(const JsonValue& json) {
-  switch (json.type()) {
-    case JsonValue::Type::kNull:
-      return YAML::Node(YAML::NodeType::Null);
-    case JsonValue::Type::kBool:
-      return YAML::Node(json.asBool() ? "true" : "false");
-    case JsonValue::Type::kNumber:
-      return YAML::Node(json.serialize());
-    case JsonValue::Type::kString:
-      return YAML::Node(json.asString());
-    case JsonValue::Type::kArray: {
-      YAML::Node sequence(YAML::NodeType::Sequence);
-      for (const JsonValue& element : json.elements()) {
-        sequence.push_back(toYaml(element));
-      }
-      return sequence;
-    }
-    case JsonValue::Type::kObject: {
-      YAML::Node map(YAML::NodeType::Map);
-      for (const auto& [key, value] : json.members()) {
-        if (!value.isNull()) {
-          map[key] = toYaml(value);
-        }
-      }
-      return map;
-    }
-  }
-  return YAML::Node();
-}
-
-}  // namespace
-
-Object objectFromApi(const kubernetes::ResourceKind& kind, const std::string& api_version,
-                     const JsonValue& json) {
+Object objectFromApi(const kubernetes::ResourceKind& kind, CompactDocumentPtr document) {
   Object object;
   object.kind = kind.kind;
-  object.name = json.get("metadata").get("name").asString();
-  object.ns = json.get("metadata").get("namespace").asString("default");
+  YamlView metadata = YamlView(document)["metadata"];
+  object.name = metadata["name"].str();
+  object.ns = metadata["namespace"].str();
+  const bool namespaced = metadata["namespace"].isScalar();
   if (object.ns.empty()) {
     object.ns = "default";
   }
-  object.revision = json.get("metadata").get("resourceVersion").asString();
-  object.node = toYaml(json);
-  // List items carry neither; watch events' objects do (and then say which version was read).
-  object.node["kind"] = kind.kind;
-  if (!object.node["apiVersion"] || object.node["apiVersion"].Scalar().empty()) {
-    object.node["apiVersion"] = api_version;
-  }
-  object.file = "kubernetes:" + kind.kind + "/" +
-                (json.get("metadata").get("namespace").isString() ? object.ns + "/" : "") +
-                object.name;
+  object.revision = metadata["resourceVersion"].str();
+  object.file = "kubernetes:" + kind.kind + "/" + (namespaced ? object.ns + "/" : "") + object.name;
+  object.document = std::move(document);
   return object;
+}
+
+Object objectFromApi(const kubernetes::ResourceKind& kind, const std::string& api_version,
+                     const kubernetes::JsonValue& json) {
+  return objectFromApi(kind, kubernetes::documentFromApiObject(json, kind.kind, api_version));
 }
 
 crypto::Result<std::unique_ptr<KubernetesConfigSource>> KubernetesConfigSource::create(
@@ -102,8 +62,8 @@ std::vector<std::string> KubernetesConfigSource::unsyncedKinds() const {
 std::vector<std::string> KubernetesConfigSource::namespaceNames() const {
   std::vector<std::string> names;
   kubernetes::Snapshot namespaces = source_->snapshot("Namespace");
-  for (const auto& [key, json] : *namespaces) {
-    names.push_back(json->get("metadata").get("name").asString());
+  for (const auto& [key, document] : *namespaces) {
+    names.push_back(YamlView(document)["metadata"]["name"].str());
   }
   std::sort(names.begin(), names.end());
   return names;
@@ -127,14 +87,21 @@ bool KubernetesConfigSource::waitForChange(std::chrono::milliseconds timeout) {
 
 SourceSnapshot KubernetesConfigSource::snapshot() {
   SourceSnapshot out;
+  std::lock_guard lock(objects_mutex_);
   for (const kubernetes::ResourceKind& kind : kinds_) {
-    // Istio's v1 and v1beta1 share one schema; pilot accepts either name.
-    const std::string api_version =
-        kind.group.empty() ? kind.versions.front() : kind.group + "/" + kind.versions.front();
     kubernetes::Snapshot objects = source_->snapshot(kind.kind);
-    for (const auto& [key, json] : *objects) {
-      out.objects.push_back(objectFromApi(kind, api_version, *json));
+    KindObjects& kept = objects_[kind.kind];
+    // A kind that did not change since the last call hands out the same Objects again.
+    if (kept.from != objects) {
+      std::vector<Object> fresh;
+      fresh.reserve(objects->size());
+      for (const auto& [key, document] : *objects) {
+        fresh.push_back(objectFromApi(kind, document));
+      }
+      kept.objects = std::move(fresh);
+      kept.from = objects;
     }
+    out.objects.insert(out.objects.end(), kept.objects.begin(), kept.objects.end());
   }
   return out;
 }

@@ -9,12 +9,16 @@
 // "kubernetes:<Kind>/<namespace>/<name>" so that errors say where the object came from. JSON
 // nulls are left out (the API server's "unset"). EndpointSlices go through as EndpointSlice
 // objects; the translator joins them to their Service by the kubernetes.io/service-name label.
+// An Object's revision is its metadata.resourceVersion. snapshot() converts nothing: the
+// reflectors keep every object as a compact document, and an object that did not change is the
+// same document (and a kind that did not change the same Objects) in every snapshot.
 //
 // Not synced() until every kind has been listed completely once (or found not installed):
 // before that a snapshot would be a partial mesh, and pilot neither pushes nor reports ready.
 
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -59,10 +63,21 @@ class KubernetesConfigSource : public ConfigSource {
   std::mutex mutex_;  // guards changed_
   std::condition_variable wake_;
   bool changed_ = false;
+  // Each kind's Objects as last handed out, and the snapshot they were made from.
+  struct KindObjects {
+    kubernetes::Snapshot from;
+    std::vector<Object> objects;
+  };
+  std::mutex objects_mutex_;  // guards objects_
+  std::map<std::string, KindObjects> objects_;
 };
 
-// One API object as the folder source would have read it from YAML: kind and apiVersion
-// (`api_version`, used when the object has none) set, nulls left out. Exposed for tests.
+// One API object as the folder source would have read it from YAML: a kept document
+// (kubernetes/reflector.h: kind and apiVersion set, nulls left out) with its kind, namespace,
+// name, `file` and revision (metadata.resourceVersion). The document is shared, not copied.
+Object objectFromApi(const kubernetes::ResourceKind& kind, CompactDocumentPtr document);
+// The same from an object as the API server sends it (`api_version` used when the object has
+// none), for tests.
 Object objectFromApi(const kubernetes::ResourceKind& kind, const std::string& api_version,
                      const kubernetes::JsonValue& json);
 

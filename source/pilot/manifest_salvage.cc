@@ -1,7 +1,11 @@
 #include "source/pilot/manifest_salvage.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <regex>
 #include <sstream>
+
+#include "source/pilot/document/document_from_yaml.h"
 
 namespace remora::pilot {
 namespace {
@@ -61,11 +65,13 @@ void salvageManifests(const std::string& file, const std::string& text,
     }
     object.unreadable = true;
     // What the strictest reading needs to know: ALLOW or DENY.
-    object.node = YAML::Node(YAML::NodeType::Map);
-    object.node["kind"] = object.kind;
+    YAML::Node known(YAML::NodeType::Map);
+    known["kind"] = object.kind;
     if (std::string verb = find(document, action); !verb.empty()) {
-      object.node["spec"]["action"] = verb;
+      known["spec"]["action"] = verb;
     }
+    object.document = documentFromYaml(known);
+    object.revision = object.document->contentHash();
     objects.push_back(std::move(object));
   }
 }

@@ -7,6 +7,10 @@
 #include <set>
 #include <sstream>
 
+#include <yaml-cpp/yaml.h>
+
+#include "source/pilot/document/document_from_yaml.h"
+
 namespace remora::pilot {
 namespace {
 
@@ -81,7 +85,8 @@ void parseManifestText(const std::string& file, const std::string& text,
     object.ns = metadata["namespace"] && metadata["namespace"].IsScalar()
                     ? metadata["namespace"].as<std::string>()
                     : "default";
-    object.node = doc;
+    object.document = documentFromYaml(doc);
+    object.revision = object.document->contentHash();
     objects.push_back(std::move(object));
   }
 }

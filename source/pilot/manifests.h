@@ -1,14 +1,13 @@
 #pragma once
 
 // Kubernetes and Istio-style manifests read from a folder: every `*.yaml` / `*.yml` file,
-// each possibly holding several documents (`---`). Objects are kept as parsed YAML with where
-// they came from; the translator reads the fields it knows. Kinds of other API groups are
-// skipped silently (a folder may hold Deployments and the like); kinds of Istio's groups are
-// kept, so that the ones pilot does not implement are reported (config_guard.h). Unparsable
-// files and objects without a kind or name are reported.
+// each possibly holding several documents (`---`). Objects are kept as compact documents
+// (document/compact_document.h) with where they came from; the translator reads the fields it
+// knows. Kinds of other API groups are skipped silently (a folder may hold Deployments and the
+// like); kinds of Istio's groups are kept, so that the ones pilot does not implement are
+// reported (config_guard.h). Unparsable files and objects without a kind or name are reported.
 
-#include <yaml-cpp/yaml.h>
-
+#include "source/pilot/document/compact_document.h"
 #include "source/pilot/yaml_view.h"
 
 #include <cstdint>
@@ -25,15 +24,17 @@ struct Object {
   // The object's document did not parse (manifest_salvage.h): only kind, namespace and name
   // are known, and the config guard rejects it.
   bool unreadable = false;
-  // Changes whenever the object's content does ("" when the source cannot tell): the API
-  // server's metadata.resourceVersion. Checks and translation reuse what they made of an
-  // object whose revision is unchanged.
-  std::string revision;
   std::string kind;
   std::string ns;  // metadata.namespace, "default" when absent
   std::string name;
-  YAML::Node node;
-  YamlView view() const { return YamlView(node); }
+  // The whole object, immutable and shared: copying an Object copies a pointer. Never null
+  // once the source has made the Object (a default Object reads as an empty document).
+  CompactDocumentPtr document;
+  // Changes whenever the content does: the Kubernetes source's metadata.resourceVersion, the
+  // folder source's hash of the document (the same document, the same revision, across
+  // reloads). Equal revisions of one kind/namespace/name mean equal objects.
+  std::string revision;
+  YamlView view() const { return YamlView(document ? document : CompactDocument::empty()); }
 
   // "vs.yaml: VirtualService default/reviews"
   std::string where() const { return file + ": " + kind + " " + ns + "/" + name; }

@@ -104,7 +104,7 @@ bool Translator::parsePeerAuthentication(const Object& o, PeerAuthentication& ou
   if (labels && !labels.isMap()) check.fail("spec.selector.matchLabels", "must be a mapping");
   for (const auto& label : labels.isMap() ? labels : YamlView()) {
     std::string key = label.first.str();
-    if (key.empty() || !label.second.node().IsScalar()) {
+    if (key.empty() || !label.second.isScalar()) {
       check.fail("spec.selector.matchLabels", "labels must be name: value pairs");
       continue;
     }

@@ -104,7 +104,7 @@ void internal::checkClientTls(Checker& check, const YamlView& tls, const std::st
   // A revocation list that is silently not checked would be worse than a refusal.
   if (tls["caCrl"]) check.fail(at + ".caCrl", "is not supported");
   for (const char* field : {"sni", "caCertificates", "clientCertificate", "privateKey"}) {
-    if (tls[field] && (!tls[field].node().IsScalar() || tls[field].str().empty())) {
+    if (tls[field] && (!tls[field].isScalar() || tls[field].str().empty())) {
       check.fail(at + "." + field, "must be a non-empty string");
     }
   }

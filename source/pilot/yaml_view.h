@@ -1,14 +1,26 @@
 #pragma once
 
-// Read-only, forgiving access to parsed YAML: a missing key or index gives an empty view
-// instead of throwing (yaml-cpp throws when a lookup is chained through a missing key), so
-// optional nested fields read as plainly as `rule["spec"]["trafficPolicy"]["loadBalancer"]`.
-// Conversions (as<T>()) still throw YAML::Exception on values of the wrong kind; the
-// translator reports those against the object.
+// Read-only, forgiving access to a manifest (a CompactDocument): a missing key or index gives
+// an empty view instead of throwing, so optional nested fields read as plainly as
+// `rule["spec"]["trafficPolicy"]["loadBalancer"]`. Conversions (as<T>()) follow yaml-cpp's
+// rules (as<bool>: true/false, yes/no, on/off, y/n in yaml-cpp's spellings; integers in
+// decimal, 0x hex or 0 octal; as<std::string> of null is "null") and throw
+// YAML::BadConversion (a YAML::Exception) on values of the wrong kind, missing ones included;
+// the translator reports those against the object.
+//
+// A view shares its document (copying a view is a reference count), so it stays valid after
+// the Object it came from is gone.
 
-#include <yaml-cpp/yaml.h>
+// YAML::Exception and YAML::BadConversion, which conversions throw.
+#include <yaml-cpp/exceptions.h>
 
+#include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
+
+#include "source/pilot/document/compact_document.h"
 
 namespace remora::pilot {
 
@@ -17,59 +29,61 @@ struct YamlEntry;
 class YamlView {
  public:
   YamlView() = default;
-  explicit YamlView(const YAML::Node& node) : node_(node) {}
-  YamlView(const YamlView&) = default;
-  // Points the view elsewhere. YAML::Node's own assignment would instead write the other
-  // node's content into the document this view points into.
-  YamlView& operator=(const YamlView& other) {
-    node_.reset(other.node_);
-    return *this;
-  }
+  // The document's root.
+  explicit YamlView(CompactDocumentPtr document)
+      : document_(std::move(document)), node_(CompactDocument::kRoot) {}
 
-  YamlView operator[](const std::string& key) const {
-    if (!node_ || !node_.IsMap()) return {};
-    YAML::Node child = node_[key];
-    return child ? YamlView(child) : YamlView();
-  }
-  YamlView operator[](const char* key) const { return (*this)[std::string(key)]; }
-  YamlView operator[](size_t index) const {
-    if (!node_ || !node_.IsSequence() || index >= node_.size()) return {};
-    return YamlView(node_[index]);
-  }
+  YamlView operator[](std::string_view key) const;
+  YamlView operator[](const std::string& key) const { return (*this)[std::string_view(key)]; }
+  YamlView operator[](const char* key) const { return (*this)[std::string_view(key)]; }
+  YamlView operator[](size_t index) const;
+  YamlView operator[](int index) const { return (*this)[static_cast<size_t>(index)]; }
 
   // Present and not null.
-  explicit operator bool() const { return node_ && !node_.IsNull(); }
-  bool isMap() const { return node_ && node_.IsMap(); }
-  bool isSequence() const { return node_ && node_.IsSequence(); }
+  explicit operator bool() const { return document_ && type() != CompactDocument::Type::kNull; }
+  bool isMap() const { return document_ && type() == CompactDocument::Type::kMap; }
+  bool isSequence() const { return document_ && type() == CompactDocument::Type::kSequence; }
+  bool isScalar() const { return document_ && type() == CompactDocument::Type::kScalar; }
+  // Present and null (`key:`, `key: ~`, `key: null`).
+  bool isNull() const { return document_ && type() == CompactDocument::Type::kNull; }
   // Elements of a sequence or entries of a map; 0 otherwise.
-  size_t size() const { return node_ && (node_.IsSequence() || node_.IsMap()) ? node_.size() : 0; }
+  size_t size() const { return document_ ? document_->size(node_) : 0; }
+  // std::string, bool, int, uint32_t, int64_t, uint64_t, double (see the top).
   template <class T>
-  T as() const {
-    return node_.as<T>();
-  }
+  T as() const;
   // A scalar's text; "" for anything else.
-  std::string str() const { return node_ && node_.IsScalar() ? node_.as<std::string>() : ""; }
-  const YAML::Node& node() const { return node_; }
+  std::string str() const { return std::string(text()); }
+  // A scalar's text without a copy (valid while the view's document lives); "" otherwise.
+  std::string_view text() const { return document_ ? document_->scalar(node_) : ""; }
 
   // Iteration: a sequence's elements, or a map's entries (first = key, second = value).
   class Iterator {
    public:
-    explicit Iterator(YAML::const_iterator it) : it_(it) {}
+    Iterator(CompactDocumentPtr document, CompactDocument::Index container, size_t position)
+        : document_(std::move(document)), container_(container), position_(position) {}
     YamlEntry operator*() const;
     Iterator& operator++() {
-      ++it_;
+      ++position_;
       return *this;
     }
-    bool operator!=(const Iterator& other) const { return it_ != other.it_; }
+    bool operator!=(const Iterator& other) const { return position_ != other.position_; }
 
    private:
-    YAML::const_iterator it_;
+    CompactDocumentPtr document_;  // keeps the document alive while iterating
+    CompactDocument::Index container_;
+    size_t position_;
   };
-  Iterator begin() const { return Iterator(size() ? node_.begin() : YAML::const_iterator()); }
-  Iterator end() const { return Iterator(size() ? node_.end() : YAML::const_iterator()); }
+  Iterator begin() const { return Iterator(document_, node_, 0); }
+  // Compares by position only: end() needs no reference count.
+  Iterator end() const { return Iterator(nullptr, node_, size()); }
 
  private:
-  YAML::Node node_{YAML::NodeType::Undefined};
+  YamlView(const CompactDocumentPtr& document, CompactDocument::Index node)
+      : document_(document), node_(node) {}
+  CompactDocument::Type type() const { return document_->type(node_); }
+
+  CompactDocumentPtr document_;  // null: missing
+  CompactDocument::Index node_ = CompactDocument::kRoot;
 };
 
 struct YamlEntry : YamlView {
@@ -77,15 +91,23 @@ struct YamlEntry : YamlView {
   YamlView second;
 };
 
-inline YamlEntry YamlView::Iterator::operator*() const {
-  YamlEntry e;
-  if (it_->first) {
-    e.first = YamlView(it_->first);
-    e.second = YamlView(it_->second);
-  } else {
-    static_cast<YamlView&>(e) = YamlView(static_cast<const YAML::Node&>(*it_));
-  }
-  return e;
-}
+template <>
+std::string YamlView::as<std::string>() const;
+template <>
+bool YamlView::as<bool>() const;
+template <>
+int YamlView::as<int>() const;
+template <>
+unsigned YamlView::as<unsigned>() const;
+template <>
+long YamlView::as<long>() const;
+template <>
+unsigned long YamlView::as<unsigned long>() const;
+template <>
+long long YamlView::as<long long>() const;
+template <>
+unsigned long long YamlView::as<unsigned long long>() const;
+template <>
+double YamlView::as<double>() const;
 
 }  // namespace remora::pilot

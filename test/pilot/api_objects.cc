@@ -39,11 +39,31 @@ std::string scalarJson(const YAML::Node& node) {
   return quote(text);
 }
 
+// A kept document as a yaml-cpp node: scalars that read as null stay strings (quoted).
+YAML::Node toYamlNode(const YamlView& view) {
+  if (view.isMap()) {
+    YAML::Node map(YAML::NodeType::Map);
+    for (const auto& entry : view) map[toYamlNode(entry.first)] = toYamlNode(entry.second);
+    return map;
+  }
+  if (view.isSequence()) {
+    YAML::Node sequence(YAML::NodeType::Sequence);
+    for (const auto& element : view) sequence.push_back(toYamlNode(element));
+    return sequence;
+  }
+  if (view.isScalar()) {
+    YAML::Node scalar(view.str());
+    if (view.str() == "null" || view.str() == "~") scalar.SetTag("!");
+    return scalar;
+  }
+  return YAML::Node(YAML::NodeType::Null);
+}
+
 // The EndpointSlices the EndpointSlice controller would make of an Endpoints object.
 std::vector<YAML::Node> endpointSlices(const Object& endpoints) {
   std::vector<YAML::Node> slices;
   int subset_index = 0;
-  for (const YAML::Node& subset : endpoints.node["subsets"]) {
+  for (const YAML::Node& subset : toYamlNode(endpoints.view())["subsets"]) {
     for (const char* field : {"addresses", "notReadyAddresses"}) {
       if (!subset[field] || subset[field].size() == 0) continue;
       bool ready = std::string(field) == "addresses";
@@ -110,7 +130,7 @@ ApiCollections apiCollections(const std::vector<Object>& objects) {
       items = endpointSlices(object);
       kind = "EndpointSlice";
     } else {
-      YAML::Node copy = YAML::Clone(object.node);
+      YAML::Node copy = toYamlNode(object.view());
       copy.remove("kind");
       copy.remove("apiVersion");
       items.push_back(copy);

@@ -119,8 +119,7 @@ std::string renderFromFolderInApiOrder(const std::string& manifests, const std::
     }
     return kinds.size();
   };
-  // Sorted by index, the objects then copied: assigning a YAML::Node (as sorting Objects
-  // would) writes through to the node it refers to instead of rebinding.
+  // Sorted by index, the objects then copied.
   std::vector<size_t> order(objects.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
@@ -230,10 +229,12 @@ TEST_F(KubernetesConfigSourceTest, ObjectsSayWhereTheyCameFrom) {
   EXPECT_EQ(object.kind, "Service");
   EXPECT_EQ(object.ns, "shop");
   EXPECT_EQ(object.name, "reviews");
-  EXPECT_EQ(object.node["kind"].Scalar(), "Service");
-  EXPECT_EQ(object.node["apiVersion"].Scalar(), "v1");
-  EXPECT_EQ(object.node["spec"]["ports"][0]["port"].as<int>(), 9080);
-  EXPECT_FALSE(object.node["metadata"]["deletionTimestamp"]);  // null is unset
+  EXPECT_EQ(object.view()["kind"].str(), "Service");
+  EXPECT_EQ(object.view()["apiVersion"].str(), "v1");
+  EXPECT_EQ(object.view()["spec"]["ports"][0]["port"].as<int>(), 9080);
+  EXPECT_FALSE(object.view()["metadata"]["deletionTimestamp"].isNull());  // null is left out
+  EXPECT_EQ(object.view()["metadata"].size(), 3u);
+  EXPECT_EQ(object.revision, "");  // no resourceVersion
 
   auto ns = kubernetes::JsonValue::parse(R"({"metadata":{"name":"shop"}})");
   ASSERT_TRUE(ns.ok());
@@ -263,6 +264,9 @@ TEST_F(KubernetesConfigSourceTest, NotSyncedUntilEveryKindIsListedThenWatchEvent
   ASSERT_EQ(snapshot.objects.size(), 1u);
   EXPECT_EQ(snapshot.objects[0].where(),
             "kubernetes:Service/default/ratings: Service default/ratings");
+  // Nothing is converted per snapshot: the same kept document every time.
+  const CompactDocument* ratings = snapshot.objects[0].document.get();
+  EXPECT_EQ(source_->snapshot().objects[0].document.get(), ratings);
 
   server_->queueWatch("/api/v1/services", [](k8s::ResponseWriter& w) {
     w.startChunked(200);
@@ -276,7 +280,10 @@ TEST_F(KubernetesConfigSourceTest, NotSyncedUntilEveryKindIsListedThenWatchEvent
   snapshot = source_->snapshot();
   ASSERT_EQ(snapshot.objects.size(), 2u);
   EXPECT_EQ(snapshot.objects[1].name, "reviews");
-  EXPECT_EQ(snapshot.objects[1].node["apiVersion"].Scalar(), "v1");
+  EXPECT_EQ(snapshot.objects[1].view()["apiVersion"].str(), "v1");
+  EXPECT_EQ(snapshot.objects[1].revision, "101");
+  // An object that did not change is still the same document.
+  EXPECT_EQ(snapshot.objects[0].document.get(), ratings);
 }
 
 }  // namespace

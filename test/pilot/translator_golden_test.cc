@@ -3,10 +3,13 @@
 // expected_<namespace>.txt. To regenerate after an intended change:
 //   UPDATE_GOLDEN=$PWD bazel run //test/pilot:translator_golden_test
 
+#include <yaml-cpp/yaml.h>
+
 #include <cstdlib>
 #include <fstream>
 
 #include "gtest/gtest.h"
+#include "source/pilot/document/document_from_yaml.h"
 #include "source/pilot/translator.h"
 #include "test/pilot/translator_golden_render.h"
 
@@ -86,10 +89,10 @@ TEST(TranslatorGoldenTest, BrokenAuthorizationPolicyKeepsItsLastGoodVersion) {
     o.kind = "AuthorizationPolicy";
     o.ns = "default";
     o.name = "only-get";
-    o.node = YAML::Load(
-        "apiVersion: security.istio.io/v1beta1\nkind: AuthorizationPolicy\n"
-        "metadata: {name: only-get, namespace: default}\nspec:\n  action: " +
-        action + "\n  rules: [{to: [{operation: {methods: [GET]}}]}]\n");
+    o.document = documentFromYaml(
+        YAML::Load("apiVersion: security.istio.io/v1beta1\nkind: AuthorizationPolicy\n"
+                   "metadata: {name: only-get, namespace: default}\nspec:\n  action: " +
+                   action + "\n  rules: [{to: [{operation: {methods: [GET]}}]}]\n"));
     return o;
   };
   Translator good({policy("ALLOW")}, TranslateOptions{});

@@ -1,5 +1,6 @@
 #include "source/pilot/kubernetes/reflector.h"
 
+#include "source/pilot/kubernetes/document_from_json.h"
 #include "source/pilot/kubernetes/object_trim.h"
 
 #include <iostream>
@@ -44,6 +45,8 @@ std::string encodeQueryValue(const std::string& text) {
 Reflector::Reflector(ResourceKind kind, HttpsClient& client, const ReflectorSettings& settings,
                      StopSignal& stop, Callbacks callbacks)
     : kind_(std::move(kind)),
+      api_version_(kind_.group.empty() ? kind_.versions.front()
+                                       : kind_.group + "/" + kind_.versions.front()),
       client_(client),
       settings_(settings),
       stop_(stop),
@@ -66,13 +69,13 @@ void Reflector::ready(bool present) {
   }
 }
 
-std::shared_ptr<const JsonValue> Reflector::keep(JsonValue object) const {
+CompactDocumentPtr Reflector::keep(JsonValue object) const {
   if (settings_.trim) {
     settings_.trim(kind_.kind, object);
   } else {
     trimForPilot(kind_.kind, object);
   }
-  return std::make_shared<const JsonValue>(std::move(object));
+  return documentFromApiObject(object, kind_.kind, api_version_);
 }
 
 void Reflector::publish() { callbacks_.on_change(kind_.kind, objects_); }

@@ -15,6 +15,7 @@
 #include <memory>
 #include <string>
 
+#include "source/pilot/document/compact_document.h"
 #include "source/pilot/kubernetes/backoff.h"
 #include "source/pilot/kubernetes/https_client.h"
 #include "source/pilot/kubernetes/json_value.h"
@@ -24,9 +25,11 @@
 
 namespace remora::pilot::kubernetes {
 
-// A kind's objects keyed "namespace/name" (cluster-scoped kinds: "name"). Items of a list
-// carry no kind/apiVersion of their own; watch events' objects do.
-using ObjectMap = std::map<std::string, std::shared_ptr<const JsonValue>>;
+// A kind's objects keyed "namespace/name" (cluster-scoped kinds: "name"), trimmed and kept as
+// compact documents (document_from_json.h) with kind and apiVersion set (list items carry
+// neither; the kind's preferred version when the object names none). An object that did not
+// change is the same document in every later map.
+using ObjectMap = std::map<std::string, CompactDocumentPtr>;
 // Immutable once handed out: a later change makes a new map.
 using Snapshot = std::shared_ptr<const ObjectMap>;
 
@@ -81,9 +84,10 @@ class Reflector {
   void publish();
   void ready(bool present);
   void log(const std::string& message);
-  std::shared_ptr<const JsonValue> keep(JsonValue object) const;
+  CompactDocumentPtr keep(JsonValue object) const;
 
   const ResourceKind kind_;
+  const std::string api_version_;  // "group/version" of the kind's preferred version
   HttpsClient& client_;
   const ReflectorSettings& settings_;
   StopSignal& stop_;

@@ -54,7 +54,7 @@ constexpr ListField<Operation> kOperationFields[] = {
 
 std::string indexed(const std::string& at, size_t i) { return at + "[" + std::to_string(i) + "]"; }
 
-bool isScalar(const YamlView& node) { return node.node().IsScalar(); }
+bool isScalar(const YamlView& node) { return node.isScalar(); }
 
 class PolicyReader {
  public:

@@ -3,9 +3,12 @@
 
 #include "source/pilot/config_schema.h"
 
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 
 #include "gtest/gtest.h"
+#include "source/pilot/document/document_from_yaml.h"
 
 namespace remora::pilot::schema {
 namespace {
@@ -14,7 +17,7 @@ namespace {
 std::string problems(const std::string& yaml) {
   YAML::Node node = YAML::Load(yaml);
   std::vector<std::string> lines;
-  for (const auto& p : check(node["kind"].as<std::string>(), node)) {
+  for (const auto& p : check(node["kind"].as<std::string>(), YamlView(documentFromYaml(node)))) {
     lines.push_back(p.field + ": " + p.message + " (" + p.reason + ")\n");
   }
   std::sort(lines.begin(), lines.end());

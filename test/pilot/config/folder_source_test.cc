@@ -149,6 +149,37 @@ TEST(FolderSourceTest, AChangeInASubfolderIsSeen) {
 }
 
 // The binary: a missing folder stops it at start with exit 2 and the flag's name.
+// The revision follows the content: the same document rewritten (other layout, quotes,
+// comments) keeps its revision across reloads; any change of content gives a new one.
+TEST(FolderSourceTest, RevisionsFollowTheContentAcrossReloads) {
+  ScratchFolder folder;
+  folder.write("a.yaml", service("a"));
+  folder.write("b.yaml", service("b"));
+  std::string error;
+  auto source = FolderSource::open(folder.path(), error);
+  ASSERT_NE(source, nullptr);
+  SourceSnapshot first = source->snapshot();
+  ASSERT_EQ(first.objects.size(), 2u);
+  EXPECT_EQ(first.objects[0].revision.size(), 16u);
+  EXPECT_NE(first.objects[0].revision, first.objects[1].revision);
+  EXPECT_EQ(source->snapshot().objects[0].revision, first.objects[0].revision);
+  folder.write("a.yaml",
+               "# the same service\napiVersion: v1\nkind: Service\nmetadata:\n  name: a\n"
+               "  namespace: default\nspec:\n  ports:\n  - name: http\n    port: \"80\"\n");
+  folder.write("b.yaml", service("b") + "---\n" + service("c"));
+  SourceSnapshot second = source->snapshot();
+  ASSERT_EQ(second.objects.size(), 3u);
+  EXPECT_EQ(second.objects[0].revision, first.objects[0].revision);
+  EXPECT_EQ(second.objects[1].revision, first.objects[1].revision);
+  folder.write("b.yaml",
+               "apiVersion: v1\nkind: Service\nmetadata: {name: b, namespace: default}\n"
+               "spec: {ports: [{name: http, port: 81}]}\n");
+  SourceSnapshot third = source->snapshot();
+  ASSERT_EQ(third.objects.size(), 2u);
+  EXPECT_EQ(third.objects[0].revision, first.objects[0].revision);
+  EXPECT_NE(third.objects[1].revision, first.objects[1].revision);
+}
+
 TEST(FolderSourceTest, PilotExitsWithTwoNamingTheFlagWhenTheFolderIsMissing) {
   ScratchFolder folder;
   std::string missing = folder.path() + "/missing";

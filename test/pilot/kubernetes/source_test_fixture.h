@@ -15,6 +15,7 @@
 #include <mutex>
 
 #include "source/pilot/kubernetes/kubernetes_source.h"
+#include "source/pilot/yaml_view.h"
 #include "test/pilot/kubernetes/fake_api_server.h"
 #include "test/pilot/kubernetes/test_certificates.h"
 
@@ -123,7 +124,7 @@ class KubernetesSourceTest : public ::testing::Test {
   }
   std::string resourceVersionOf(const std::string& kind, const std::string& key) {
     std::lock_guard lock(mutex_);
-    return latest_[kind]->at(key)->get("metadata").get("resourceVersion").asString();
+    return YamlView(latest_[kind]->at(key))["metadata"]["resourceVersion"].str();
   }
   RecordedRequest waitForWatchFrom(const std::string& path, const std::string& rv) {
     return server_->waitForRequest([&](const RecordedRequest& r) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "source/pilot/document/document_from_yaml.h"
 #include "source/pilot/manifests.h"
 
 namespace remora::pilot::testing {
@@ -50,7 +51,7 @@ inline std::vector<Object> objectsFromText(const std::string& text,
     object.ns = metadata["namespace"] && metadata["namespace"].IsScalar()
                     ? metadata["namespace"].as<std::string>()
                     : "default";
-    object.node = doc;
+    object.document = documentFromYaml(doc);
     objects.push_back(std::move(object));
   }
   return objects;
