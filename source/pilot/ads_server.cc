@@ -2,8 +2,10 @@
 
 #include <cstdio>
 #include <deque>
-#include <set>
 #include <thread>
+
+#include "source/pilot/delta_subscription.h"
+#include "source/pilot/sotw_subscription.h"
 
 namespace remora::pilot {
 namespace {
@@ -23,10 +25,11 @@ const std::vector<std::string> kOrder = {kClusterType, kEndpointType, kListenerT
 
 std::string shortType(const std::string& type) { return type.substr(type.rfind('.') + 1); }
 
+// Clusters and listeners are sent whole to every proxy; endpoints and routes by name.
 bool wildcardType(const std::string& type) { return type == kClusterType || type == kListenerType; }
 
-const std::map<std::string, google::protobuf::Any>* ofType(const Resources& r,
-                                                           const std::string& type) {
+// The layers of `type` in `r`; null for a type pilot does not serve.
+const std::vector<ResourceMapPtr>* layersOf(const ProxyResources& r, const std::string& type) {
   if (type == kClusterType) return &r.clusters;
   if (type == kEndpointType) return &r.endpoints;
   if (type == kListenerType) return &r.listeners;
@@ -34,12 +37,13 @@ const std::map<std::string, google::protobuf::Any>* ofType(const Resources& r,
   return nullptr;
 }
 
-std::string hashOf(const std::string& bytes, uint64_t seed = 1469598103934665603ull) {
-  uint64_t hash = seed;
-  for (unsigned char c : bytes) hash = (hash ^ c) * 1099511628211ull;
-  char out[17];
-  std::snprintf(out, sizeof(out), "%016llx", static_cast<unsigned long long>(hash));
-  return out;
+bool knownType(const std::string& type) {
+  return type == kClusterType || type == kEndpointType || type == kListenerType ||
+         type == kRouteType;
+}
+
+std::vector<std::string> toVector(const google::protobuf::RepeatedPtrField<std::string>& names) {
+  return {names.begin(), names.end()};
 }
 
 void log(const std::string& line) { std::fprintf(stderr, "[pilot] %s\n", line.c_str()); }
@@ -135,14 +139,9 @@ grpc::Status AdsService::StreamAggregatedResources(
     while (stream->Read(&request)) queue.push(request);
     queue.close();
   });
-  struct TypeState {
-    bool subscribed = false;
-    std::set<std::string> names;
-    bool names_changed = false;
-    std::string sent_version;
-  };
-  std::map<std::string, TypeState> types;
-  std::string ns;
+  // By type URL: what the proxy asked for and was last sent.
+  std::map<std::string, SotwSubscription> types;
+  std::string key;  // "namespace/pod"
   config::core::v1::Node node;
   grpc::Status ending = grpc::Status::OK;
   bool have_node = false;
@@ -156,12 +155,12 @@ grpc::Status AdsService::StreamAggregatedResources(
       if (!have_node && request.has_node()) {
         have_node = true;
         node = request.node();
-        ns = registerNode(id, node, "state of the world", identity);
+        key = registerNode(id, node, "state of the world", identity);
       }
       const std::string& type = request.type_url();
-      if (ofType(Resources{}, type) == nullptr) continue;
-      TypeState& state = types[type];
-      state.subscribed = true;
+      if (!knownType(type)) continue;
+      SotwSubscription& subscription =
+          types.try_emplace(type, name_sets_, wildcardType(type)).first->second;
       std::string short_type = shortType(type);
       if (!request.response_nonce().empty()) {
         cache_.withProxy(id, [&](auto& p) {
@@ -175,14 +174,10 @@ grpc::Status AdsService::StreamAggregatedResources(
         });
         if (request.has_error_detail()) {
           cache_.countNack(short_type);
-          log("proxy " + ns + " NACKed " + short_type + ": " + request.error_detail().message());
+          log("proxy " + key + " NACKed " + short_type + ": " + request.error_detail().message());
         }
       }
-      std::set<std::string> names(request.resource_names().begin(), request.resource_names().end());
-      if (!wildcardType(type) && names != state.names) {
-        state.names = names;
-        state.names_changed = true;
-      }
+      subscription.setNames(toVector(request.resource_names()));
     }
     if (!open) break;
     // Nothing before the first complete configuration: an empty mesh pushed before the
@@ -193,24 +188,16 @@ grpc::Status AdsService::StreamAggregatedResources(
       ending = recheck(context, identity, node);
       if (!ending.ok()) break;
       uint64_t generation;
-      auto resources = cache_.resources(ns, generation);
+      auto resources = cache_.proxyResources(key, generation);
       seen_generation = generation;
       for (const auto& type : kOrder) {
         auto it = types.find(type);
-        if (it == types.end() || !it->second.subscribed) continue;
-        TypeState& state = it->second;
+        if (it == types.end()) continue;
+        auto next = it->second.next(*layersOf(*resources, type));
+        if (!next) continue;
         DiscoveryResponse response;
-        std::string bytes;
-        for (const auto& [name, any] : *ofType(*resources, type)) {
-          if (!wildcardType(type) && state.names.count(name) == 0) continue;
-          *response.add_resources() = any;
-          bytes += name + any.value();
-        }
-        std::string version = hashOf(bytes);
-        if (version == state.sent_version && !state.names_changed) continue;
-        state.sent_version = version;
-        state.names_changed = false;
-        response.set_version_info(version);
+        for (const Resource* resource : next->resources) *response.add_resources() = resource->any;
+        response.set_version_info(next->version);
         response.set_type_url(type);
         response.set_nonce(std::to_string(++nonce));
         if (!stream->Write(response)) {
@@ -220,7 +207,7 @@ grpc::Status AdsService::StreamAggregatedResources(
         cache_.countPush(shortType(type));
         cache_.withProxy(id, [&](auto& p) {
           auto& status = p.types[shortType(type)];
-          status.sent_version = version;
+          status.sent_version = next->version;
           status.sent_nonce = response.nonce();
           ++status.pushes;
         });
@@ -231,7 +218,7 @@ grpc::Status AdsService::StreamAggregatedResources(
   context->TryCancel();
   reader.join();
   cache_.removeProxy(id);
-  log("proxy stream (" + ns + ") closed");
+  log("proxy stream (" + key + ") closed");
   return ending;
 }
 
@@ -253,22 +240,14 @@ grpc::Status AdsService::DeltaAggregatedResources(
     while (stream->Read(&request)) queue.push(request);
     queue.close();
   });
-  struct TypeState {
-    bool subscribed = false;
-    bool wildcard = false;
-    std::set<std::string> names;
-    // What the proxy holds (as far as this stream knows): name -> version.
-    std::map<std::string, std::string> held;
-    bool dirty = true;
-  };
-  std::map<std::string, TypeState> types;
-  std::string ns;
+  // By type URL: the subscription and the layers last sent.
+  std::map<std::string, DeltaSubscription> types;
+  std::string key;  // "namespace/pod"
   config::core::v1::Node node;
   grpc::Status ending = grpc::Status::OK;
   bool have_node = false;
   uint64_t nonce = 0;
   uint64_t seen_generation = 0;
-  uint64_t sent_generation = 0;
   bool open = true;
   while (open && !context->IsCancelled()) {
     std::deque<DeltaDiscoveryRequest> requests;
@@ -277,30 +256,20 @@ grpc::Status AdsService::DeltaAggregatedResources(
       if (!have_node && request.has_node()) {
         have_node = true;
         node = request.node();
-        ns = registerNode(id, node, "delta", identity);
+        key = registerNode(id, node, "delta", identity);
       }
       const std::string& type = request.type_url();
-      if (ofType(Resources{}, type) == nullptr) continue;
-      TypeState& state = types[type];
+      if (!knownType(type)) continue;
       std::string short_type = shortType(type);
-      if (!state.subscribed) {
-        state.subscribed = true;
-        state.wildcard = wildcardType(type) && request.resource_names_subscribe_size() == 0;
-        for (const auto& [name, version] : request.initial_resource_versions()) {
-          state.held[name] = version;
-        }
+      auto [it, first_of_type] = types.try_emplace(
+          type, name_sets_, wildcardType(type) && request.resource_names_subscribe_size() == 0);
+      DeltaSubscription& subscription = it->second;
+      if (first_of_type && request.initial_resource_versions_size() > 0) {
+        subscription.setInitialVersions({request.initial_resource_versions().begin(),
+                                         request.initial_resource_versions().end()});
       }
-      for (const auto& name : request.resource_names_subscribe()) {
-        if (name == "*")
-          state.wildcard = true;
-        else
-          state.names.insert(name);
-        state.dirty = true;
-      }
-      for (const auto& name : request.resource_names_unsubscribe()) {
-        state.names.erase(name);
-        state.held.erase(name);
-      }
+      subscription.update(toVector(request.resource_names_subscribe()),
+                          toVector(request.resource_names_unsubscribe()));
       if (!request.response_nonce().empty()) {
         cache_.withProxy(id, [&](auto& p) {
           auto& status = p.types[short_type];
@@ -313,7 +282,7 @@ grpc::Status AdsService::DeltaAggregatedResources(
         });
         if (request.has_error_detail()) {
           cache_.countNack(short_type);
-          log("proxy " + ns + " NACKed " + short_type + ": " + request.error_detail().message());
+          log("proxy " + key + " NACKed " + short_type + ": " + request.error_detail().message());
         }
       }
     }
@@ -326,38 +295,22 @@ grpc::Status AdsService::DeltaAggregatedResources(
       ending = recheck(context, identity, node);
       if (!ending.ok()) break;
       uint64_t generation;
-      auto resources = cache_.resources(ns, generation);
+      auto resources = cache_.proxyResources(key, generation);
       seen_generation = generation;
-      bool new_generation = generation != sent_generation;
       for (const auto& type : kOrder) {
         auto it = types.find(type);
-        if (it == types.end() || !it->second.subscribed) continue;
-        TypeState& state = it->second;
-        if (!state.dirty && !new_generation) continue;
-        state.dirty = false;
+        if (it == types.end()) continue;
+        // Unchanged layers (the same objects) cost a pointer comparison each.
+        DeltaSubscription::Push push = it->second.next(*layersOf(*resources, type));
+        if (push.empty()) continue;
         DeltaDiscoveryResponse response;
-        const auto& all = *ofType(*resources, type);
-        for (const auto& [name, any] : all) {
-          if (!state.wildcard && state.names.count(name) == 0) continue;
-          std::string version = hashOf(any.value());
-          auto held = state.held.find(name);
-          if (held != state.held.end() && held->second == version) continue;
-          auto* resource = response.add_resources();
-          resource->set_name(name);
-          resource->set_version(version);
-          *resource->mutable_resource() = any;
-          state.held[name] = version;
+        for (const Resource* resource : push.resources) {
+          auto* out = response.add_resources();
+          out->set_name(resource->name);
+          out->set_version(resource->version);
+          *out->mutable_resource() = resource->any;
         }
-        for (auto held = state.held.begin(); held != state.held.end();) {
-          bool wanted = state.wildcard || state.names.count(held->first) != 0;
-          if (all.count(held->first) == 0 && wanted) {
-            response.add_removed_resources(held->first);
-            held = state.held.erase(held);
-          } else {
-            ++held;
-          }
-        }
-        if (response.resources_size() == 0 && response.removed_resources_size() == 0) continue;
+        for (auto& name : push.removed) response.add_removed_resources(std::move(name));
         response.set_type_url(type);
         response.set_system_version_info(std::to_string(generation));
         response.set_nonce(std::to_string(++nonce));
@@ -373,14 +326,13 @@ grpc::Status AdsService::DeltaAggregatedResources(
           ++status.pushes;
         });
       }
-      sent_generation = generation;
     }
     if (open) cache_.wait(seen_generation, std::chrono::milliseconds(500));
   }
   context->TryCancel();
   reader.join();
   cache_.removeProxy(id);
-  log("proxy stream (" + ns + ") closed");
+  log("proxy stream (" + key + ") closed");
   return ending;
 }
 

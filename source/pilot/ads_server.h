@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "remora/service/discovery/v1/discovery.grpc.pb.h"
+#include "source/pilot/name_set.h"
 #include "source/pilot/snapshot_cache.h"
 #include "source/pilot/xds_auth/stream_authenticator.h"
 
@@ -36,6 +37,9 @@ class AdsService final : public service::discovery::v1::AggregatedDiscoveryServi
       grpc::ServerReaderWriter<service::discovery::v1::DeltaDiscoveryResponse,
                                service::discovery::v1::DeltaDiscoveryRequest>* stream) override;
 
+  // The streams' subscriptions (resource names asked for), one shared copy per distinct set.
+  const NameSetTable& nameSets() const { return name_sets_; }
+
  private:
   // Records a stream's first node: its id and namespace (default "default"), shown in
   // /debug/syncz. Returns the cache key of the stream's configuration: "namespace/pod", the
@@ -55,6 +59,7 @@ class AdsService final : public service::discovery::v1::AggregatedDiscoveryServi
 
   SnapshotCache& cache_;
   const xds_auth::StreamAuthenticator* authenticator_;
+  NameSetTable name_sets_;
 };
 
 }  // namespace remora::pilot

@@ -1,0 +1,50 @@
+#pragma once
+
+// What one state-of-the-world discovery stream has of one resource type, and whether to send
+// it again.
+//
+// A response carries every resource of the type the proxy asked for. Its version is a hash
+// over those resources' names and versions (computed when each resource was built, so no
+// resource bytes are hashed here); the response is built only when that version or the
+// names asked for changed. Layers that are the same objects as last time, with the same
+// names asked for, cost nothing at all.
+//
+// Not thread safe: owned by one stream.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "source/pilot/name_set.h"
+#include "source/pilot/resource_map.h"
+
+namespace remora::pilot {
+
+class SotwSubscription {
+ public:
+  // `wildcard`: the type is sent whole and the names asked for are ignored.
+  SotwSubscription(NameSetTable& table, bool wildcard);
+
+  // The names of a request (each request repeats the whole list).
+  void setNames(std::vector<std::string> names);
+
+  struct Response {
+    std::string version;
+    std::vector<const Resource*> resources;  // valid while the layers live
+  };
+  // The response to send for `layers`, or nullopt when the proxy already has it. Records it
+  // as sent.
+  std::optional<Response> next(const std::vector<ResourceMapPtr>& layers);
+
+  const NameSetPtr& names() const { return names_; }
+
+ private:
+  NameSetTable& table_;
+  bool wildcard_;
+  NameSetPtr names_;
+  bool names_changed_ = false;
+  std::vector<ResourceMapPtr> sent_layers_;
+  std::string sent_version_;  // "" before the first response
+};
+
+}  // namespace remora::pilot
