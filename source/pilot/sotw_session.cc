@@ -10,7 +10,12 @@ void SotwSession::onRequest(const Request& request) {
       types_.try_emplace(type, context_.name_sets, wildcardType(type)).first->second;
   recordReply(type, request.response_nonce(), request.error_detail().message(),
               request.has_error_detail(), request.version_info());
-  subscription.setNames({request.resource_names().begin(), request.resource_names().end()});
+  // Every request repeats its names (20,000 endpoint names at 10,000 services): copied and
+  // sorted only when they are not the current ones as they stand.
+  const auto& names = request.resource_names();
+  if (!subscription.hasNames(names.begin(), names.end())) {
+    subscription.setNames({names.begin(), names.end()});
+  }
 }
 
 void SotwSession::push(std::vector<Response>& out) {

@@ -11,6 +11,8 @@
 //
 // Not thread safe: owned by one stream.
 
+#include <algorithm>
+#include <iterator>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,6 +29,15 @@ class SotwSubscription {
 
   // The names of a request (each request repeats the whole list).
   void setNames(std::vector<std::string> names);
+  // Whether [begin, end) names exactly the current set, checked without copying: true only
+  // when given sorted (as most clients send them); the wildcard ignores names.
+  template <class Iterator>
+  bool hasNames(Iterator begin, Iterator end) const {
+    if (wildcard_) return true;
+    const auto& current = names_->names();
+    if (static_cast<size_t>(std::distance(begin, end)) != current.size()) return false;
+    return std::equal(current.begin(), current.end(), begin);
+  }
 
   struct Response {
     std::string version;

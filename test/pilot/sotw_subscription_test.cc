@@ -71,6 +71,17 @@ TEST(SotwSubscriptionTest, NamesAskedForFilterAndTheirChangeResends) {
   EXPECT_EQ(names(*more), (Names{"a", "b", "c"}));
 }
 
+TEST(SotwSubscriptionTest, HasNamesOnlyForTheSameSortedNames) {
+  NameSetTable table;
+  SotwSubscription endpoints(table, false);
+  endpoints.setNames({"b", "a"});
+  Names same{"a", "b"}, unsorted{"b", "a"}, other{"a", "c"}, longer{"a", "b", "c"};
+  EXPECT_TRUE(endpoints.hasNames(same.begin(), same.end()));
+  EXPECT_FALSE(endpoints.hasNames(unsorted.begin(), unsorted.end()));  // then setNames sorts
+  EXPECT_FALSE(endpoints.hasNames(other.begin(), other.end()));
+  EXPECT_FALSE(endpoints.hasNames(longer.begin(), longer.end()));
+}
+
 TEST(SotwSubscriptionTest, StreamsAskingForTheSameNamesShareOneSet) {
   NameSetTable table;
   SotwSubscription one(table, false);
