@@ -59,12 +59,12 @@ class DeltaSubscription {
   NameSetTable& table_;
   bool wildcard_;
   NameSetPtr names_;
-  // Null until the first send; then the layers sent, by position.
+  // The layers last sent, by position (none before the first send: then all is sent).
   bool sent_any_ = false;
   std::vector<ResourceMapPtr> sent_;
   // Subscribed since the last send (may hold names unsubscribed again: filtered by wants()).
   std::vector<std::string> pending_;
-  // Until the first send after a reconnect.
+  // What a reconnecting proxy said it holds (name -> version), until the first send.
   std::map<std::string, std::string> initial_;
   // The wildcard came on since the last send: everything is sent again.
   bool resend_all_ = false;

@@ -3,8 +3,8 @@
 // The current translation of the manifests, shared by every proxy stream. A new generation
 // replaces it whole (after a debounced reload); each proxy's (namespace, pod) resources
 // are computed on first use and kept for the generation, as shared layers (resource_map.h)
-// that the translator reuses across generations where nothing changed. Streams wait here for
-// changes.
+// that the translator reuses across generations where nothing changed. The discovery
+// service's push pool waits here for changes.
 // Also the registry of connected proxies and what each ACKed or NACKed, for /debug/syncz.
 
 #include <chrono>
