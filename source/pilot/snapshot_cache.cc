@@ -24,7 +24,7 @@ void SnapshotCache::update(std::shared_ptr<const Translator> translator,
     translator_ = std::move(translator);
     errors_ = std::move(errors);
     translate_time_ = translate_time;
-    by_namespace_.clear();
+    by_key_.clear();
     ++generation_;
   }
   changed_.notify_all();
@@ -35,30 +35,36 @@ uint64_t SnapshotCache::generation() const {
   return generation_;
 }
 
-std::shared_ptr<const Resources> SnapshotCache::resources(const std::string& key,
-                                                          uint64_t& generation) {
+std::shared_ptr<const ProxyResources> SnapshotCache::proxyResources(const std::string& key,
+                                                                    uint64_t& generation) {
   std::shared_ptr<const Translator> translator;
   {
     std::lock_guard<std::mutex> guard(lock_);
     generation = generation_;
-    auto it = by_namespace_.find(key);
-    if (it != by_namespace_.end()) return it->second;
+    auto it = by_key_.find(key);
+    if (it != by_key_.end()) return it->second;
     translator = translator_;
   }
   size_t slash = key.find('/');
   std::string ns = key.substr(0, slash);
   std::string pod = slash == std::string::npos ? "" : key.substr(slash + 1);
-  std::shared_ptr<const Resources> resources;
+  std::shared_ptr<const ProxyResources> resources;
   {
     // One translation at a time: yaml-cpp nodes are not safe to read from two threads (a
     // copy of a node merges memory holders), and every stream thread reads the same ones.
     std::lock_guard<std::mutex> translating(translate_lock_);
-    resources = std::make_shared<const Resources>(translator ? translator->translate(ns, pod)
-                                                             : Resources{});
+    {
+      // Another stream of the same key may have translated it while this one waited.
+      std::lock_guard<std::mutex> guard(lock_);
+      auto it = by_key_.find(key);
+      if (it != by_key_.end() && generation == generation_) return it->second;
+    }
+    resources =
+        translator ? translator->proxyResources(ns, pod) : std::make_shared<const ProxyResources>();
   }
   std::lock_guard<std::mutex> guard(lock_);
   // Kept only if no newer generation arrived meanwhile.
-  if (generation == generation_) by_namespace_[key] = resources;
+  if (generation == generation_) by_key_[key] = resources;
   return resources;
 }
 

@@ -2,7 +2,9 @@
 
 // The current translation of the manifests, shared by every proxy stream. A new generation
 // replaces it whole (after a debounced reload); each proxy's (namespace, pod) resources
-// are computed on first use and kept for the generation. Streams wait here for changes.
+// are computed on first use and kept for the generation, as shared layers (resource_map.h)
+// that the translator reuses across generations where nothing changed. The discovery
+// service's push pool waits here for changes.
 // Also the registry of connected proxies and what each ACKed or NACKed, for /debug/syncz.
 
 #include <chrono>
@@ -25,8 +27,9 @@ class SnapshotCache {
               std::chrono::microseconds translate_time);
   uint64_t generation() const;
   // The resources for proxies of `key` ("namespace/pod"; pod may be empty) at the current
-  // generation (set in `generation`).
-  std::shared_ptr<const Resources> resources(const std::string& key, uint64_t& generation);
+  // generation (set in `generation`); empty layers before the first translation. Any thread.
+  std::shared_ptr<const ProxyResources> proxyResources(const std::string& key,
+                                                       uint64_t& generation);
   // The service account pod `pod` of namespace `ns` runs as in the current translation (see
   // Translator::podServiceAccount); nullopt when there is no such pod (or no translation).
   std::optional<std::string> podServiceAccount(const std::string& ns, const std::string& pod) const;
@@ -72,13 +75,12 @@ class SnapshotCache {
   std::shared_ptr<const Translator> translator_;
   std::vector<ManifestError> errors_;
   std::chrono::microseconds translate_time_{0};
-  std::map<std::string, std::shared_ptr<const Resources>> by_namespace_;
+  std::map<std::string, std::shared_ptr<const ProxyResources>> by_key_;
   uint64_t next_proxy_ = 1;
   std::map<uint64_t, Proxy> proxies_;
   // Totals by short type name, kept after proxies disconnect.
   std::map<std::string, uint64_t> pushes_;
   std::map<std::string, uint64_t> nacks_;
-  friend class AdsServiceImpl;
 
  public:
   void countPush(const std::string& type) {

@@ -11,13 +11,14 @@ StreamAuthenticator::StreamAuthenticator(std::string trust_domain, NodeAuthorize
   if (!clock_) clock_ = [] { return std::chrono::system_clock::now(); };
 }
 
-grpc::Status StreamAuthenticator::refuse(const grpc::ServerContext& context, grpc::StatusCode code,
-                                         Refusal refusal, const std::string& message) const {
+grpc::Status StreamAuthenticator::refuse(const grpc::ServerContextBase& context,
+                                         grpc::StatusCode code, Refusal refusal,
+                                         const std::string& message) const {
   failures_.refused(refusal, context.peer(), message);
   return grpc::Status(code, message);
 }
 
-grpc::Status StreamAuthenticator::authenticate(const grpc::ServerContext& context,
+grpc::Status StreamAuthenticator::authenticate(const grpc::ServerContextBase& context,
                                                PeerIdentity& identity) const {
   const auto auth = context.auth_context();
   if (auth == nullptr) {
@@ -35,7 +36,7 @@ grpc::Status StreamAuthenticator::authenticate(const grpc::ServerContext& contex
   return grpc::Status::OK;
 }
 
-grpc::Status StreamAuthenticator::admit(const grpc::ServerContext& context,
+grpc::Status StreamAuthenticator::admit(const grpc::ServerContextBase& context,
                                         const PeerIdentity& identity,
                                         const config::core::v1::Node* node) const {
   if (node == nullptr) {
@@ -51,7 +52,7 @@ grpc::Status StreamAuthenticator::admit(const grpc::ServerContext& context,
   return grpc::Status::OK;
 }
 
-grpc::Status StreamAuthenticator::recheck(const grpc::ServerContext& context,
+grpc::Status StreamAuthenticator::recheck(const grpc::ServerContextBase& context,
                                           const PeerIdentity& identity,
                                           const config::core::v1::Node& node) const {
   if (clock_() >= identity.not_after) {

@@ -12,7 +12,7 @@
 //      came back, served).
 // Every refusal is counted and logged through AuthFailures, with the client's address.
 //
-// Thread-safe: called from gRPC's threads, one stream per thread.
+// Thread-safe: called from gRPC's threads and the discovery service's push pool.
 
 #include <grpcpp/grpcpp.h>
 
@@ -36,17 +36,17 @@ class StreamAuthenticator {
                       AuthFailures& failures, Clock clock = {});
 
   // Step 1. Sets `identity` when OK.
-  grpc::Status authenticate(const grpc::ServerContext& context, PeerIdentity& identity) const;
+  grpc::Status authenticate(const grpc::ServerContextBase& context, PeerIdentity& identity) const;
   // Step 2. `node` is null when the first request carried none.
-  grpc::Status admit(const grpc::ServerContext& context, const PeerIdentity& identity,
+  grpc::Status admit(const grpc::ServerContextBase& context, const PeerIdentity& identity,
                      const config::core::v1::Node* node) const;
   // Step 3, for a stream admitted with `node`.
-  grpc::Status recheck(const grpc::ServerContext& context, const PeerIdentity& identity,
+  grpc::Status recheck(const grpc::ServerContextBase& context, const PeerIdentity& identity,
                        const config::core::v1::Node& node) const;
 
  private:
-  grpc::Status refuse(const grpc::ServerContext& context, grpc::StatusCode code, Refusal refusal,
-                      const std::string& message) const;
+  grpc::Status refuse(const grpc::ServerContextBase& context, grpc::StatusCode code,
+                      Refusal refusal, const std::string& message) const;
 
   const std::string trust_domain_;
   const NodeAuthorizer authorizer_;

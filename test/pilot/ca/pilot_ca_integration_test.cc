@@ -60,7 +60,7 @@ class PilotProcess {
 
   std::string log() const { return test::readFile(log_path_); }
 
-  // The CA port from the "[pilot] serving certificates on IP:PORT" line, once it is logged.
+  // The CA port from the "serving certificates on IP:PORT" line, once it is logged.
   uint16_t waitForCaPort() const {
     uint16_t port = 0;
     test::waitFor([&] {

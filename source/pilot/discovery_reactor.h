@@ -1,0 +1,232 @@
+#pragma once
+
+// One discovery stream on gRPC's callback API: the glue between gRPC's reactions and a
+// session (DeltaSession or SotwSession) run by the PushPool.
+//
+// gRPC's threads only authenticate the stream, admit its first node, queue what it receives
+// and write what the pool queued; the pool's workers handle the requests and compute the
+// pushes (which may translate the proxy's configuration: too slow for gRPC's threads). One
+// write is in flight at a time; the rest wait in order. A session that must end (its identity
+// failed the recheck), a failed write or a cancelled call finishes the stream once nothing is
+// in flight: Finish() ends what may touch the call, and OnDone() follows it.
+
+#include <grpcpp/grpcpp.h>
+
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+
+#include "source/pilot/discovery_session.h"
+#include "source/pilot/push_pool.h"
+
+namespace remora::pilot {
+
+template <class Session>
+class DiscoveryReactor final
+    : public grpc::ServerBidiReactor<typename Session::Request, typename Session::Response> {
+ public:
+  using Request = typename Session::Request;
+  using Response = typename Session::Response;
+
+  // Deletes itself when gRPC is done with the call.
+  DiscoveryReactor(grpc::CallbackServerContext* context, PushPool& pool,
+                   DiscoverySession::Context session_context)
+      : context_(context), pool_(pool) {
+    const auto* authenticator = session_context.authenticator;
+    if (authenticator != nullptr) {
+      session_context.identity.emplace();
+      if (auto status = authenticator->authenticate(*context, *session_context.identity);
+          !status.ok()) {
+        this->Finish(status);
+        return;
+      }
+    }
+    stream_ = std::make_shared<Stream>(this, std::move(session_context));
+    this->StartRead(&incoming_);
+  }
+
+  void OnReadDone(bool ok) override {
+    if (!ok) {  // the client closed its side or went away
+      stream_->finish(grpc::Status::OK);
+      return;
+    }
+    if (first_) {
+      first_ = false;
+      const auto& session = stream_->sessionContext();
+      if (session.authenticator != nullptr) {
+        auto status = session.authenticator->admit(
+            *context_, *session.identity, incoming_.has_node() ? &incoming_.node() : nullptr);
+        if (!status.ok()) {
+          stream_->finish(status);
+          return;
+        }
+      }
+      stream_->receive(std::move(incoming_));
+      pool_.add(stream_);
+    } else {
+      stream_->receive(std::move(incoming_));
+      pool_.schedule(stream_);
+    }
+    incoming_.Clear();
+    if (stream_->beginRead()) {
+      this->StartRead(&incoming_);
+      stream_->endRead();
+    }
+  }
+
+  void OnWriteDone(bool ok) override { stream_->written(ok); }
+  void OnCancel() override {
+    if (stream_) stream_->finish(grpc::Status::CANCELLED);
+  }
+  void OnDone() override {
+    if (stream_) stream_->detach();
+    delete this;
+  }
+
+ private:
+  // What the pool runs; outlives the reactor when the pool still holds it.
+  class Stream : public PushPool::Stream {
+   public:
+    Stream(DiscoveryReactor* reactor, DiscoverySession::Context context)
+        : reactor_(reactor), server_context_(reactor->context_), context_(std::move(context)) {}
+
+    const DiscoverySession::Context& sessionContext() const { return context_; }
+
+    void receive(Request request) {
+      std::lock_guard<std::mutex> guard(lock_);
+      inbox_.push_back(std::move(request));
+    }
+
+    void run() override {
+      std::deque<Request> requests;
+      DiscoveryReactor* reactor;
+      {
+        std::lock_guard<std::mutex> guard(lock_);
+        if (reactor_ == nullptr || finish_wanted_) return;
+        reactor = reactor_;
+        ++busy_;
+        requests.swap(inbox_);
+      }
+      // The call (and its context) lives until Finish, which waits while busy_.
+      if (!session_) session_.emplace(context_);
+      for (const auto& request : requests) session_->onRequest(request);
+      grpc::Status status = grpc::Status::OK;
+      std::vector<Response> out;
+      if (session_->servable()) {
+        // The pod may be gone or changed since the last push, the certificate expired: then
+        // serve nothing more. The client sees the stream end; its reconnect is refused.
+        status = session_->recheck(*server_context_);
+        if (status.ok()) session_->push(out);
+      }
+      const Response* next;
+      std::optional<grpc::Status> finish;
+      {
+        std::lock_guard<std::mutex> guard(lock_);
+        --busy_;
+        if (!status.ok()) {
+          wantFinishLocked(status);
+        } else if (!finish_wanted_) {
+          for (auto& response : out) outbox_.push_back(std::move(response));
+        }
+        next = nextWriteLocked();
+        finish = finishNowLocked();
+      }
+      if (next != nullptr) reactor->StartWrite(next);
+      if (finish) reactor->Finish(*finish);
+    }
+
+    void written(bool ok) {
+      const Response* next;
+      std::optional<grpc::Status> finish;
+      DiscoveryReactor* reactor;
+      {
+        std::lock_guard<std::mutex> guard(lock_);
+        reactor = reactor_;
+        outbox_.pop_front();
+        writing_ = false;
+        if (!ok) wantFinishLocked(grpc::Status::OK);
+        next = nextWriteLocked();
+        finish = finishNowLocked();
+      }
+      if (next != nullptr) reactor->StartWrite(next);
+      if (finish) reactor->Finish(*finish);
+    }
+
+    void finish(grpc::Status status) {
+      std::optional<grpc::Status> finish;
+      DiscoveryReactor* reactor;
+      {
+        std::lock_guard<std::mutex> guard(lock_);
+        reactor = reactor_;
+        wantFinishLocked(std::move(status));
+        finish = finishNowLocked();
+      }
+      if (finish) reactor->Finish(*finish);
+    }
+
+    // Around a StartRead: false when the stream is finishing (no more reads then).
+    bool beginRead() {
+      std::lock_guard<std::mutex> guard(lock_);
+      if (finish_wanted_) return false;
+      ++busy_;
+      return true;
+    }
+    void endRead() {
+      std::optional<grpc::Status> finish;
+      DiscoveryReactor* reactor;
+      {
+        std::lock_guard<std::mutex> guard(lock_);
+        reactor = reactor_;
+        --busy_;
+        finish = finishNowLocked();
+      }
+      if (finish) reactor->Finish(*finish);
+    }
+
+    void detach() {
+      std::lock_guard<std::mutex> guard(lock_);
+      reactor_ = nullptr;
+    }
+
+   private:
+    void wantFinishLocked(grpc::Status status) {
+      if (finish_wanted_) return;
+      finish_wanted_ = std::move(status);
+      // Whatever waits is not sent (the write in flight, if any, stays until it completes).
+      while (outbox_.size() > (writing_ ? 1u : 0u)) outbox_.pop_back();
+    }
+    const Response* nextWriteLocked() {
+      if (writing_ || outbox_.empty() || finish_wanted_) return nullptr;
+      writing_ = true;
+      return &outbox_.front();  // deque: stays put while more are appended
+    }
+    std::optional<grpc::Status> finishNowLocked() {
+      if (!finish_wanted_ || finish_called_ || writing_ || busy_ > 0) return std::nullopt;
+      finish_called_ = true;
+      return finish_wanted_;
+    }
+
+    std::mutex lock_;
+    DiscoveryReactor* reactor_;  // null after OnDone
+    grpc::CallbackServerContext* server_context_;
+    DiscoverySession::Context context_;
+    std::deque<Request> inbox_;
+    std::deque<Response> outbox_;  // the front is being written while writing_
+    bool writing_ = false;
+    // Pushes being computed and reads being started: the call must not finish under them.
+    int busy_ = 0;
+    std::optional<grpc::Status> finish_wanted_;
+    bool finish_called_ = false;
+    // Only the pool touches it (one worker at a time).
+    std::optional<Session> session_;
+  };
+
+  grpc::CallbackServerContext* context_;
+  PushPool& pool_;
+  std::shared_ptr<Stream> stream_;  // null when refused before any read
+  Request incoming_;
+  bool first_ = true;
+};
+
+}  // namespace remora::pilot

@@ -1,0 +1,68 @@
+#pragma once
+
+// A few threads that run every discovery stream's pushes, instead of a thread (or two) per
+// stream: 1,000 proxies are served by gRPC's callback threads, which only queue requests and
+// write responses, and these workers, which compute what to send.
+//
+// A stream is run when it is scheduled: after one of its requests arrived, when the cache has
+// a new generation (or wake() is called), and every `period` (so identity rechecks happen
+// even when nothing changes). A stream runs on one worker at a time; scheduling it while it
+// runs runs it once more afterwards.
+//
+// Thread-safe. Streams are held weakly: one that is gone is dropped.
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "source/pilot/snapshot_cache.h"
+
+namespace remora::pilot {
+
+class PushPool {
+ public:
+  class Stream {
+   public:
+    virtual ~Stream() = default;
+    // Runs on a worker: handles what the stream received and pushes what it must.
+    virtual void run() = 0;
+
+   private:
+    friend class PushPool;
+    bool queued_ = false;   // under the pool's lock
+    bool running_ = false;  // under the pool's lock
+    bool again_ = false;    // under the pool's lock
+  };
+
+  PushPool(SnapshotCache& cache, size_t workers,
+           std::chrono::milliseconds period = std::chrono::milliseconds(500));
+  // Stops the workers (a stream being run is finished first).
+  ~PushPool();
+
+  // Starts running `stream` on the pool's schedule, and runs it once soon.
+  void add(const std::shared_ptr<Stream>& stream);
+  // Runs `stream` soon.
+  void schedule(const std::shared_ptr<Stream>& stream);
+
+ private:
+  void work();
+  // Waits for generations (or the period) and schedules every stream.
+  void watch();
+  void scheduleLocked(const std::shared_ptr<Stream>& stream);
+
+  SnapshotCache& cache_;
+  const std::chrono::milliseconds period_;
+  std::mutex lock_;
+  std::condition_variable ready_;
+  bool stopping_ = false;
+  std::deque<std::shared_ptr<Stream>> queue_;
+  std::vector<std::weak_ptr<Stream>> streams_;
+  std::vector<std::thread> workers_;
+  std::thread watcher_;
+};
+
+}  // namespace remora::pilot
