@@ -42,7 +42,7 @@ class DiscoveryReactor final
         return;
       }
     }
-    stream_ = std::make_shared<Stream>(this, std::move(session_context));
+    stream_ = std::make_shared<Stream>(this, pool_, std::move(session_context));
     this->StartRead(&incoming_);
   }
 
@@ -86,10 +86,14 @@ class DiscoveryReactor final
 
  private:
   // What the pool runs; outlives the reactor when the pool still holds it.
-  class Stream : public PushPool::Stream {
+  class Stream : public PushPool::Stream, public std::enable_shared_from_this<Stream> {
    public:
-    Stream(DiscoveryReactor* reactor, DiscoverySession::Context context)
-        : reactor_(reactor), server_context_(reactor->context_), context_(std::move(context)) {}
+    Stream(DiscoveryReactor* reactor, PushPool& pool, DiscoverySession::Context context)
+        : reactor_(reactor),
+          pool_(pool),
+          server_context_(reactor->context_),
+          context_(std::move(context)) {}
+    ~Stream() override { pool_.released(queued_bytes_); }
 
     const DiscoverySession::Context& sessionContext() const { return context_; }
 
@@ -117,21 +121,35 @@ class DiscoveryReactor final
         // The pod may be gone or changed since the last push, the certificate expired: then
         // serve nothing more. The client sees the stream end; its reconnect is refused.
         status = session_->recheck(*server_context_);
-        if (status.ok()) session_->push(out);
+        if (status.ok() && mayPush()) session_->push(out);
       }
+      std::vector<size_t> sizes;
+      size_t bytes = 0;
+      for (const auto& response : out) {
+        sizes.push_back(response.ByteSizeLong());
+        bytes += sizes.back();
+      }
+      if (!out.empty()) ++pushes_;
       const Response* next;
       std::optional<grpc::Status> finish;
+      size_t dropped = 0;
       {
         std::lock_guard<std::mutex> guard(lock_);
         --busy_;
         if (!status.ok()) {
-          wantFinishLocked(status);
+          dropped = wantFinishLocked(status);
         } else if (!finish_wanted_) {
-          for (auto& response : out) outbox_.push_back(std::move(response));
+          for (size_t i = 0; i < out.size(); ++i) {
+            outbox_.push_back(std::move(out[i]));
+            outbox_bytes_.push_back(sizes[i]);
+            queued_bytes_ += sizes[i];
+          }
+          pool_.queued(bytes);
         }
         next = nextWriteLocked();
         finish = finishNowLocked();
       }
+      if (dropped != 0) pool_.released(dropped);
       if (next != nullptr) reactor->StartWrite(next);
       if (finish) reactor->Finish(*finish);
     }
@@ -140,15 +158,26 @@ class DiscoveryReactor final
       const Response* next;
       std::optional<grpc::Status> finish;
       DiscoveryReactor* reactor;
+      size_t released;
+      bool again = false;
       {
         std::lock_guard<std::mutex> guard(lock_);
         reactor = reactor_;
         outbox_.pop_front();
+        released = outbox_bytes_.front();
+        outbox_bytes_.pop_front();
+        queued_bytes_ -= released;
         writing_ = false;
-        if (!ok) wantFinishLocked(grpc::Status::OK);
+        if (!ok) released += wantFinishLocked(grpc::Status::OK);
         next = nextWriteLocked();
         finish = finishNowLocked();
+        if (outbox_.empty() && deferred_ && !finish_wanted_) {
+          deferred_ = false;
+          again = true;
+        }
       }
+      pool_.released(released);
+      if (again) pool_.schedule(this->shared_from_this());
       if (next != nullptr) reactor->StartWrite(next);
       if (finish) reactor->Finish(*finish);
     }
@@ -156,12 +185,14 @@ class DiscoveryReactor final
     void finish(grpc::Status status) {
       std::optional<grpc::Status> finish;
       DiscoveryReactor* reactor;
+      size_t dropped;
       {
         std::lock_guard<std::mutex> guard(lock_);
         reactor = reactor_;
-        wantFinishLocked(std::move(status));
+        dropped = wantFinishLocked(std::move(status));
         finish = finishNowLocked();
       }
+      pool_.released(dropped);
       if (finish) reactor->Finish(*finish);
     }
 
@@ -190,11 +221,35 @@ class DiscoveryReactor final
     }
 
    private:
-    void wantFinishLocked(grpc::Status status) {
-      if (finish_wanted_) return;
+    // Only the pool runs it (one worker at a time). A stream computes no new push while its
+    // last one is still being written (a slow proxy gets one push with everything that changed
+    // meanwhile, not a queue of them), and its first pushes (the whole mesh) wait for their
+    // turn under the pool's byte limit; a deferred stream runs again when its writes are done.
+    bool mayPush() {
+      {
+        std::lock_guard<std::mutex> guard(lock_);
+        if (!outbox_.empty()) {
+          deferred_ = true;
+          return false;
+        }
+      }
+      // CDS and LDS, then EDS and RDS for what they name: the first pushes carry the mesh.
+      constexpr uint64_t kFirstPushes = 4;
+      return pushes_ >= kFirstPushes || pool_.mayPushFirst(this->shared_from_this());
+    }
+    // Returns the bytes of the responses dropped.
+    size_t wantFinishLocked(grpc::Status status) {
+      if (finish_wanted_) return 0;
       finish_wanted_ = std::move(status);
       // Whatever waits is not sent (the write in flight, if any, stays until it completes).
-      while (outbox_.size() > (writing_ ? 1u : 0u)) outbox_.pop_back();
+      size_t dropped = 0;
+      while (outbox_.size() > (writing_ ? 1u : 0u)) {
+        outbox_.pop_back();
+        dropped += outbox_bytes_.back();
+        outbox_bytes_.pop_back();
+      }
+      queued_bytes_ -= dropped;
+      return dropped;
     }
     const Response* nextWriteLocked() {
       if (writing_ || outbox_.empty() || finish_wanted_) return nullptr;
@@ -209,17 +264,22 @@ class DiscoveryReactor final
 
     std::mutex lock_;
     DiscoveryReactor* reactor_;  // null after OnDone
+    PushPool& pool_;
     grpc::CallbackServerContext* server_context_;
     DiscoverySession::Context context_;
     std::deque<Request> inbox_;
-    std::deque<Response> outbox_;  // the front is being written while writing_
+    std::deque<Response> outbox_;      // the front is being written while writing_
+    std::deque<size_t> outbox_bytes_;  // their sizes
+    size_t queued_bytes_ = 0;          // their sum, counted in the pool's
+    bool deferred_ = false;            // a push waits for the outbox to empty
     bool writing_ = false;
     // Pushes being computed and reads being started: the call must not finish under them.
     int busy_ = 0;
     std::optional<grpc::Status> finish_wanted_;
     bool finish_called_ = false;
-    // Only the pool touches it (one worker at a time).
+    // Only the pool touches these (one worker at a time).
     std::optional<Session> session_;
+    uint64_t pushes_ = 0;  // runs that queued responses
   };
 
   grpc::CallbackServerContext* context_;

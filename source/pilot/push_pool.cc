@@ -4,8 +4,9 @@
 
 namespace remora::pilot {
 
-PushPool::PushPool(SnapshotCache& cache, size_t workers, std::chrono::milliseconds period)
-    : cache_(cache), period_(period) {
+PushPool::PushPool(SnapshotCache& cache, size_t workers, std::chrono::milliseconds period,
+                   size_t first_push_bytes)
+    : cache_(cache), period_(period), first_push_bytes_(first_push_bytes) {
   for (size_t i = 0; i < std::max<size_t>(1, workers); ++i)
     workers_.emplace_back([this] { work(); });
   watcher_ = std::thread([this] { watch(); });
@@ -20,6 +21,13 @@ PushPool::~PushPool() {
   cache_.wake();
   watcher_.join();
   for (auto& worker : workers_) worker.join();
+  // Streams still queued go now, while the pool is whole (a stream releases its bytes here).
+  std::deque<std::shared_ptr<Stream>> queue;
+  {
+    std::lock_guard<std::mutex> guard(lock_);
+    waiting_.clear();
+    queue.swap(queue_);
+  }
 }
 
 void PushPool::add(const std::shared_ptr<Stream>& stream) {
@@ -31,6 +39,46 @@ void PushPool::add(const std::shared_ptr<Stream>& stream) {
 void PushPool::schedule(const std::shared_ptr<Stream>& stream) {
   std::lock_guard<std::mutex> guard(lock_);
   scheduleLocked(stream);
+}
+
+bool PushPool::mayPushFirst(const std::shared_ptr<Stream>& stream) {
+  std::lock_guard<std::mutex> guard(lock_);
+  // Its turn: nobody is ahead of it (or it is first in line) and the bytes allow.
+  bool first_in_line = true;
+  for (const auto& waiting : waiting_) {
+    auto ahead = waiting.lock();
+    if (!ahead) continue;
+    first_in_line = ahead == stream;
+    break;
+  }
+  if (first_in_line && queued_bytes_ < first_push_bytes_) {
+    if (!waiting_.empty() && waiting_.front().lock() == stream) waiting_.pop_front();
+    return true;
+  }
+  bool listed = false;
+  for (const auto& waiting : waiting_) listed = listed || waiting.lock() == stream;
+  if (!listed) waiting_.push_back(stream);
+  return false;
+}
+
+void PushPool::queued(size_t bytes) {
+  std::lock_guard<std::mutex> guard(lock_);
+  queued_bytes_ += bytes;
+}
+
+void PushPool::released(size_t bytes) {
+  std::lock_guard<std::mutex> guard(lock_);
+  queued_bytes_ -= std::min(bytes, queued_bytes_);
+  // The first in line (the gone ones dropped) gets its turn when the bytes allow.
+  while (!waiting_.empty() && !waiting_.front().lock()) waiting_.pop_front();
+  if (!waiting_.empty() && queued_bytes_ < first_push_bytes_) {
+    scheduleLocked(waiting_.front().lock());
+  }
+}
+
+size_t PushPool::queuedBytes() const {
+  std::lock_guard<std::mutex> guard(lock_);
+  return queued_bytes_;
 }
 
 void PushPool::scheduleLocked(const std::shared_ptr<Stream>& stream) {

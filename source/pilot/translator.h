@@ -9,11 +9,12 @@
 // - ExternalName services and DNS ServiceEntries become STRICT_DNS clusters; STATIC
 //   ServiceEntries STATIC clusters; resolution NONE the PassthroughCluster (ORIGINAL_DST).
 //   Headless services: each pod with a hostname gets its own cluster and names.
-// - Route configurations: one per HTTP port (named by the port: every name a pod can use,
-//   with and without `:port`) and `outbound` (names with `:port`, for explicit-proxy use of
-//   the outbound listener), each ending with an allow-any virtual host to PassthroughCluster.
-//   VirtualService http routes map to the proxy's routes; without a retry policy Istio's
-//   default applies.
+// - Route configurations: one per HTTP port (named by the port) and `outbound` (names with
+//   `:port`, for explicit-proxy use of the outbound listener), the same for every proxy: a
+//   service is named by its full name and addresses, and the proxy expands shorter names with
+//   the configurations' host_search_suffixes (its own namespace first). Each ends with an
+//   allow-any virtual host to PassthroughCluster. VirtualService http routes map to the
+//   proxy's routes; without a retry policy Istio's default applies.
 // - Listener `outbound` (15001, OUTBOUND, local clients only): original_dst and
 //   protocol_detection, then chains (first: a connection to 15001 itself is explicit-proxy
 //   HTTP or refused, never passed through)
@@ -35,7 +36,8 @@
 //   secrets `default` and `ROOTCA` of the proxy's own identity agent.
 //
 // Invalid objects are reported (file, object, field) and left out; everything else is
-// translated.
+// translated. The result comes as shared, versioned layers (translator_layers.cc), each
+// rebuilt only when what it is made of changed since the previous translation.
 
 #include <google/protobuf/any.pb.h>
 

@@ -74,5 +74,32 @@ TEST(PushPoolTest, DropsStreamsThatAreGone) {
   EXPECT_TRUE(eventually([&] { return weak.expired(); }));
 }
 
+// First pushes wait in line while the bytes computed but not written exceed the limit, and
+// the first in line is run again when writes bring them under it.
+TEST(PushPoolTest, FirstPushesTakeTurnsUnderTheByteLimit) {
+  SnapshotCache cache;
+  PushPool pool(cache, 1, 1h, 100);  // no periodic sweep: only releases wake the waiting
+  auto a = std::make_shared<CountingStream>();
+  auto b = std::make_shared<CountingStream>();
+  auto c = std::make_shared<CountingStream>();
+  EXPECT_TRUE(pool.mayPushFirst(a));
+  pool.queued(150);  // a's first push, not written yet
+  EXPECT_FALSE(pool.mayPushFirst(b));
+  EXPECT_FALSE(pool.mayPushFirst(c));
+  EXPECT_FALSE(pool.mayPushFirst(b));  // asking again keeps its place
+  int b_runs = b->runs_;
+  pool.released(100);  // 50 left: under the limit, b's turn
+  EXPECT_TRUE(eventually([&] { return b->runs_ > b_runs; }));
+  EXPECT_EQ(c->runs_, 0);
+  EXPECT_FALSE(pool.mayPushFirst(c));  // b is ahead of it
+  EXPECT_TRUE(pool.mayPushFirst(b));
+  pool.queued(200);
+  EXPECT_FALSE(pool.mayPushFirst(c));
+  pool.released(250);
+  EXPECT_TRUE(eventually([&] { return c->runs_ > 0; }));
+  EXPECT_TRUE(pool.mayPushFirst(c));
+  EXPECT_EQ(pool.queuedBytes(), 0u);
+}
+
 }  // namespace
 }  // namespace remora::pilot
