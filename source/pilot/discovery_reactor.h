@@ -12,6 +12,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <mutex>
@@ -93,13 +94,24 @@ class DiscoveryReactor final
           pool_(pool),
           server_context_(reactor->context_),
           context_(std::move(context)) {}
-    ~Stream() override { pool_.released(queued_bytes_); }
+    ~Stream() override { pool_.released(unanswered_bytes_); }
 
     const DiscoverySession::Context& sessionContext() const { return context_; }
 
     void receive(Request request) {
-      std::lock_guard<std::mutex> guard(lock_);
-      inbox_.push_back(std::move(request));
+      size_t acknowledged = 0;
+      {
+        std::lock_guard<std::mutex> guard(lock_);
+        // Every response is answered once (ACK or NACK), in order: the oldest first-push
+        // response still owed an answer has had it.
+        if (!request.response_nonce().empty() && !unanswered_.empty()) {
+          acknowledged = unanswered_.front();
+          unanswered_.pop_front();
+          unanswered_bytes_ -= acknowledged;
+        }
+        inbox_.push_back(std::move(request));
+      }
+      if (acknowledged != 0) pool_.released(acknowledged);
     }
 
     void run() override {
@@ -112,6 +124,7 @@ class DiscoveryReactor final
         ++busy_;
         requests.swap(inbox_);
       }
+      forgiveUnanswered();
       // The call (and its context) lives until Finish, which waits while busy_.
       if (!session_) session_.emplace(context_);
       for (const auto& request : requests) session_->onRequest(request);
@@ -123,11 +136,15 @@ class DiscoveryReactor final
         status = session_->recheck(*server_context_);
         if (status.ok() && mayPush()) session_->push(out);
       }
+      // A first push's responses count against the pool's limit until the proxy answers them.
       std::vector<size_t> sizes;
       size_t bytes = 0;
-      for (const auto& response : out) {
-        sizes.push_back(response.ByteSizeLong());
-        bytes += sizes.back();
+      bool first_push = pushes_ < kFirstPushes;
+      if (first_push) {
+        for (const auto& response : out) {
+          sizes.push_back(response.ByteSizeLong());
+          bytes += sizes.back();
+        }
       }
       if (!out.empty()) ++pushes_;
       const Response* next;
@@ -139,11 +156,10 @@ class DiscoveryReactor final
         if (!status.ok()) {
           dropped = wantFinishLocked(status);
         } else if (!finish_wanted_) {
-          for (size_t i = 0; i < out.size(); ++i) {
-            outbox_.push_back(std::move(out[i]));
-            outbox_bytes_.push_back(sizes[i]);
-            queued_bytes_ += sizes[i];
-          }
+          for (auto& response : out) outbox_.push_back(std::move(response));
+          if (unanswered_.empty()) unanswered_since_ = std::chrono::steady_clock::now();
+          for (size_t size : sizes) unanswered_.push_back(size);
+          unanswered_bytes_ += bytes;
           pool_.queued(bytes);
         }
         next = nextWriteLocked();
@@ -158,17 +174,14 @@ class DiscoveryReactor final
       const Response* next;
       std::optional<grpc::Status> finish;
       DiscoveryReactor* reactor;
-      size_t released;
+      size_t released = 0;
       bool again = false;
       {
         std::lock_guard<std::mutex> guard(lock_);
         reactor = reactor_;
         outbox_.pop_front();
-        released = outbox_bytes_.front();
-        outbox_bytes_.pop_front();
-        queued_bytes_ -= released;
         writing_ = false;
-        if (!ok) released += wantFinishLocked(grpc::Status::OK);
+        if (!ok) released = wantFinishLocked(grpc::Status::OK);
         next = nextWriteLocked();
         finish = finishNowLocked();
         if (outbox_.empty() && deferred_ && !finish_wanted_) {
@@ -176,7 +189,7 @@ class DiscoveryReactor final
           again = true;
         }
       }
-      pool_.released(released);
+      if (released != 0) pool_.released(released);
       if (again) pool_.schedule(this->shared_from_this());
       if (next != nullptr) reactor->StartWrite(next);
       if (finish) reactor->Finish(*finish);
@@ -221,6 +234,23 @@ class DiscoveryReactor final
     }
 
    private:
+    // A proxy that does not answer its first pushes within kAnswerTime no longer holds the
+    // pool's bytes (it would otherwise keep other proxies' first pushes waiting for ever).
+    void forgiveUnanswered() {
+      constexpr auto kAnswerTime = std::chrono::seconds(30);
+      size_t forgiven = 0;
+      {
+        std::lock_guard<std::mutex> guard(lock_);
+        if (unanswered_.empty() ||
+            std::chrono::steady_clock::now() - unanswered_since_ < kAnswerTime) {
+          return;
+        }
+        forgiven = unanswered_bytes_;
+        unanswered_.clear();
+        unanswered_bytes_ = 0;
+      }
+      pool_.released(forgiven);
+    }
     // Only the pool runs it (one worker at a time). A stream computes no new push while its
     // last one is still being written (a slow proxy gets one push with everything that changed
     // meanwhile, not a queue of them), and its first pushes (the whole mesh) wait for their
@@ -233,23 +263,18 @@ class DiscoveryReactor final
           return false;
         }
       }
-      // CDS and LDS, then EDS and RDS for what they name: the first pushes carry the mesh.
-      constexpr uint64_t kFirstPushes = 4;
       return pushes_ >= kFirstPushes || pool_.mayPushFirst(this->shared_from_this());
     }
-    // Returns the bytes of the responses dropped.
+    // Returns the bytes no longer owed an answer (the stream is ending: none will come).
     size_t wantFinishLocked(grpc::Status status) {
       if (finish_wanted_) return 0;
       finish_wanted_ = std::move(status);
       // Whatever waits is not sent (the write in flight, if any, stays until it completes).
-      size_t dropped = 0;
-      while (outbox_.size() > (writing_ ? 1u : 0u)) {
-        outbox_.pop_back();
-        dropped += outbox_bytes_.back();
-        outbox_bytes_.pop_back();
-      }
-      queued_bytes_ -= dropped;
-      return dropped;
+      while (outbox_.size() > (writing_ ? 1u : 0u)) outbox_.pop_back();
+      size_t owed = unanswered_bytes_;
+      unanswered_.clear();
+      unanswered_bytes_ = 0;
+      return owed;
     }
     const Response* nextWriteLocked() {
       if (writing_ || outbox_.empty() || finish_wanted_) return nullptr;
@@ -268,15 +293,20 @@ class DiscoveryReactor final
     grpc::CallbackServerContext* server_context_;
     DiscoverySession::Context context_;
     std::deque<Request> inbox_;
-    std::deque<Response> outbox_;      // the front is being written while writing_
-    std::deque<size_t> outbox_bytes_;  // their sizes
-    size_t queued_bytes_ = 0;          // their sum, counted in the pool's
-    bool deferred_ = false;            // a push waits for the outbox to empty
+    std::deque<Response> outbox_;  // the front is being written while writing_
+    // Sizes of the first pushes' responses the proxy has not answered yet, and their sum
+    // (counted in the pool's).
+    std::deque<size_t> unanswered_;
+    size_t unanswered_bytes_ = 0;
+    std::chrono::steady_clock::time_point unanswered_since_;
+    bool deferred_ = false;  // a push waits for the outbox to empty
     bool writing_ = false;
     // Pushes being computed and reads being started: the call must not finish under them.
     int busy_ = 0;
     std::optional<grpc::Status> finish_wanted_;
     bool finish_called_ = false;
+    // CDS and LDS, then EDS and RDS for what they name: the first pushes carry the mesh.
+    static constexpr uint64_t kFirstPushes = 4;
     // Only the pool touches these (one worker at a time).
     std::optional<Session> session_;
     uint64_t pushes_ = 0;  // runs that queued responses

@@ -11,10 +11,10 @@
 //
 // First pushes are throttled by bytes: a proxy's first configuration is the whole mesh (about
 // 15 MB at 10,000 services), and 1,000 proxies connecting at once would otherwise have pilot
-// hold 15 GB of responses that gRPC has not written yet. A stream asks before computing its
-// first push (mayPushFirst); while the bytes of responses computed but not yet written exceed
-// the limit, it waits in line and is scheduled again as writes complete (released()). Later
-// pushes (changes, small) never wait behind first ones.
+// hold 15 GB of responses that gRPC has not sent yet. A stream asks before computing its
+// first push (mayPushFirst); while the bytes of first-push responses not yet answered by their
+// proxies (queued() until released()) exceed the limit, it waits in line and is scheduled
+// again as answers come in. Later pushes (changes, small) never wait behind first ones.
 //
 // Thread-safe. Streams are held weakly: one that is gone is dropped.
 
@@ -61,7 +61,7 @@ class PushPool {
   // Whether `stream` may compute its first push now; if not, it is scheduled again once
   // enough queued bytes are written. Every stream gets its turn in order of asking.
   bool mayPushFirst(const std::shared_ptr<Stream>& stream);
-  // Bytes of responses computed (queued) and written or dropped (released).
+  // Bytes of first-push responses computed (queued) and answered or dropped (released).
   void queued(size_t bytes);
   void released(size_t bytes);
   size_t queuedBytes() const;

@@ -233,7 +233,12 @@ void readEndpointSlice(const Object& o, const TranslateOptions&, Parsed& out) {
       }
       e.hostname = str(ep["hostname"]);
       e.pod = str(ep["targetRef"]["name"]);
-      e.ready = !ep["conditions"]["ready"] || ep["conditions"]["ready"].as<bool>();
+      // As Kubernetes defines the conditions: `ready` when present; absent, ready unless the
+      // endpoint is terminating (`serving` alone does not make a terminating pod a target).
+      const YamlView& conditions = ep["conditions"];
+      e.ready = conditions["ready"]         ? conditions["ready"].as<bool>()
+                : conditions["terminating"] ? !conditions["terminating"].as<bool>()
+                                            : true;
       e.ports = ports;
       out.endpoints.push_back(e);
     }

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "remora/config/endpoint/v1/endpoint.pb.h"
 #include "source/pilot/translator.h"
 
 namespace remora::pilot {
@@ -120,6 +121,31 @@ TEST(TranslatorLayersTest, APodChangeRebuildsWhatDependsOnIt) {
   EXPECT_NE(cart->listeners[1].get(), nullptr);
   // Unchanged content: the rebuilt inbound layer is still the same map.
   EXPECT_EQ(cart->listeners[1], cart_view->listeners[1]);
+}
+
+// EndpointSlice conditions as Kubernetes defines them: `ready` when present; without it, a
+// terminating endpoint is not a target (UNHEALTHY), whatever `serving` says.
+TEST(TranslatorLayersTest, EndpointSliceConditions) {
+  auto health = [](const std::string& conditions) {
+    std::string text = service("cart", "10.96.0.10") +
+                       "apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata:\n  name: "
+                       "cart-abc\n  namespace: shop\n  labels: {kubernetes.io/service-name: cart}"
+                       "\nports: [{name: http, port: 8080}]\nendpoints:\n- addresses: [10.1.0.10]"
+                       "\n  conditions: " +
+                       conditions + "\n";
+    Translator t(parse(text), {});
+    config::endpoint::v1::ClusterLoadAssignment cla;
+    EXPECT_TRUE(t.translate("shop").endpoints.at(kCartEndpoints).UnpackTo(&cla));
+    EXPECT_EQ(cla.endpoints(0).lb_endpoints_size(), 1);
+    return cla.endpoints(0).lb_endpoints(0).health_status() == config::endpoint::v1::UNHEALTHY
+               ? "unhealthy"
+               : "healthy";
+  };
+  EXPECT_STREQ(health("{}"), "healthy");
+  EXPECT_STREQ(health("{ready: true}"), "healthy");
+  EXPECT_STREQ(health("{ready: false, serving: true, terminating: true}"), "unhealthy");
+  EXPECT_STREQ(health("{serving: true, terminating: true}"), "unhealthy");
+  EXPECT_STREQ(health("{terminating: false}"), "healthy");
 }
 
 }  // namespace
