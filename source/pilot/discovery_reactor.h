@@ -263,7 +263,10 @@ class DiscoveryReactor final
           return false;
         }
       }
-      return pushes_ >= kFirstPushes || pool_.mayPushFirst(this->shared_from_this());
+      // Only the first waits for its turn: once admitted, a proxy's configuration is completed
+      // at once (its endpoints and routes follow its clusters and listeners), so that few
+      // proxies are half-configured at a time (each holding what it subscribed to meanwhile).
+      return pushes_ > 0 || pool_.mayPushFirst(this->shared_from_this());
     }
     // Returns the bytes no longer owed an answer (the stream is ending: none will come).
     size_t wantFinishLocked(grpc::Status status) {
