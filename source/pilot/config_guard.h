@@ -19,6 +19,7 @@
 // An object no longer in the source is gone (a deletion is not a failure).
 
 #include <map>
+#include <unordered_map>
 #include <string>
 #include <vector>
 
@@ -50,7 +51,7 @@ class ConfigGuard {
   std::vector<ConfigIssue> problemsOf(const Object& object) const;
 
   std::string trust_domain_;
-  std::map<std::string, Object> last_good_;  // "kind/namespace/name"
+  std::unordered_map<std::string, Object> last_good_;  // "kind/namespace/name"
   // The problems found in each object at its revision (objects with one): an unchanged
   // object is not checked again.
   struct Verdict {
@@ -58,7 +59,7 @@ class ConfigGuard {
     std::string file;  // the problems name it
     std::vector<ConfigIssue> problems;
   };
-  std::map<std::string, Verdict> verdicts_;
+  std::unordered_map<std::string, Verdict> verdicts_;
 };
 
 }  // namespace remora::pilot

@@ -47,6 +47,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "source/pilot/manifests.h"
@@ -303,12 +304,12 @@ class Translator {
   TranslateOptions options_;
   std::vector<ManifestError> errors_;
   std::vector<Service> services_;
-  std::map<std::string, size_t> by_fqdn_;
-  std::map<std::string, std::vector<Endpoint>> endpoints_;      // "ns/service"
-  std::map<std::string, std::shared_ptr<const PodInfo>> pods_;  // "ns/pod"
-  std::map<std::string, std::string> pod_by_ip_;                // ip -> "ns/pod"
+  std::unordered_map<std::string, size_t> by_fqdn_;
+  std::unordered_map<std::string, std::vector<Endpoint>> endpoints_;      // "ns/service"
+  std::unordered_map<std::string, std::shared_ptr<const PodInfo>> pods_;  // "ns/pod"
+  std::unordered_map<std::string, std::string> pod_by_ip_;                // ip -> "ns/pod"
   // By "Kind/ns/name", for the next translation.
-  std::map<std::string, std::shared_ptr<const Parsed>> parsed_;
+  std::unordered_map<std::string, std::shared_ptr<const Parsed>> parsed_;
   std::vector<Object> virtual_services_;
   std::vector<Object> destination_rules_;
   struct SidecarPolicy {
@@ -327,7 +328,8 @@ class Translator {
   std::map<std::string, const Object*> rule_by_host_;             // fqdn -> first DestinationRule
   std::map<std::string, const Object*> virtual_service_by_host_;  // fqdn -> first VirtualService
   // "ns/pod" -> (service index, endpoint) of the Kubernetes services sending to it.
-  std::map<std::string, std::vector<std::pair<size_t, const Endpoint*>>> endpoints_by_pod_;
+  std::unordered_map<std::string, std::vector<std::pair<size_t, const Endpoint*>>>
+      endpoints_by_pod_;
   std::map<std::string, uint64_t> pod_hashes_;       // "ns/pod" -> fingerprint of what is known
   std::vector<uint64_t> service_hashes_;             // by index in services_: its definition
   std::map<const Object*, uint64_t> object_hashes_;  // VirtualServices, DestinationRules

@@ -286,6 +286,7 @@ uint64_t podFingerprint(const std::string& key, const Translator::PodInfo& pod) 
 }  // namespace
 
 void Translator::indexKinds(const std::vector<Object>& objects, const Translator* previous) {
+  parsed_.reserve(objects.size());
   // Pods first (their errors are reported first), then the rest in the objects' order.
   for (int pass = 0; pass < 2; ++pass) {
     for (const auto& o : objects) {
