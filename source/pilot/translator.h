@@ -220,6 +220,7 @@ class Translator {
   // `previous` when its revision is unchanged).
   void indexKinds(const std::vector<Object>& objects, const Translator* previous);
   void indexObject(const Object& object, const Translator* previous);
+  void indexPods(const std::vector<const Object*>& pods, const Translator* previous);
   // Adds what `parsed` holds to the indexes.
   void indexParsed(const std::string& key, const Parsed& parsed);
   void error(const Object& object, const std::string& field, const std::string& message);
@@ -305,9 +306,18 @@ class Translator {
   std::vector<ManifestError> errors_;
   std::vector<Service> services_;
   std::unordered_map<std::string, size_t> by_fqdn_;
-  std::unordered_map<std::string, std::vector<Endpoint>> endpoints_;      // "ns/service"
-  std::unordered_map<std::string, std::shared_ptr<const PodInfo>> pods_;  // "ns/pod"
-  std::unordered_map<std::string, std::string> pod_by_ip_;                // ip -> "ns/pod"
+  std::unordered_map<std::string, std::vector<Endpoint>> endpoints_;  // "ns/service"
+  // The pods, by "ns/pod" and by address, and what they were made from. Shared with the next
+  // translation while the Pod objects are the same documents (an EndpointSlice change does
+  // not re-index 50,000 pods).
+  struct PodIndex {
+    std::unordered_map<std::string, std::shared_ptr<const PodInfo>> pods;   // "ns/pod"
+    std::unordered_map<std::string, std::string> by_ip;                     // ip -> "ns/pod"
+    std::unordered_map<std::string, std::shared_ptr<const Parsed>> parsed;  // by "ns/pod"
+    std::vector<CompactDocumentPtr> inputs;  // the Pod objects, in order
+    std::vector<ManifestError> errors;
+  };
+  std::shared_ptr<const PodIndex> pod_index_;
   // By "Kind/ns/name", for the next translation.
   std::unordered_map<std::string, std::shared_ptr<const Parsed>> parsed_;
   std::vector<Object> virtual_services_;

@@ -141,8 +141,8 @@ void Translator::addServiceClusters(const Service& service, Resources& out) cons
                    std::all_of(port.target.begin(), port.target.end(), ::isdigit)) {
           target = static_cast<uint32_t>(std::stoul(port.target));
         } else if (!e.pod.empty()) {
-          auto pod = pods_.find(service.ns + "/" + e.pod);
-          if (pod != pods_.end() && pod->second->ports.count(port.target))
+          auto pod = pod_index_->pods.find(service.ns + "/" + e.pod);
+          if (pod != pod_index_->pods.end() && pod->second->ports.count(port.target))
             target = pod->second->ports.at(port.target);
         }
         if (service.from_service_entry) {
@@ -151,11 +151,12 @@ void Translator::addServiceClusters(const Service& service, Resources& out) cons
         }
         if (target == 0) continue;
         if (subset_node) {
-          std::string pod_key = !e.pod.empty()
-                                    ? service.ns + "/" + e.pod
-                                    : (pod_by_ip_.count(e.ip) ? pod_by_ip_.at(e.ip) : "");
-          auto pod = pods_.find(pod_key);
-          if (pod == pods_.end() || !labelsMatch(subset_node["labels"], pod->second->labels)) {
+          std::string pod_key =
+              !e.pod.empty() ? service.ns + "/" + e.pod
+                             : (pod_index_->by_ip.count(e.ip) ? pod_index_->by_ip.at(e.ip) : "");
+          auto pod = pod_index_->pods.find(pod_key);
+          if (pod == pod_index_->pods.end() ||
+              !labelsMatch(subset_node["labels"], pod->second->labels)) {
             continue;
           }
         }

@@ -196,9 +196,10 @@ std::map<uint32_t, Translator::Port> Translator::inboundPorts(const std::string&
 config::rbac::v1::Rbac Translator::workloadRbac(const std::string& ns,
                                                 const std::string& pod) const {
   if (pod.empty()) return {};
-  auto found = pods_.find(ns + "/" + pod);
-  return authorization_->forWorkload(
-      ns, found != pods_.end() ? found->second->labels : std::map<std::string, std::string>{});
+  auto found = pod_index_->pods.find(ns + "/" + pod);
+  return authorization_->forWorkload(ns, found != pod_index_->pods.end()
+                                             ? found->second->labels
+                                             : std::map<std::string, std::string>{});
 }
 
 void Translator::addInbound(const std::string& ns, const std::string& pod, Resources& out) const {

@@ -250,7 +250,6 @@ using Reader = void (*)(const Object&, const TranslateOptions&, Parsed&);
 // The kinds read here, by kind.
 Reader readerOf(const std::string& kind) {
   static const std::map<std::string, Reader> kReaders = {
-      {"Pod", readPod},
       {"Service", readService},
       {"ServiceEntry", readServiceEntry},
       {"Endpoints", readEndpoints},
@@ -286,14 +285,62 @@ uint64_t podFingerprint(const std::string& key, const Translator::PodInfo& pod) 
 }  // namespace
 
 void Translator::indexKinds(const std::vector<Object>& objects, const Translator* previous) {
-  parsed_.reserve(objects.size());
   // Pods first (their errors are reported first), then the rest in the objects' order.
-  for (int pass = 0; pass < 2; ++pass) {
-    for (const auto& o : objects) {
-      if ((o.kind == "Pod") != (pass == 0)) continue;
-      indexObject(o, previous);
-    }
+  std::vector<const Object*> pods;
+  for (const auto& o : objects) {
+    if (o.kind == "Pod") pods.push_back(&o);
   }
+  indexPods(pods, previous);
+  parsed_.reserve(objects.size() - pods.size());
+  for (const auto& o : objects) {
+    if (o.kind != "Pod") indexObject(o, previous);
+  }
+}
+
+void Translator::indexPods(const std::vector<const Object*>& pods, const Translator* previous) {
+  const PodIndex* before = previous != nullptr ? previous->pod_index_.get() : nullptr;
+  bool same = before != nullptr && before->inputs.size() == pods.size();
+  for (size_t i = 0; same && i < pods.size(); ++i) same = before->inputs[i] == pods[i]->document;
+  if (same) {
+    pod_index_ = previous->pod_index_;
+  } else {
+    auto index = std::make_shared<PodIndex>();
+    index->inputs.reserve(pods.size());
+    index->pods.reserve(pods.size());
+    index->parsed.reserve(pods.size());
+    for (const Object* o : pods) {
+      index->inputs.push_back(o->document);
+      std::string key = o->ns + "/" + o->name;
+      std::shared_ptr<const Parsed> parsed;
+      if (before != nullptr && !o->revision.empty()) {
+        auto it = before->parsed.find(key);
+        if (it != before->parsed.end() && it->second->revision == o->revision) parsed = it->second;
+      }
+      if (!parsed) {
+        auto fresh = std::make_shared<Parsed>();
+        fresh->revision = o->revision;
+        try {
+          readPod(*o, options_, *fresh);
+          auto pod = std::make_shared<PodInfo>(*fresh->pod);
+          pod->fingerprint = podFingerprint(key, *pod);
+          fresh->pod = pod;
+        } catch (const YAML::Exception& e) {
+          *fresh = Parsed{};
+          fresh->revision = o->revision;
+          fresh->errors.push_back({o->where() + ": (object): malformed: " + e.what()});
+        }
+        parsed = fresh;
+      }
+      index->errors.insert(index->errors.end(), parsed->errors.begin(), parsed->errors.end());
+      if (parsed->pod) {
+        index->pods[key] = parsed->pod;
+        if (!parsed->pod->ip.empty()) index->by_ip[parsed->pod->ip] = key;
+      }
+      index->parsed.emplace(std::move(key), std::move(parsed));
+    }
+    pod_index_ = std::move(index);
+  }
+  errors_.insert(errors_.end(), pod_index_->errors.begin(), pod_index_->errors.end());
 }
 
 void Translator::indexObject(const Object& o, const Translator* previous) {
@@ -324,11 +371,6 @@ void Translator::indexObject(const Object& o, const Translator* previous) {
         fresh->revision = o.revision;
         fresh->errors.push_back({o.where() + ": (object): malformed: " + e.what()});
       }
-      if (fresh->pod) {
-        auto pod = std::make_shared<PodInfo>(*fresh->pod);
-        pod->fingerprint = podFingerprint(o.ns + "/" + o.name, *pod);
-        fresh->pod = pod;
-      }
       parsed = fresh;
     }
     parsed_.emplace(key, parsed);
@@ -338,10 +380,6 @@ void Translator::indexObject(const Object& o, const Translator* previous) {
 
 void Translator::indexParsed(const std::string& key, const Parsed& parsed) {
   errors_.insert(errors_.end(), parsed.errors.begin(), parsed.errors.end());
-  if (parsed.pod) {
-    pods_[key] = parsed.pod;
-    if (!parsed.pod->ip.empty()) pod_by_ip_[parsed.pod->ip] = key;
-  }
   for (const auto& service : parsed.services) {
     // A ServiceEntry host already defined keeps its first definition.
     if (service.from_service_entry && by_fqdn_.count(service.fqdn)) continue;

@@ -175,8 +175,8 @@ uint64_t Translator::serviceFingerprint(size_t index) const {
       for (const auto& e : it->second) {
         addEndpoint(f, e);
         // The pod behind it: labels (subsets), named ports, identity, mesh membership.
-        auto pod = pods_.find(podKeyOf(service.ns, e));
-        f.add(pod != pods_.end() ? pod->second->fingerprint : uint64_t{0});
+        auto pod = pod_index_->pods.find(podKeyOf(service.ns, e));
+        f.add(pod != pod_index_->pods.end() ? pod->second->fingerprint : uint64_t{0});
       }
     }
   }
@@ -269,7 +269,7 @@ void Translator::buildMeshLayers(const Translator* previous) {
   // Pods that are gone need no inbound layer any more ("ns/" is a proxy without a pod).
   for (auto it = previous_inbound_.begin(); it != previous_inbound_.end();) {
     bool podless = !it->first.empty() && it->first.back() == '/';
-    it = podless || pods_.count(it->first) ? std::next(it) : previous_inbound_.erase(it);
+    it = podless || pod_index_->pods.count(it->first) ? std::next(it) : previous_inbound_.erase(it);
   }
 }
 
@@ -319,8 +319,8 @@ std::shared_ptr<const ProxyResources> Translator::proxyResources(const std::stri
   config::rbac::v1::Rbac rbac = workloadRbac(ns, pod);
   Fingerprint f;
   f.add(options_hash_).add(policies_hash_).add(pod_key);
-  auto pod_info = pods_.find(pod_key);
-  f.add(pod_info != pods_.end() ? pod_info->second->fingerprint : uint64_t{0});
+  auto pod_info = pod_index_->pods.find(pod_key);
+  f.add(pod_info != pod_index_->pods.end() ? pod_info->second->fingerprint : uint64_t{0});
   for (const auto& [target, port] : ports) {
     f.add(target);
     addPort(f, port);

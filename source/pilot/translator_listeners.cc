@@ -167,7 +167,7 @@ void Translator::indexSidecar(const Object& o) {
 }
 
 std::string Translator::outboundPolicy(const std::string& ns, const std::string& pod) const {
-  auto labels = pods_.find(ns + "/" + pod);
+  auto labels = pod_index_->pods.find(ns + "/" + pod);
   const SidecarPolicy* namespace_wide = nullptr;
   for (const auto& policy : sidecars_) {
     if (policy.ns != ns) continue;
@@ -175,7 +175,7 @@ std::string Translator::outboundPolicy(const std::string& ns, const std::string&
       if (!namespace_wide) namespace_wide = &policy;
       continue;
     }
-    if (labels == pods_.end()) continue;
+    if (labels == pod_index_->pods.end()) continue;
     bool all = true;
     for (const auto& [key, value] : policy.selector) {
       auto it = labels->second->labels.find(key);

@@ -136,21 +136,21 @@ bool Translator::parsePeerAuthentication(const Object& o, PeerAuthentication& ou
 }
 
 bool Translator::meshPod(const std::string& ns, const std::string& pod) const {
-  auto it = pods_.find(ns + "/" + pod);
-  return it != pods_.end() && it->second->injected;
+  auto it = pod_index_->pods.find(ns + "/" + pod);
+  return it != pod_index_->pods.end() && it->second->injected;
 }
 
 std::optional<std::string> Translator::podServiceAccount(const std::string& ns,
                                                          const std::string& pod) const {
-  auto it = pods_.find(ns + "/" + pod);
-  if (it == pods_.end()) return std::nullopt;
+  auto it = pod_index_->pods.find(ns + "/" + pod);
+  if (it == pod_index_->pods.end()) return std::nullopt;
   return it->second->service_account;
 }
 
 const Translator::PeerAuthentication* Translator::workloadPolicy(const std::string& ns,
                                                                  const std::string& pod) const {
-  auto found = pods_.find(ns + "/" + pod);
-  if (found == pods_.end()) return nullptr;  // no labels to select by
+  auto found = pod_index_->pods.find(ns + "/" + pod);
+  if (found == pod_index_->pods.end()) return nullptr;  // no labels to select by
   const auto& labels = found->second->labels;
   const PeerAuthentication* best = nullptr;
   for (const auto& policy : peer_authentications_) {

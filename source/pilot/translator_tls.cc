@@ -153,16 +153,16 @@ std::string Translator::spiffeId(const std::string& ns, const std::string& servi
 
 std::string Translator::podKeyOf(const std::string& ns, const Endpoint& endpoint) const {
   if (!endpoint.pod.empty()) return ns + "/" + endpoint.pod;
-  auto it = pod_by_ip_.find(endpoint.ip);
-  return it != pod_by_ip_.end() ? it->second : "";
+  auto it = pod_index_->by_ip.find(endpoint.ip);
+  return it != pod_index_->by_ip.end() ? it->second : "";
 }
 
 std::set<std::string> Translator::identitiesOf(const std::string& ns,
                                                const std::vector<Endpoint>& endpoints) const {
   std::set<std::string> ids;
   for (const auto& endpoint : endpoints) {
-    auto pod = pods_.find(podKeyOf(ns, endpoint));
-    if (pod == pods_.end() || !pod->second->injected) continue;
+    auto pod = pod_index_->pods.find(podKeyOf(ns, endpoint));
+    if (pod == pod_index_->pods.end() || !pod->second->injected) continue;
     ids.insert(spiffeId(pod->first.substr(0, pod->first.find('/')), pod->second->service_account));
   }
   return ids;
