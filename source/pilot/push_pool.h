@@ -9,12 +9,12 @@
 // even when nothing changes). A stream runs on one worker at a time; scheduling it while it
 // runs runs it once more afterwards.
 //
-// First pushes are throttled by bytes: a proxy's first configuration is the whole mesh (about
-// 15 MB at 10,000 services), and 1,000 proxies connecting at once would otherwise have pilot
-// hold 15 GB of responses that gRPC has not sent yet. A stream asks before computing its
-// first push (mayPushFirst); while the bytes of first-push responses not yet answered by their
-// proxies (queued() until released()) exceed the limit, it waits in line and is scheduled
-// again as answers come in. Later pushes (changes, small) never wait behind first ones.
+// Pushes are throttled by bytes: a proxy's first configuration is the whole mesh (about 15 MB
+// at 10,000 services), a VirtualService change sends every proxy its route configurations (11
+// MB each), and 1,000 proxies would otherwise have pilot hold gigabytes of responses that
+// gRPC has not sent yet. A stream asks before computing a push (mayPushFirst); while the bytes
+// of responses not yet answered by their proxies (queued() until released()) exceed the
+// limit, it waits in line and is scheduled again as answers come in.
 //
 // Thread-safe. Streams are held weakly: one that is gone is dropped.
 
@@ -58,10 +58,10 @@ class PushPool {
   // Runs `stream` soon.
   void schedule(const std::shared_ptr<Stream>& stream);
 
-  // Whether `stream` may compute its first push now; if not, it is scheduled again once
-  // enough queued bytes are written. Every stream gets its turn in order of asking.
+  // Whether `stream` may compute a push now; if not, it is scheduled again once enough queued
+  // bytes are answered. Every stream gets its turn in order of asking.
   bool mayPushFirst(const std::shared_ptr<Stream>& stream);
-  // Bytes of first-push responses computed (queued) and answered or dropped (released).
+  // Bytes of responses computed (queued) and answered or dropped (released).
   void queued(size_t bytes);
   void released(size_t bytes);
   size_t queuedBytes() const;
