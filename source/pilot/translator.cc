@@ -72,6 +72,7 @@ Translator::Translator(const std::vector<Object>& objects, TranslateOptions opti
       objects, options_.root_namespace, options_.trust_domain,
       previous ? previous->authorization_.get() : nullptr);
   errors_.insert(errors_.end(), authorization_->errors().begin(), authorization_->errors().end());
+  hashAuthorization(objects);
   buildMeshLayers(previous);
 }
 

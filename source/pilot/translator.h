@@ -222,7 +222,7 @@ class Translator {
   void indexObject(const Object& object, const Translator* previous);
   void indexPods(const std::vector<const Object*>& pods, const Translator* previous);
   // Adds what `parsed` holds to the indexes.
-  void indexParsed(const std::string& key, const Parsed& parsed);
+  void indexParsed(const Parsed& parsed);
   void error(const Object& object, const std::string& field, const std::string& message);
   std::string fqdnOf(const std::string& host, const std::string& ns) const;
   const Service* findService(const std::string& fqdn) const;
@@ -251,16 +251,18 @@ class Translator {
     ResourceMapPtr routes;
   };
   void buildMeshLayers(const Translator* previous);
+  // Sets authorization_hash_ from the AuthorizationPolicy objects among `objects`.
+  void hashAuthorization(const std::vector<Object>& objects);
   void indexForLayers();
   uint64_t serviceFingerprint(size_t service) const;
   uint64_t routesFingerprint(bool registry_only) const;
   uint64_t outboundFingerprint(bool registry_only) const;
   // The cached layer `key` of `cache`, rebuilt by `build` when `fingerprint` differs from the
   // cached or the previous translation's one. Called with cache_lock_ held.
-  template <class Build>
+  template <class FingerprintOf, class Build>
   const LayerOutput& layer(std::map<std::string, LayerOutput>& cache,
                            const std::map<std::string, LayerOutput>& previous,
-                           const std::string& key, uint64_t fingerprint, Build build) const;
+                           const std::string& key, FingerprintOf fingerprint_of, Build build) const;
   // The target ports of pod `pod` (a key "ns/pod") that services send to, with what the
   // services declare (a declared HTTP use wins).
   std::map<uint32_t, Port> inboundPorts(const std::string& pod_key) const;
@@ -344,6 +346,12 @@ class Translator {
   std::vector<uint64_t> service_hashes_;             // by index in services_: its definition
   std::map<const Object*, uint64_t> object_hashes_;  // VirtualServices, DestinationRules
   uint64_t policies_hash_ = 0;                       // PeerAuthentications
+  uint64_t authorization_hash_ = 0;                  // AuthorizationPolicy objects
+  // What every inbound layer is made of (the pods, the service ports sending to them, the
+  // authorization policies): when it and the policies are as in the previous translation,
+  // its inbound layers are taken over without looking at each pod again.
+  uint64_t inbound_inputs_hash_ = 0;
+  bool inbound_unchanged_ = false;
   uint64_t options_hash_ = 0;
   std::map<std::string, ServiceOutput> service_outputs_;  // by fqdn
   ResourceMapPtr mesh_clusters_;

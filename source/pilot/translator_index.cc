@@ -374,11 +374,11 @@ void Translator::indexObject(const Object& o, const Translator* previous) {
       parsed = fresh;
     }
     parsed_.emplace(key, parsed);
-    indexParsed(o.ns + "/" + o.name, *parsed);
+    indexParsed(*parsed);
   }
 }
 
-void Translator::indexParsed(const std::string& key, const Parsed& parsed) {
+void Translator::indexParsed(const Parsed& parsed) {
   errors_.insert(errors_.end(), parsed.errors.begin(), parsed.errors.end());
   for (const auto& service : parsed.services) {
     // A ServiceEntry host already defined keeps its first definition.

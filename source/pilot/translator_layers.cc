@@ -107,6 +107,16 @@ ResourceMapPtr mapOf(std::map<std::string, google::protobuf::Any>& from,
 
 }  // namespace
 
+void Translator::hashAuthorization(const std::vector<Object>& objects) {
+  Fingerprint f;
+  for (const auto& o : objects) {
+    if (o.kind != "AuthorizationPolicy") continue;
+    f.add(o.ns).add(o.name);
+    addView(f, o.view());
+  }
+  authorization_hash_ = f.value();
+}
+
 void Translator::indexForLayers() {
   for (const auto& dr : destination_rules_) {
     rule_by_host_.emplace(fqdnOf(str(dr.view()["spec"]["host"]), dr.ns), &dr);
@@ -151,6 +161,22 @@ void Translator::indexForLayers() {
     policies.add("|");
   }
   policies_hash_ = policies.value();
+  // What every inbound layer is made of, order-independent over the pods' entries.
+  uint64_t by_pod = 0;
+  for (const auto& [pod_key, entries] : endpoints_by_pod_) {
+    Fingerprint entry;
+    entry.add(pod_key);
+    for (const auto& [index, endpoint] : entries) {
+      entry.add(service_hashes_[index]);
+      for (const auto& [name, number] : endpoint->ports) entry.add(name).add(number);
+    }
+    by_pod += entry.value();
+  }
+  inbound_inputs_hash_ = Fingerprint()
+                             .add(by_pod)
+                             .add(reinterpret_cast<uint64_t>(pod_index_.get()))
+                             .add(authorization_hash_)
+                             .value();
   Fingerprint options;
   options.add(options_.cluster_domain).add(options_.outbound_address);
   options.add(options_.outbound_port).add(options_.inbound_port);
@@ -254,6 +280,9 @@ void Translator::buildMeshLayers(const Translator* previous) {
   mesh_endpoints_ =
       ResourceMap::make(std::move(endpoints), previous ? previous->mesh_endpoints_ : nullptr);
   if (previous == nullptr) return;
+  inbound_unchanged_ = previous->inbound_inputs_hash_ == inbound_inputs_hash_ &&
+                       previous->policies_hash_ == policies_hash_ &&
+                       previous->options_hash_ == options_hash_;
   // The previous translation's on-demand layers (and those it had taken over itself, for
   // proxies that did not ask for a while) are where this one starts from.
   std::lock_guard<std::mutex> guard(previous->cache_lock_);
@@ -273,13 +302,16 @@ void Translator::buildMeshLayers(const Translator* previous) {
   }
 }
 
-template <class Build>
+template <class FingerprintOf, class Build>
 const Translator::LayerOutput& Translator::layer(std::map<std::string, LayerOutput>& cache,
                                                  const std::map<std::string, LayerOutput>& previous,
-                                                 const std::string& key, uint64_t fingerprint,
-                                                 Build build) const {
+                                                 const std::string& key,
+                                                 FingerprintOf fingerprint_of, Build build) const {
   auto cached = cache.find(key);
   if (cached != cache.end()) return cached->second;
+  // Only on a miss: at 10,000 services a mesh-wide fingerprint is a millisecond, and every
+  // proxy's stream asks for the layers after each change.
+  uint64_t fingerprint = fingerprint_of();
   auto before = previous.find(key);
   if (before != previous.end() && before->second.fingerprint == fingerprint) {
     return cache.emplace(key, before->second).first->second;
@@ -294,52 +326,67 @@ std::shared_ptr<const ProxyResources> Translator::proxyResources(const std::stri
   bool registry_only = outboundPolicy(ns, pod) == "REGISTRY_ONLY";
   std::string mode = registry_only ? "REGISTRY_ONLY" : "ALLOW_ANY";
   std::lock_guard<std::mutex> guard(cache_lock_);
-  const LayerOutput& routes =
-      layer(routes_, previous_routes_, mode, routesFingerprint(registry_only),
-            [&](const LayerOutput* before) {
-              Resources built;
-              addRoutes(registry_only, built);
-              LayerOutput out;
-              out.routes = mapOf(built.routes, before ? before->routes : nullptr);
-              return out;
-            });
-  const LayerOutput& outbound =
-      layer(outbound_, previous_outbound_, mode, outboundFingerprint(registry_only),
-            [&](const LayerOutput* before) {
-              Resources built;
-              addOutboundListener(registry_only, built);
-              applyRequestNormalization(options_, built);
-              LayerOutput out;
-              out.listeners = mapOf(built.listeners, before ? before->listeners : nullptr);
-              return out;
-            });
-  std::string pod_key = ns + "/" + pod;
-  std::map<uint32_t, Port> ports;
-  if (!pod.empty()) ports = inboundPorts(pod_key);
-  config::rbac::v1::Rbac rbac = workloadRbac(ns, pod);
-  Fingerprint f;
-  f.add(options_hash_).add(policies_hash_).add(pod_key);
-  auto pod_info = pod_index_->pods.find(pod_key);
-  f.add(pod_info != pod_index_->pods.end() ? pod_info->second->fingerprint : uint64_t{0});
-  for (const auto& [target, port] : ports) {
-    f.add(target);
-    addPort(f, port);
-  }
-  f.add(rbac.SerializeAsString());
-  const LayerOutput& inbound =
-      layer(inbound_, previous_inbound_, pod_key, f.value(), [&](const LayerOutput* before) {
+  const LayerOutput& routes = layer(
+      routes_, previous_routes_, mode, [&] { return routesFingerprint(registry_only); },
+      [&](const LayerOutput* before) {
         Resources built;
-        addInbound(ns, pod, ports, rbac, built);
+        addRoutes(registry_only, built);
+        LayerOutput out;
+        out.routes = mapOf(built.routes, before ? before->routes : nullptr);
+        return out;
+      });
+  const LayerOutput& outbound = layer(
+      outbound_, previous_outbound_, mode, [&] { return outboundFingerprint(registry_only); },
+      [&](const LayerOutput* before) {
+        Resources built;
+        addOutboundListener(registry_only, built);
         applyRequestNormalization(options_, built);
         LayerOutput out;
-        out.clusters = mapOf(built.clusters, before ? before->clusters : nullptr);
         out.listeners = mapOf(built.listeners, before ? before->listeners : nullptr);
         return out;
       });
+  std::string pod_key = ns + "/" + pod;
+  const LayerOutput* inbound = nullptr;
+  if (inbound_unchanged_) {
+    // Nothing any inbound layer is made of changed: the previous translation's is this one's.
+    auto cached = inbound_.find(pod_key);
+    if (cached == inbound_.end()) {
+      auto before = previous_inbound_.find(pod_key);
+      if (before != previous_inbound_.end())
+        cached = inbound_.emplace(pod_key, before->second).first;
+    }
+    if (cached != inbound_.end()) inbound = &cached->second;
+  }
+  if (inbound == nullptr) {
+    std::map<uint32_t, Port> ports;
+    if (!pod.empty()) ports = inboundPorts(pod_key);
+    config::rbac::v1::Rbac rbac = workloadRbac(ns, pod);
+    auto fingerprint = [&] {
+      Fingerprint f;
+      f.add(options_hash_).add(policies_hash_).add(pod_key);
+      auto pod_info = pod_index_->pods.find(pod_key);
+      f.add(pod_info != pod_index_->pods.end() ? pod_info->second->fingerprint : uint64_t{0});
+      for (const auto& [target, port] : ports) {
+        f.add(target);
+        addPort(f, port);
+      }
+      return f.add(rbac.SerializeAsString()).value();
+    };
+    inbound =
+        &layer(inbound_, previous_inbound_, pod_key, fingerprint, [&](const LayerOutput* before) {
+          Resources built;
+          addInbound(ns, pod, ports, rbac, built);
+          applyRequestNormalization(options_, built);
+          LayerOutput out;
+          out.clusters = mapOf(built.clusters, before ? before->clusters : nullptr);
+          out.listeners = mapOf(built.listeners, before ? before->listeners : nullptr);
+          return out;
+        });
+  }
   auto out = std::make_shared<ProxyResources>();
-  out->clusters = {mesh_clusters_, inbound.clusters};
+  out->clusters = {mesh_clusters_, inbound->clusters};
   out->endpoints = {mesh_endpoints_};
-  out->listeners = {outbound.listeners, inbound.listeners};
+  out->listeners = {outbound.listeners, inbound->listeners};
   out->routes = {routes.routes};
   return out;
 }

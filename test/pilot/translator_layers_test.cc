@@ -123,6 +123,29 @@ TEST(TranslatorLayersTest, APodChangeRebuildsWhatDependsOnIt) {
   EXPECT_EQ(cart->listeners[1], cart_view->listeners[1]);
 }
 
+// Inbound layers are taken over whole while nothing they are made of changed; an
+// AuthorizationPolicy selecting a pod changes that pod's inbound listener (and only its).
+TEST(TranslatorLayersTest, AnAuthorizationPolicyRebuildsTheInboundOfItsPods) {
+  auto before = std::make_shared<Translator>(parse(mesh(true)), TranslateOptions{});
+  auto cart_view = before->proxyResources("shop", "cart-1");
+  auto orders_view = before->proxyResources("shop", "orders-1");
+  std::string policy =
+      "apiVersion: security.istio.io/v1\nkind: AuthorizationPolicy\nmetadata: {name: cart, "
+      "namespace: shop}\nspec:\n  selector: {matchLabels: {app: cart-1}}\n  action: ALLOW\n"
+      "  rules: [{from: [{source: {namespaces: [shop]}}]}]\n";
+  Translator after(parse(mesh(true, policy)), {}, before.get());
+  EXPECT_TRUE(after.errors().empty());
+  auto cart = after.proxyResources("shop", "cart-1");
+  EXPECT_NE(cart->listeners[1], cart_view->listeners[1]);
+  EXPECT_EQ(cart->listeners[1]->base(), cart_view->listeners[1]);
+  EXPECT_EQ(after.proxyResources("shop", "orders-1")->listeners[1], orders_view->listeners[1]);
+  // And back: the same content as before the policy.
+  Translator again(parse(mesh(true)), {}, &after);
+  auto restored = again.proxyResources("shop", "cart-1");
+  EXPECT_EQ(restored->listeners[1]->entries().at("inbound")->version,
+            cart_view->listeners[1]->entries().at("inbound")->version);
+}
+
 // EndpointSlice conditions as Kubernetes defines them: `ready` when present; without it, a
 // terminating endpoint is not a target (UNHEALTHY), whatever `serving` says.
 TEST(TranslatorLayersTest, EndpointSliceConditions) {
