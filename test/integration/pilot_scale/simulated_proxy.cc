@@ -85,15 +85,14 @@ void SimulatedProxy::handle(const DeltaDiscoveryResponse& response) {
   ++responses_;
   const std::string& type = response.type_url();
   std::set<std::string> eds_before, eds_after, rds_before, rds_after;
-  {
+  // Clusters and listeners are wildcard: a delta names only what changed, so the EDS and RDS
+  // interest is kept per resource. Only their responses change it: copying the names for
+  // every response (20,000 at 10,000 services) made the load generator, not pilot, the slow
+  // part of an EndpointSlice change to 1,000 proxies.
+  if (type == kClusterType || type == kListenerType) {
     std::lock_guard<std::mutex> guard(lock_);
     eds_before = eds_names_;
     rds_before = rds_names_;
-  }
-  // Clusters and listeners are wildcard: a delta names only what changed, so the EDS and RDS
-  // interest is kept per resource.
-  if (type == kClusterType || type == kListenerType) {
-    std::lock_guard<std::mutex> guard(lock_);
     std::set<std::string>& names = type == kClusterType ? eds_names_ : rds_names_;
     for (const auto& resource : response.resources()) {
       if (type == kClusterType) {
