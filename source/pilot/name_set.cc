@@ -1,5 +1,7 @@
 #include "source/pilot/name_set.h"
 
+#include "source/pilot/fingerprint.h"
+
 #include <algorithm>
 
 namespace remora::pilot {
@@ -19,11 +21,10 @@ void NameSet::normalize(std::vector<std::string>& names) {
 }
 
 size_t NameSet::hashOf(const std::vector<std::string>& sorted_names) {
-  size_t hash = sorted_names.size();
-  for (const auto& name : sorted_names) {
-    hash ^= std::hash<std::string>{}(name) + 0x9e3779b97f4a7c15ull + (hash << 6) + (hash >> 2);
-  }
-  return hash;
+  Fingerprint hash;
+  hash.add(static_cast<uint64_t>(sorted_names.size()));
+  for (const auto& name : sorted_names) hash.add(name);
+  return hash.value();
 }
 
 NameSetTable::NameSetTable() : table_(std::make_shared<Table>()) {}

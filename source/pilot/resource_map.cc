@@ -1,19 +1,12 @@
 #include "source/pilot/resource_map.h"
 
-#include <cstdio>
+#include "source/pilot/fingerprint.h"
 
 namespace remora::pilot {
 namespace {
 
 std::string versionOf(const google::protobuf::Any& any) {
-  // Two independent 64-bit hashes would be stronger; one is enough to tell versions of one
-  // resource apart (a collision only delays a push until the next change).
-  size_t hash = std::hash<std::string_view>{}(any.value());
-  hash ^= std::hash<std::string_view>{}(any.type_url()) + 0x9e3779b97f4a7c15ull + (hash << 6) +
-          (hash >> 2);
-  char out[17];
-  std::snprintf(out, sizeof(out), "%016llx", static_cast<unsigned long long>(hash));
-  return out;
+  return Fingerprint().add(any.type_url()).add(any.value()).hex();
 }
 
 }  // namespace

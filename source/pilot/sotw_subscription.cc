@@ -1,19 +1,9 @@
 #include "source/pilot/sotw_subscription.h"
 
 #include <algorithm>
-#include <cstdio>
+#include "source/pilot/fingerprint.h"
 
 namespace remora::pilot {
-namespace {
-
-// FNV-1a, 64 bits, over `text` and a separator (so "ab"+"c" and "a"+"bc" differ).
-void mix(uint64_t& hash, const std::string& text) {
-  for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
-  hash = (hash ^ 0xff) * 1099511628211ull;
-}
-
-}  // namespace
-
 SotwSubscription::SotwSubscription(NameSetTable& table, bool wildcard)
     : table_(table), wildcard_(wildcard), names_(table.intern({})) {}
 
@@ -44,13 +34,10 @@ std::optional<SotwSubscription::Response> SotwSubscription::next(
   // Layers have disjoint names; sorted, the version does not depend on how they are cut.
   std::sort(response.resources.begin(), response.resources.end(),
             [](const Resource* a, const Resource* b) { return a->name < b->name; });
-  uint64_t hash = 1469598103934665603ull;
-  for (const Resource* resource : response.resources) {
-    mix(hash, resource->name);
-    mix(hash, resource->version);
-  }
-  char version[17];
-  std::snprintf(version, sizeof(version), "%016llx", static_cast<unsigned long long>(hash));
+  Fingerprint hash;
+  for (const Resource* resource : response.resources)
+    hash.add(resource->name).add(resource->version);
+  std::string version = hash.hex();
   sent_layers_ = layers;
   bool names_changed = names_changed_;
   names_changed_ = false;

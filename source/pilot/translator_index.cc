@@ -8,6 +8,7 @@
 
 #include <algorithm>
 
+#include "source/pilot/fingerprint.h"
 #include "source/pilot/translator.h"
 #include "source/pilot/translator_internal.h"
 #include "source/pilot/yaml_view.h"
@@ -260,26 +261,12 @@ Reader readerOf(const std::string& kind) {
 }
 
 uint64_t podFingerprint(const std::string& key, const Translator::PodInfo& pod) {
-  // FNV-1a over the fields with separators; collisions only delay a rebuild.
-  uint64_t hash = 1469598103934665603ull;
-  auto add = [&](const std::string& text) {
-    for (unsigned char c : text) hash = (hash ^ c) * 1099511628211ull;
-    hash = (hash ^ 0xff) * 1099511628211ull;
-  };
-  add(key);
-  add(pod.injected ? "1" : "0");
-  add(pod.service_account);
-  for (const auto& [name, value] : pod.labels) {
-    add(name);
-    add(value);
-  }
-  add("|");
-  for (const auto& [name, number] : pod.ports) {
-    add(name);
-    add(std::to_string(number));
-  }
-  add(pod.ip);
-  return hash;
+  Fingerprint f;
+  f.add(key).add(pod.injected).add(pod.service_account);
+  for (const auto& [name, value] : pod.labels) f.add(name).add(value);
+  f.add("|");
+  for (const auto& [name, number] : pod.ports) f.add(name).add(number);
+  return f.add(pod.ip).value();
 }
 
 }  // namespace

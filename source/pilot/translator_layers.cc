@@ -20,6 +20,7 @@
 #include <functional>
 
 #include "remora/config/cluster/v1/cluster.pb.h"
+#include "source/pilot/fingerprint.h"
 #include "source/pilot/request_normalization.h"
 #include "source/pilot/translator.h"
 #include "source/pilot/translator_internal.h"
@@ -32,34 +33,6 @@ using namespace internal;  // NOLINT: shared names of the translator's files
 namespace {
 
 using config::cluster::v1::Cluster;
-
-// A 64-bit fingerprint of a sequence of values (not cryptographic: a collision only means a
-// layer is not rebuilt until its next change).
-class Fingerprint {
- public:
-  Fingerprint& add(std::string_view text) {
-    mix(std::hash<std::string_view>{}(text));
-    return mix(text.size());
-  }
-  Fingerprint& add(const char* text) { return add(std::string_view(text)); }
-  Fingerprint& add(const std::string& text) { return add(std::string_view(text)); }
-  Fingerprint& add(uint64_t value) { return mix(value); }
-  Fingerprint& add(bool value) { return mix(value ? 0x51 : 0x50); }
-  Fingerprint& add(uint32_t value) { return mix(value); }
-  Fingerprint& add(int64_t value) { return mix(static_cast<uint64_t>(value)); }
-  uint64_t value() const { return state_; }
-
- private:
-  Fingerprint& mix(uint64_t value) {
-    // splitmix64's finaliser over the running state.
-    uint64_t z = state_ ^ (value + 0x9e3779b97f4a7c15ull + (state_ << 6) + (state_ >> 2));
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    state_ = z ^ (z >> 31);
-    return *this;
-  }
-  uint64_t state_ = 0x2545f4914f6cdd1dull;
-};
 
 // Structure and scalars of a YAML value (kinds, keys, texts).
 void addView(Fingerprint& f, const YamlView& view) {
