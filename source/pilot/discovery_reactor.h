@@ -266,7 +266,7 @@ class DiscoveryReactor final
       // (a VirtualService change sends every proxy its route configurations: 11 MB each at
       // 10,000 services, 6 GB for 1,000 proxies if computed at once).
       if (pushes_ > 0 && pushes_ < kFirstPushes) return true;
-      return pool_.mayPushFirst(this->shared_from_this());
+      return pool_.mayPush(this->shared_from_this());
     }
     // Returns the bytes no longer owed an answer (the stream is ending: none will come).
     size_t wantFinishLocked(grpc::Status status) {

@@ -5,8 +5,8 @@
 namespace remora::pilot {
 
 PushPool::PushPool(SnapshotCache& cache, size_t workers, std::chrono::milliseconds period,
-                   size_t first_push_bytes)
-    : cache_(cache), period_(period), first_push_bytes_(first_push_bytes) {
+                   size_t push_budget_bytes)
+    : cache_(cache), period_(period), push_budget_bytes_(push_budget_bytes) {
   for (size_t i = 0; i < std::max<size_t>(1, workers); ++i)
     workers_.emplace_back([this] { work(); });
   watcher_ = std::thread([this] { watch(); });
@@ -41,7 +41,7 @@ void PushPool::schedule(const std::shared_ptr<Stream>& stream) {
   scheduleLocked(stream);
 }
 
-bool PushPool::mayPushFirst(const std::shared_ptr<Stream>& stream) {
+bool PushPool::mayPush(const std::shared_ptr<Stream>& stream) {
   std::lock_guard<std::mutex> guard(lock_);
   // Its turn: nobody is ahead of it (or it is first in line) and the bytes allow.
   bool first_in_line = true;
@@ -51,7 +51,7 @@ bool PushPool::mayPushFirst(const std::shared_ptr<Stream>& stream) {
     first_in_line = ahead == stream;
     break;
   }
-  if (first_in_line && queued_bytes_ < first_push_bytes_) {
+  if (first_in_line && queued_bytes_ < push_budget_bytes_) {
     if (!waiting_.empty() && waiting_.front().lock() == stream) waiting_.pop_front();
     return true;
   }
@@ -71,7 +71,7 @@ void PushPool::released(size_t bytes) {
   queued_bytes_ -= std::min(bytes, queued_bytes_);
   // The first in line (the gone ones dropped) gets its turn when the bytes allow.
   while (!waiting_.empty() && !waiting_.front().lock()) waiting_.pop_front();
-  if (!waiting_.empty() && queued_bytes_ < first_push_bytes_) {
+  if (!waiting_.empty() && queued_bytes_ < push_budget_bytes_) {
     scheduleLocked(waiting_.front().lock());
   }
 }

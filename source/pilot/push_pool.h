@@ -12,7 +12,7 @@
 // Pushes are throttled by bytes: a proxy's first configuration is the whole mesh (about 15 MB
 // at 10,000 services), a VirtualService change sends every proxy its route configurations (11
 // MB each), and 1,000 proxies would otherwise have pilot hold gigabytes of responses that
-// gRPC has not sent yet. A stream asks before computing a push (mayPushFirst); while the bytes
+// gRPC has not sent yet. A stream asks before computing a push (mayPush); while the bytes
 // of responses not yet answered by their proxies (queued() until released()) exceed the
 // limit, it waits in line and is scheduled again as answers come in.
 //
@@ -45,11 +45,11 @@ class PushPool {
     bool again_ = false;    // under the pool's lock
   };
 
-  static constexpr size_t kDefaultFirstPushBytes = 64u << 20;
+  static constexpr size_t kDefaultPushBudgetBytes = 64u << 20;
 
   PushPool(SnapshotCache& cache, size_t workers,
            std::chrono::milliseconds period = std::chrono::milliseconds(500),
-           size_t first_push_bytes = kDefaultFirstPushBytes);
+           size_t push_budget_bytes = kDefaultPushBudgetBytes);
   // Stops the workers (a stream being run is finished first).
   ~PushPool();
 
@@ -60,7 +60,7 @@ class PushPool {
 
   // Whether `stream` may compute a push now; if not, it is scheduled again once enough queued
   // bytes are answered. Every stream gets its turn in order of asking.
-  bool mayPushFirst(const std::shared_ptr<Stream>& stream);
+  bool mayPush(const std::shared_ptr<Stream>& stream);
   // Bytes of responses computed (queued) and answered or dropped (released).
   void queued(size_t bytes);
   void released(size_t bytes);
@@ -76,7 +76,7 @@ class PushPool {
   const std::chrono::milliseconds period_;
   mutable std::mutex lock_;
   std::condition_variable ready_;
-  const size_t first_push_bytes_;
+  const size_t push_budget_bytes_;
   size_t queued_bytes_ = 0;                    // under lock_
   std::deque<std::weak_ptr<Stream>> waiting_;  // for a first push, in order
   bool stopping_ = false;

@@ -28,30 +28,15 @@ ResourcePtr makeResource(const std::string& name, google::protobuf::Any any) {
 ResourceMapPtr ResourceMap::make(Entries entries, const ResourceMapPtr& previous) {
   auto map = std::make_shared<ResourceMap>();
   map->entries_ = std::move(entries);
-  if (previous) {
-    // One ordered walk of both maps.
-    auto a = previous->entries_.begin();
-    auto b = map->entries_.begin();
-    while (a != previous->entries_.end() || b != map->entries_.end()) {
-      if (b == map->entries_.end() || (a != previous->entries_.end() && a->first < b->first)) {
-        map->removed_.push_back(a->first);
-        ++a;
-      } else if (a == previous->entries_.end() || b->first < a->first) {
-        map->changed_.push_back(b->first);
-        ++b;
-      } else {
-        if (a->second != b->second && a->second->version != b->second->version) {
-          map->changed_.push_back(b->first);
-        }
-        ++a;
-        ++b;
-      }
-    }
-    if (map->changed_.empty() && map->removed_.empty()) return previous;
-    map->base_ = previous;
-  } else {
+  if (!previous) {
     for (const auto& [name, resource] : map->entries_) map->changed_.push_back(name);
+    return map;
   }
+  Diff changes = diff(previous.get(), *map);  // map has no base yet: compared entry by entry
+  if (changes.changed.empty() && changes.removed.empty()) return previous;
+  for (const Resource* resource : changes.changed) map->changed_.push_back(resource->name);
+  map->removed_ = std::move(changes.removed);
+  map->base_ = previous;
   return map;
 }
 

@@ -82,22 +82,22 @@ TEST(PushPoolTest, FirstPushesTakeTurnsUnderTheByteLimit) {
   auto a = std::make_shared<CountingStream>();
   auto b = std::make_shared<CountingStream>();
   auto c = std::make_shared<CountingStream>();
-  EXPECT_TRUE(pool.mayPushFirst(a));
+  EXPECT_TRUE(pool.mayPush(a));
   pool.queued(150);  // a's first push, not written yet
-  EXPECT_FALSE(pool.mayPushFirst(b));
-  EXPECT_FALSE(pool.mayPushFirst(c));
-  EXPECT_FALSE(pool.mayPushFirst(b));  // asking again keeps its place
+  EXPECT_FALSE(pool.mayPush(b));
+  EXPECT_FALSE(pool.mayPush(c));
+  EXPECT_FALSE(pool.mayPush(b));  // asking again keeps its place
   int b_runs = b->runs_;
   pool.released(100);  // 50 left: under the limit, b's turn
   EXPECT_TRUE(eventually([&] { return b->runs_ > b_runs; }));
   EXPECT_EQ(c->runs_, 0);
-  EXPECT_FALSE(pool.mayPushFirst(c));  // b is ahead of it
-  EXPECT_TRUE(pool.mayPushFirst(b));
+  EXPECT_FALSE(pool.mayPush(c));  // b is ahead of it
+  EXPECT_TRUE(pool.mayPush(b));
   pool.queued(200);
-  EXPECT_FALSE(pool.mayPushFirst(c));
+  EXPECT_FALSE(pool.mayPush(c));
   pool.released(250);
   EXPECT_TRUE(eventually([&] { return c->runs_ > 0; }));
-  EXPECT_TRUE(pool.mayPushFirst(c));
+  EXPECT_TRUE(pool.mayPush(c));
   EXPECT_EQ(pool.queuedBytes(), 0u);
 }
 
