@@ -78,7 +78,7 @@ class PushPool {
   std::condition_variable ready_;
   const size_t push_budget_bytes_;
   size_t queued_bytes_ = 0;                    // under lock_
-  std::deque<std::weak_ptr<Stream>> waiting_;  // for a first push, in order
+  std::deque<std::weak_ptr<Stream>> waiting_;  // for their turn to push, in order
   bool stopping_ = false;
   std::deque<std::shared_ptr<Stream>> queue_;
   std::vector<std::weak_ptr<Stream>> streams_;
