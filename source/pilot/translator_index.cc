@@ -59,6 +59,15 @@ void classifyPort(Port& port, const std::string& app_protocol, const std::string
        (hint.empty() && (named("tcp") || named("mongo") || named("mysql") || named("redis"))));
 }
 
+uint64_t podFingerprint(const std::string& key, const Translator::PodInfo& pod) {
+  Fingerprint f;
+  f.add(key).add(pod.injected).add(pod.service_account);
+  for (const auto& [name, value] : pod.labels) f.add(name).add(value);
+  f.add("|");
+  for (const auto& [name, number] : pod.ports) f.add(name).add(number);
+  return f.add(pod.ip).value();
+}
+
 void readPod(const Object& o, const TranslateOptions&, Parsed& out) {
   auto pod = std::make_shared<Translator::PodInfo>();
   // The annotation (or, as newer Istio reads it, the label) keeps a pod out of the mesh.
@@ -90,6 +99,7 @@ void readPod(const Object& o, const TranslateOptions&, Parsed& out) {
   } else {
     pod->ip = ip;
   }
+  pod->fingerprint = podFingerprint(o.ns + "/" + o.name, *pod);
   out.pod = pod;
 }
 
@@ -260,13 +270,24 @@ Reader readerOf(const std::string& kind) {
   return it == kReaders.end() ? nullptr : it->second;
 }
 
-uint64_t podFingerprint(const std::string& key, const Translator::PodInfo& pod) {
-  Fingerprint f;
-  f.add(key).add(pod.injected).add(pod.service_account);
-  for (const auto& [name, value] : pod.labels) f.add(name).add(value);
-  f.add("|");
-  for (const auto& [name, number] : pod.ports) f.add(name).add(number);
-  return f.add(pod.ip).value();
+// What `read` makes of `o`, or the record `before` kept of it when its revision is unchanged.
+std::shared_ptr<const Parsed> readOrReuse(
+    const Object& o, Reader read, const TranslateOptions& options, const std::string& key,
+    const std::unordered_map<std::string, std::shared_ptr<const Parsed>>* before) {
+  if (before != nullptr && !o.revision.empty()) {
+    auto it = before->find(key);
+    if (it != before->end() && it->second->revision == o.revision) return it->second;
+  }
+  auto fresh = std::make_shared<Parsed>();
+  fresh->revision = o.revision;
+  try {
+    read(o, options, *fresh);
+  } catch (const YAML::Exception& e) {
+    *fresh = Parsed{};
+    fresh->revision = o.revision;
+    fresh->errors.push_back({o.where() + ": (object): malformed: " + e.what()});
+  }
+  return fresh;
 }
 
 }  // namespace
@@ -298,26 +319,8 @@ void Translator::indexPods(const std::vector<const Object*>& pods, const Transla
     for (const Object* o : pods) {
       index->inputs.push_back(o->document);
       std::string key = o->ns + "/" + o->name;
-      std::shared_ptr<const Parsed> parsed;
-      if (before != nullptr && !o->revision.empty()) {
-        auto it = before->parsed.find(key);
-        if (it != before->parsed.end() && it->second->revision == o->revision) parsed = it->second;
-      }
-      if (!parsed) {
-        auto fresh = std::make_shared<Parsed>();
-        fresh->revision = o->revision;
-        try {
-          readPod(*o, options_, *fresh);
-          auto pod = std::make_shared<PodInfo>(*fresh->pod);
-          pod->fingerprint = podFingerprint(key, *pod);
-          fresh->pod = pod;
-        } catch (const YAML::Exception& e) {
-          *fresh = Parsed{};
-          fresh->revision = o->revision;
-          fresh->errors.push_back({o->where() + ": (object): malformed: " + e.what()});
-        }
-        parsed = fresh;
-      }
+      std::shared_ptr<const Parsed> parsed =
+          readOrReuse(*o, readPod, options_, key, before ? &before->parsed : nullptr);
       index->errors.insert(index->errors.end(), parsed->errors.begin(), parsed->errors.end());
       if (parsed->pod) {
         index->pods[key] = parsed->pod;
@@ -331,38 +334,20 @@ void Translator::indexPods(const std::vector<const Object*>& pods, const Transla
 }
 
 void Translator::indexObject(const Object& o, const Translator* previous) {
-  {
-    if (o.kind == "Sidecar") {
-      try {
-        indexSidecar(o);
-      } catch (const YAML::Exception& e) {
-        error(o, "(object)", std::string("malformed: ") + e.what());
-      }
-      return;
+  if (o.kind == "Sidecar") {
+    try {
+      indexSidecar(o);
+    } catch (const YAML::Exception& e) {
+      error(o, "(object)", std::string("malformed: ") + e.what());
     }
-    Reader reader = readerOf(o.kind);
-    if (reader == nullptr) return;
-    std::string key = o.kind + "/" + o.ns + "/" + o.name;
-    std::shared_ptr<const Parsed> parsed;
-    if (previous != nullptr && !o.revision.empty()) {
-      auto it = previous->parsed_.find(key);
-      if (it != previous->parsed_.end() && it->second->revision == o.revision) parsed = it->second;
-    }
-    if (!parsed) {
-      auto fresh = std::make_shared<Parsed>();
-      fresh->revision = o.revision;
-      try {
-        reader(o, options_, *fresh);
-      } catch (const YAML::Exception& e) {
-        *fresh = Parsed{};
-        fresh->revision = o.revision;
-        fresh->errors.push_back({o.where() + ": (object): malformed: " + e.what()});
-      }
-      parsed = fresh;
-    }
-    parsed_.emplace(key, parsed);
-    indexParsed(*parsed);
+    return;
   }
+  Reader reader = readerOf(o.kind);
+  if (reader == nullptr) return;
+  std::string key = o.kind + "/" + o.ns + "/" + o.name;
+  auto parsed = readOrReuse(o, reader, options_, key, previous ? &previous->parsed_ : nullptr);
+  indexParsed(*parsed);
+  parsed_.emplace(std::move(key), std::move(parsed));
 }
 
 void Translator::indexParsed(const Parsed& parsed) {
